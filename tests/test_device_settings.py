@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import pytest
+
+from wizard.core.clouds import CLOUDS, CloudId, Endpoint, sandbox_cloud
+from wizard.core.device_settings import AuthKind, Security, device_settings
+from wizard.core.methods import Method, Tri
+
+WW = CLOUDS[CloudId.WORLDWIDE]
+
+
+def test_smtp_auth() -> None:
+    s = device_settings(Method.SMTP_AUTH, WW, domain="contoso.com", sender="scan@contoso.com")
+    assert (s.server, s.port, s.security, s.auth) == (
+        "smtp.office365.com",
+        587,
+        Security.STARTTLS,
+        AuthKind.PASSWORD,
+    )
+    assert s.username == "scan@contoso.com" and not s.internal_only
+    assert any("30" in limit for limit in s.limits)
+
+
+def test_oauth_and_legacy() -> None:
+    s = device_settings(
+        Method.SMTP_AUTH_OAUTH,
+        WW,
+        domain="contoso.com",
+        sender="scan@contoso.com",
+        username="svc@contoso.com",
+    )
+    assert s.auth is AuthKind.OAUTH and s.username == "svc@contoso.com"
+    legacy = device_settings(
+        Method.SMTP_AUTH, WW, domain="contoso.com", sender="scan@contoso.com", tls12=Tri.NO
+    )
+    assert legacy.server == "smtp-legacy.office365.com"
+
+
+def test_direct_send_and_connector_use_the_mx_host() -> None:
+    d = device_settings(Method.DIRECT_SEND, WW, domain="contoso.com", sender="scan@contoso.com")
+    assert (d.server, d.port, d.auth, d.internal_only) == (
+        "contoso-com.mail.protection.outlook.com",
+        25,
+        AuthKind.NONE,
+        True,
+    )
+    c = device_settings(
+        Method.CONNECTOR,
+        WW,
+        domain="contoso.com",
+        sender="scan@contoso.com",
+        mx_host="contoso-com.b-v1.mx.microsoft",
+    )
+    assert c.server == "contoso-com.b-v1.mx.microsoft" and c.tls_required
+    old = device_settings(
+        Method.CONNECTOR, WW, domain="contoso.com", sender="s@contoso.com", tls12=Tri.NO
+    )
+    assert old.security is Security.NONE and not old.tls_required
+
+
+def test_hve() -> None:
+    h = device_settings(Method.HVE, WW, domain="contoso.com", sender="bulk@contoso.com")
+    assert (h.server, h.port, h.internal_only) == ("smtp.hve.mx.microsoft", 587, True)
+    with pytest.raises(ValueError):
+        device_settings(Method.HVE, CLOUDS[CloudId.GCC_HIGH], domain="c.com", sender="a@c.com")
+
+
+def test_sandbox_cloud_points_at_loopback() -> None:
+    cloud = sandbox_cloud(
+        identity="https://127.0.0.1:4000/",
+        admin_api="https://127.0.0.1:4001",
+        graph="https://127.0.0.1:4001",
+        smtp=Endpoint("127.0.0.1", 4025),
+        relay=Endpoint("127.0.0.1", 4026),
+        dns=Endpoint("127.0.0.1", 4053),
+        ca_bundle="/tmp/ca.pem",
+        tenant_id="tid",
+    )
+    assert cloud.is_sandbox and cloud.authority() == "https://127.0.0.1:4000/tid"
+    relay = device_settings(Method.CONNECTOR, cloud, domain="contoso.com", sender="s@contoso.com")
+    assert (relay.server, relay.port) == ("127.0.0.1", 4026)
+    assert cloud.admin_api_url("tid") == "https://127.0.0.1:4001/adminapi/beta/tid/InvokeCommand"
+
+
+def test_clouds() -> None:
+    assert (
+        WW.classic_mx_host("Bücher.example") == "xn--bcher-kva-example.mail.protection.outlook.com"
+    )
+    assert WW.is_microsoft_mx("contoso-com.a-v1.mx.microsoft.")
+    assert not WW.is_microsoft_mx("mx1.mimecast.com")
+    assert CLOUDS[CloudId.GCC_HIGH].legacy_tls_smtp is None
+    assert CLOUDS[CloudId.CHINA].classic_mx_host("c.cn").endswith("partner.outlook.cn")
+    assert WW.exchange_scope == "https://outlook.office365.com/.default"
+
+
+def test_redaction() -> None:
+    from wizard.core.redact import redact
+
+    text = (
+        "AUTH PLAIN AHVzZXIAcGFzcw== then Authorization: Bearer abc.def-ghi "
+        'password="hunter2" token=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig CANARY'
+    )
+    out = redact(text, "CANARY")
+    for secret in ("AHVzZXIAcGFzcw==", "abc.def-ghi", "hunter2", "eyJhbGci", "CANARY"):
+        assert secret not in out

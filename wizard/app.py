@@ -1,0 +1,132 @@
+"""Entry point: excepthook, argument parsing, logging, then the GUI or the CLI."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import logging.handlers
+import sys
+import threading
+import traceback
+from collections.abc import Callable, Sequence
+from types import TracebackType
+
+from wizard import APP_NAME, __version__
+
+log = logging.getLogger("wizard")
+
+# The GUI registers a function that shows the crash dialog; the CLI and the self-test
+# never do, so a crash there prints a message and exits instead.
+_crash_reporter: Callable[[str], None] | None = None
+
+
+def set_crash_reporter(reporter: Callable[[str], None] | None) -> None:
+    global _crash_reporter
+    _crash_reporter = reporter
+
+
+def _excepthook(
+    exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
+) -> None:
+    if issubclass(exc_type, KeyboardInterrupt):
+        sys.__excepthook__(exc_type, exc, tb)
+        return
+    text = "".join(traceback.format_exception(exc_type, exc, tb))
+    log.critical("Unhandled exception\n%s", text)
+    reporter = _crash_reporter
+    if reporter is not None:
+        try:
+            reporter(text)
+            return
+        except Exception:  # the dialog itself failed: fall back to stderr
+            log.exception("The crash dialog failed")
+    if sys.stderr is not None:
+        print(
+            f"{APP_NAME} stopped because of an internal error. Details are in the log.",
+            file=sys.stderr,
+        )
+        print(text, file=sys.stderr)
+
+
+def _thread_excepthook(args: threading.ExceptHookArgs) -> None:
+    if args.exc_value is not None:
+        _excepthook(args.exc_type, args.exc_value, args.exc_traceback)
+
+
+def install_excepthook() -> None:
+    sys.excepthook = _excepthook
+    threading.excepthook = _thread_excepthook
+
+
+class _RedactingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        from wizard.core.redact import redact
+
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+def setup_logging(verbose: bool = False) -> None:
+    from wizard.services.paths import log_dir
+
+    root = logging.getLogger()
+    if any(getattr(h, "_relay_wizard", False) for h in root.handlers):
+        return
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        folder = log_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        handler: logging.Handler = logging.handlers.RotatingFileHandler(
+            folder / "relay-wizard.log", maxBytes=1_000_000, backupCount=3, encoding="utf-8"
+        )
+    except OSError:
+        # A read-only or missing home folder must not stop the app.
+        handler = logging.NullHandler()
+    handler.setFormatter(formatter)
+    handler.addFilter(_RedactingFilter())
+    handler._relay_wizard = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    if verbose and sys.stderr is not None:
+        console = logging.StreamHandler()
+        console.setFormatter(formatter)
+        console.addFilter(_RedactingFilter())
+        console._relay_wizard = True  # type: ignore[attr-defined]
+        root.addHandler(console)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from wizard import cli
+
+    parser = argparse.ArgumentParser(
+        prog="relay-wizard",
+        description=f"{APP_NAME}: set up devices to send email through Microsoft 365.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--demo", action="store_true", help="open the wizard against the built-in sandbox tenant"
+    )
+    parser.add_argument("--profile", metavar="FILE", help="open this site profile")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug output")
+    cli.add_subcommands(parser)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    install_excepthook()
+    parser = build_parser()
+    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    setup_logging(args.verbose)
+    command = getattr(args, "command", None)
+    if command:
+        from wizard import cli
+
+        code: int = cli.run(args)
+        return code
+    from wizard.ui.launch import launch_gui
+
+    status: int = launch_gui(args)
+    return status

@@ -1,0 +1,63 @@
+"""Command-line subcommands: the same services as the GUI, for scripts.
+
+Exit codes (DESIGN.md): 0 all good, 1 checks found problems, 2 bad usage or input,
+3 could not reach a service.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from wizard.core.errors import InvalidInput, NetworkError, WizardError
+
+EXIT_OK = 0
+EXIT_PROBLEMS = 1
+EXIT_USAGE = 2
+EXIT_UNREACHABLE = 3
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def add_subcommands(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("self-test", help="offscreen: build every page, save screenshots, exit 0/1")
+    p.add_argument("--out", metavar="DIR", help="folder for the screenshots (default: a temp dir)")
+    p.set_defaults(handler=_self_test)
+
+
+def run(args: argparse.Namespace) -> int:
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except InvalidInput as exc:
+        _error(exc)
+        return EXIT_USAGE
+    except NetworkError as exc:
+        _error(exc)
+        return EXIT_UNREACHABLE
+    except WizardError as exc:
+        _error(exc)
+        return EXIT_PROBLEMS
+
+
+def _error(exc: WizardError) -> None:
+    print(f"error: {exc.plain()}", file=sys.stderr)
+    if exc.detail:
+        print(f"       ({exc.detail})", file=sys.stderr)
+
+
+def print_json(data: dict[str, Any]) -> None:
+    json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+def _self_test(args: argparse.Namespace) -> int:
+    from wizard.ui.selftest import run_self_test
+
+    result: int = run_self_test(args.out)
+    return result

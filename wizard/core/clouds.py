@@ -1,0 +1,225 @@
+"""Microsoft 365 clouds and their endpoint sets.
+
+Every service takes its hosts from a `Cloud`; nothing else in the wizard names a
+Microsoft host. The sandbox is one more cloud (built by `sandbox_cloud()`), so the
+same code path serves the real tenants, the demo and the tests.
+
+Sovereign hosts follow M365-FACTS.md and Microsoft's "Connect-ExchangeOnline
+-ExchangeEnvironmentName" table; each still has to be confirmed against a live
+tenant of that cloud before it is advertised as supported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+from wizard.core.i18n import tr
+
+SUBMISSION_PORT = 587
+RELAY_PORT = 25
+
+# The Exchange Online PowerShell public client; see M365-FACTS.md.
+EXCHANGE_POWERSHELL_CLIENT_ID = "fb78d390-0c51-40cd-8e17-fdbfab77341b"
+
+
+class CloudId(StrEnum):
+    WORLDWIDE = "worldwide"
+    GCC = "gcc"
+    GCC_HIGH = "gcc-high"
+    DOD = "dod"
+    CHINA = "china"
+    SANDBOX = "sandbox"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Cloud:
+    """The endpoint set of one Microsoft 365 cloud."""
+
+    id: CloudId
+    name: str
+    # https://login.microsoftonline.com (no tenant part)
+    authority_host: str
+    # Base of the Exchange admin API; also the token resource for it.
+    exchange_api: str
+    graph: str
+    smtp: Endpoint
+    # Submission endpoint for devices stuck on TLS 1.0/1.1; None where not offered.
+    legacy_tls_smtp: Endpoint | None
+    # High Volume Email; None where the cloud does not offer it.
+    hve_smtp: Endpoint | None
+    # Host suffixes of the tenant's MX; the first one is the classic form computed
+    # as a fallback, the others are accepted when checking DNS.
+    mx_suffixes: tuple[str, ...]
+    # Delegated scope for XOAUTH2 on the submission endpoint.
+    smtp_oauth_scope: str
+    # Sandbox only: where the stand-in for every "<domain>.mail.protection" host
+    # listens (a loopback port, as nobody may bind port 25 in a test).
+    relay_endpoint: Endpoint | None = None
+    # Sandbox only: the DNS server that holds the demo zones.
+    dns_server: Endpoint | None = None
+    # PEM file of extra certificate authorities to trust for this cloud (the
+    # sandbox's own CA). None means the system's trust store.
+    ca_bundle: str | None = None
+    # Tenant to sign in to; "organizations" lets the account choose its home tenant.
+    default_tenant: str = "organizations"
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def is_sandbox(self) -> bool:
+        return self.id is CloudId.SANDBOX
+
+    def authority(self, tenant: str | None = None) -> str:
+        return f"{self.authority_host}/{tenant or self.default_tenant}"
+
+    @property
+    def exchange_scope(self) -> str:
+        return f"{self.exchange_api}/.default"
+
+    @property
+    def graph_scope(self) -> str:
+        return f"{self.graph}/.default"
+
+    def admin_api_url(self, tenant_id: str) -> str:
+        return f"{self.exchange_api}/adminapi/beta/{tenant_id}/InvokeCommand"
+
+    def classic_mx_host(self, domain: str) -> str:
+        """The MX host Microsoft 365 gives a domain in its classic form.
+
+        Only a fallback: the tenant (Graph serviceConfigurationRecords) is the source
+        of truth, and domains added since July 2026 get a DNSSEC `mx.microsoft` host.
+        """
+        ascii_domain = domain.strip().rstrip(".").encode("idna").decode("ascii").lower()
+        return f"{ascii_domain.replace('.', '-')}.{self.mx_suffixes[0]}"
+
+    def is_microsoft_mx(self, host: str) -> bool:
+        host = host.strip().rstrip(".").lower()
+        return any(host.endswith("." + suffix) for suffix in self.mx_suffixes)
+
+    def relay_target(self, mx_host: str) -> Endpoint:
+        """Where a device doing direct send or connector relay must connect."""
+        if self.relay_endpoint is not None:
+            return self.relay_endpoint
+        return Endpoint(mx_host, RELAY_PORT)
+
+
+_WORLDWIDE = Cloud(
+    id=CloudId.WORLDWIDE,
+    name=tr("Microsoft 365 (worldwide)"),
+    authority_host="https://login.microsoftonline.com",
+    exchange_api="https://outlook.office365.com",
+    graph="https://graph.microsoft.com",
+    smtp=Endpoint("smtp.office365.com", SUBMISSION_PORT),
+    legacy_tls_smtp=Endpoint("smtp-legacy.office365.com", SUBMISSION_PORT),
+    hve_smtp=Endpoint("smtp.hve.mx.microsoft", SUBMISSION_PORT),
+    mx_suffixes=("mail.protection.outlook.com", "mx.microsoft"),
+    smtp_oauth_scope="https://outlook.office.com/SMTP.Send",
+)
+
+CLOUDS: dict[CloudId, Cloud] = {
+    CloudId.WORLDWIDE: _WORLDWIDE,
+    # GCC (moderate) shares the worldwide hosts but is not offered the legacy TLS
+    # endpoint, which changes the advice for TLS 1.0/1.1 devices.
+    CloudId.GCC: replace(
+        _WORLDWIDE,
+        id=CloudId.GCC,
+        name=tr("Microsoft 365 GCC (US government, moderate)"),
+        legacy_tls_smtp=None,
+    ),
+    CloudId.GCC_HIGH: Cloud(
+        id=CloudId.GCC_HIGH,
+        name=tr("Microsoft 365 GCC High (US government)"),
+        authority_host="https://login.microsoftonline.us",
+        exchange_api="https://outlook.office365.us",
+        graph="https://graph.microsoft.us",
+        smtp=Endpoint("smtp.office365.us", SUBMISSION_PORT),
+        legacy_tls_smtp=None,
+        hve_smtp=None,
+        mx_suffixes=("mail.protection.office365.us",),
+        smtp_oauth_scope="https://outlook.office365.us/SMTP.Send",
+    ),
+    CloudId.DOD: Cloud(
+        id=CloudId.DOD,
+        name=tr("Microsoft 365 DoD (US Department of Defense)"),
+        authority_host="https://login.microsoftonline.us",
+        exchange_api="https://outlook-dod.office365.us",
+        graph="https://dod-graph.microsoft.us",
+        smtp=Endpoint("smtp.office365.us", SUBMISSION_PORT),
+        legacy_tls_smtp=None,
+        hve_smtp=None,
+        mx_suffixes=("mail.protection.office365.us",),
+        smtp_oauth_scope="https://outlook-dod.office365.us/SMTP.Send",
+    ),
+    CloudId.CHINA: Cloud(
+        id=CloudId.CHINA,
+        name=tr("Microsoft 365 operated by 21Vianet (China)"),
+        authority_host="https://login.chinacloudapi.cn",
+        exchange_api="https://partner.outlook.cn",
+        graph="https://microsoftgraph.chinacloudapi.cn",
+        smtp=Endpoint("smtp.partner.outlook.cn", SUBMISSION_PORT),
+        legacy_tls_smtp=None,
+        hve_smtp=None,
+        mx_suffixes=("mail.protection.partner.outlook.cn",),
+        smtp_oauth_scope="https://partner.outlook.cn/SMTP.Send",
+    ),
+}
+
+# Clouds a user can pick on the Welcome page (the sandbox comes from --demo).
+SELECTABLE_CLOUDS: tuple[CloudId, ...] = (
+    CloudId.WORLDWIDE,
+    CloudId.GCC,
+    CloudId.GCC_HIGH,
+    CloudId.DOD,
+    CloudId.CHINA,
+)
+
+
+def sandbox_cloud(
+    *,
+    identity: str,
+    admin_api: str,
+    graph: str,
+    smtp: Endpoint,
+    relay: Endpoint,
+    dns: Endpoint,
+    ca_bundle: str,
+    tenant_id: str,
+    hve: Endpoint | None = None,
+    legacy_tls: Endpoint | None = None,
+) -> Cloud:
+    """The Sandbox cloud: worldwide behaviour, every endpoint on loopback.
+
+    MX names and scopes stay the worldwide ones so DNS advice reads as it would for a
+    real tenant; only the addresses the wizard connects to differ.
+    """
+    return replace(
+        _WORLDWIDE,
+        id=CloudId.SANDBOX,
+        name=tr("Sandbox tenant (on this computer)"),
+        authority_host=identity.rstrip("/"),
+        exchange_api=admin_api.rstrip("/"),
+        graph=graph.rstrip("/"),
+        smtp=smtp,
+        legacy_tls_smtp=legacy_tls,
+        hve_smtp=hve or smtp,
+        relay_endpoint=relay,
+        dns_server=dns,
+        ca_bundle=ca_bundle,
+        default_tenant=tenant_id,
+    )
+
+
+def cloud_by_id(value: str) -> Cloud | None:
+    try:
+        return CLOUDS.get(CloudId(value))
+    except ValueError:
+        return None

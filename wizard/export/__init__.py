@@ -1,0 +1,1 @@
+"""PDF sheets and reports: QtGui painting, no widgets."""

@@ -1,0 +1,1 @@
+"""A simulated Microsoft 365 tenant on loopback. Imports `core` at most, never `services`."""

@@ -1,0 +1,1 @@
+"""I/O without Qt: files, keyring, network. Imports `core` only."""

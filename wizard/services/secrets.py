@@ -1,0 +1,129 @@
+"""Secrets in the operating system's keyring, and nowhere else.
+
+Keyed by site and purpose ("Contoso HQ" / "smtp-password:scanner@contoso.com").
+A missing, locked or plain-text keyring is an error with a plain-words message; there
+is deliberately no fallback to a file.
+"""
+
+from __future__ import annotations
+
+import keyring
+import keyring.backend
+import keyring.errors
+
+from wizard.core.errors import SecretStoreError
+from wizard.core.i18n import tr
+
+SERVICE = "relay-wizard"
+# Windows Credential Manager holds about 1,280 characters per entry.
+MAX_SECRET_CHARS = 1200
+
+
+def _refuses(backend: keyring.backend.KeyringBackend) -> str | None:
+    """Why a backend cannot be used for secrets, or None if it can."""
+    module = type(backend).__module__
+    if module.startswith("keyrings.alt"):
+        return tr("the only keyring available stores secrets in a plain file")
+    if module.startswith("keyring.backends.fail") or module.startswith("keyring.backends.null"):
+        return tr("no keyring is available on this computer")
+    priority = getattr(backend, "priority", 1)
+    try:
+        if float(priority) <= 0 and not module.startswith("keyring.backends.chainer"):
+            return tr("the keyring backend is not usable here")
+    except (TypeError, ValueError):
+        pass
+    return None
+
+
+def entry_name(site: str, purpose: str) -> str:
+    return f"{site.strip()}/{purpose.strip()}"
+
+
+class SecretStore:
+    """get/set/delete secrets for (site, purpose) in the OS keyring."""
+
+    def __init__(
+        self, backend: keyring.backend.KeyringBackend | None = None, service: str = SERVICE
+    ) -> None:
+        self._backend = backend
+        self._service = service
+
+    def _keyring(self) -> keyring.backend.KeyringBackend:
+        backend = self._backend or keyring.get_keyring()
+        why = _refuses(backend)
+        if why:
+            raise SecretStoreError(
+                tr("Secrets cannot be kept safely: {why}.").format(why=why),
+                why=tr("Relay Wizard keeps passwords only in the operating system's keyring."),
+                next_step=_keyring_hint(),
+                detail=type(backend).__module__ + "." + type(backend).__name__,
+            )
+        return backend
+
+    def describe_backend(self) -> str:
+        backend = self._backend or keyring.get_keyring()
+        return f"{type(backend).__module__}.{type(backend).__name__}"
+
+    def get(self, site: str, purpose: str) -> str | None:
+        try:
+            return self._keyring().get_password(self._service, entry_name(site, purpose))
+        except keyring.errors.KeyringLocked:
+            raise _locked() from None
+        except keyring.errors.KeyringError as exc:
+            raise _failed(exc) from None
+
+    def set(self, site: str, purpose: str, secret: str) -> None:
+        if not secret:
+            raise SecretStoreError(tr("There is nothing to keep: the secret is empty."))
+        if len(secret) > MAX_SECRET_CHARS:
+            raise SecretStoreError(
+                tr(
+                    "This secret is too long for the keyring ({n} characters; at most {max})."
+                ).format(n=len(secret), max=MAX_SECRET_CHARS)
+            )
+        try:
+            self._keyring().set_password(self._service, entry_name(site, purpose), secret)
+        except keyring.errors.KeyringLocked:
+            raise _locked() from None
+        except keyring.errors.PasswordSetError as exc:
+            raise _failed(exc) from None
+        except keyring.errors.KeyringError as exc:
+            raise _failed(exc) from None
+
+    def delete(self, site: str, purpose: str) -> bool:
+        """Forget a secret; False if there was none."""
+        try:
+            self._keyring().delete_password(self._service, entry_name(site, purpose))
+        except keyring.errors.PasswordDeleteError:
+            return False
+        except keyring.errors.KeyringLocked:
+            raise _locked() from None
+        except keyring.errors.KeyringError as exc:
+            raise _failed(exc) from None
+        return True
+
+
+def _keyring_hint() -> str:
+    return tr(
+        "On Windows and macOS the keyring is built in. On Linux, install and unlock a "
+        "Secret Service keyring (GNOME Keyring or KWallet) and start Relay Wizard again."
+    )
+
+
+def _locked() -> SecretStoreError:
+    return SecretStoreError(
+        tr("The keyring is locked."),
+        next_step=tr("Unlock it (your login password usually does) and try again."),
+        retryable=True,
+    )
+
+
+def _failed(exc: Exception) -> SecretStoreError:
+    # The exception text of a keyring backend never contains the secret itself,
+    # only the backend's own complaint.
+    return SecretStoreError(
+        tr("The keyring refused the request."),
+        next_step=_keyring_hint(),
+        detail=type(exc).__name__,
+        retryable=True,
+    )

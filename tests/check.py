@@ -1,6 +1,6 @@
 """The project's whole check, as the README and CI run it: lint, types, tests.
 
-    python -m tests.check [pytest arguments]
+python -m tests.check [pytest arguments]
 """
 
 from __future__ import annotations

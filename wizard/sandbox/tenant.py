@@ -1,0 +1,326 @@
+"""The sandbox tenant's state: one plain object the servers share and tests change.
+
+Every server of the sandbox reads and writes this object under `state.lock`; tests
+read it to check what the wizard changed and write it to plant faults. `demo_tenant()`
+is the realistic starting point of `--demo`: a small business with a few problems
+for the wizard to find.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+
+GLOBAL_ADMIN = "Global Administrator"
+EXCHANGE_ADMIN = "Exchange Administrator"
+ADMIN_ROLES = frozenset({GLOBAL_ADMIN, EXCHANGE_ADMIN})
+
+
+@dataclass
+class Account:
+    """An Entra ID user who can sign in at the sandbox's identity provider."""
+
+    upn: str
+    display_name: str
+    roles: set[str] = field(default_factory=set)
+    object_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    # Accepted by the sign-in page and, for mailboxes, by SMTP AUTH (Basic).
+    password: str = "demo"
+    # Sign-in is refused with this AADSTS error (e.g. "AADSTS50076" for MFA required).
+    sign_in_error: str | None = None
+
+
+@dataclass
+class Mailbox:
+    address: str
+    display_name: str
+    licensed: bool = True
+    # Set-CASMailbox -SmtpClientAuthenticationDisabled: None inherits the tenant value.
+    smtp_client_auth_disabled: bool | None = None
+    # Addresses this mailbox may send as (besides its own).
+    send_as: set[str] = field(default_factory=set)
+    # Users and service principals with FullAccess (Add-MailboxPermission).
+    full_access: set[str] = field(default_factory=set)
+    # A mail user created with New-MailUser -HVEAccount (no licence, HVE endpoint only).
+    hve_account: bool = False
+    identity: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+@dataclass
+class AcceptedDomain:
+    name: str
+    default: bool = False
+    initial: bool = False
+    domain_type: str = "Authoritative"
+    # Classic MX host, or the DNSSEC mx.microsoft form for domains added since July 2026.
+    mx_host: str = ""
+
+
+@dataclass
+class InboundConnector:
+    name: str
+    connector_type: str = "OnPremises"
+    sender_domains: list[str] = field(default_factory=list)
+    sender_ip_addresses: list[str] = field(default_factory=list)
+    restrict_domains_to_ip_addresses: bool = False
+    tls_sender_certificate_name: str | None = None
+    restrict_domains_to_certificate: bool = False
+    require_tls: bool = False
+    enabled: bool = True
+    comment: str = ""
+    identity: str = field(default_factory=lambda: str(uuid.uuid4()))
+    when_created: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@dataclass
+class TransportRule:
+    """A mail flow rule, reduced to the conditions and actions the wizard looks at."""
+
+    name: str
+    priority: int = 0
+    state: str = "Enabled"
+    mode: str = "Enforce"
+    from_addresses: list[str] = field(default_factory=list)
+    sender_domain_is: list[str] = field(default_factory=list)
+    sender_ip_ranges: list[str] = field(default_factory=list)
+    # Exchange action parameter -> value, e.g. {"RedirectMessageTo": ["it@contoso.example"]},
+    # {"Quarantine": True}, {"DeleteMessage": True}, {"SetSCL": 9}.
+    actions: dict[str, object] = field(default_factory=dict)
+    identity: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+@dataclass
+class DkimSigningConfig:
+    domain: str
+    enabled: bool
+    selector1_cname: str
+    selector2_cname: str
+
+
+@dataclass
+class ServicePrincipal:
+    app_id: str
+    object_id: str
+    display_name: str = ""
+    identity: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+class TraceStatus(StrEnum):
+    DELIVERED = "Delivered"
+    PENDING = "Pending"
+    FAILED = "Failed"
+    QUARANTINED = "Quarantined"
+    EXPANDED = "Expanded"
+
+
+@dataclass
+class TraceEntry:
+    """A message the sandbox's SMTP endpoints received or rejected (Get-MessageTraceV2)."""
+
+    message_id: str
+    sender: str
+    recipients: list[str]
+    subject: str
+    status: TraceStatus
+    from_ip: str
+    endpoint: str  # "submission", "mx" or "hve"
+    detail: str = ""
+    received: datetime = field(default_factory=lambda: datetime.now(UTC))
+    size: int = 0
+    raw: bytes = b""
+    message_trace_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+@dataclass
+class DnsRecord:
+    name: str  # absolute, lower case, without the trailing dot
+    rtype: str  # "A", "AAAA", "MX", "TXT", "CNAME", "PTR", "NS", "SOA"
+    value: str  # presentation format: "10 host.example." for MX, the text for TXT
+    ttl: int = 3600
+
+
+class DnsFault(StrEnum):
+    TIMEOUT = "timeout"  # never answer
+    SERVFAIL = "servfail"
+    REFUSED = "refused"
+
+
+@dataclass
+class HttpFault:
+    """One injected failure of the admin API or Graph, used up by the next request."""
+
+    status: int  # 429, 500, 503 ...
+    retry_after: float | None = None
+    delay: float = 0.0  # seconds to wait before answering (a slow answer)
+    # Only requests whose cmdlet (admin API) or path (Graph) contains this text.
+    match: str = ""
+
+
+@dataclass
+class TenantState:
+    tenant_id: str
+    display_name: str
+    initial_domain: str
+    accepted_domains: list[AcceptedDomain] = field(default_factory=list)
+    accounts: list[Account] = field(default_factory=list)
+    mailboxes: list[Mailbox] = field(default_factory=list)
+    # Set-TransportConfig: tenants created after January 2020 start with SMTP AUTH off.
+    smtp_client_auth_disabled: bool = True
+    allow_legacy_tls_clients: bool = False
+    # Set-OrganizationConfig -RejectDirectSend.
+    reject_direct_send: bool = False
+    # Entra ID Security Defaults: block Basic SMTP AUTH whatever the switches say.
+    security_defaults: bool = False
+    # Microsoft has retired Basic SMTP AUTH (550 5.7.30).
+    basic_auth_retired: bool = False
+    connectors: list[InboundConnector] = field(default_factory=list)
+    transport_rules: list[TransportRule] = field(default_factory=list)
+    dkim: list[DkimSigningConfig] = field(default_factory=list)
+    service_principals: list[ServicePrincipal] = field(default_factory=list)
+    trace: list[TraceEntry] = field(default_factory=list)
+    dns_records: list[DnsRecord] = field(default_factory=list)
+    dns_faults: dict[str, DnsFault] = field(default_factory=dict)
+    # Extra delay per DNS answer in seconds (the DNS benchmark adds 30 ms).
+    dns_delay: float = 0.0
+    http_faults: list[HttpFault] = field(default_factory=list)
+    # The office's simulated public IP; connections to the MX stand-in come "from" it
+    # unless a test sets `relay_source_ip`.
+    site_public_ip: str = "203.0.113.25"
+    relay_source_ip: str | None = None
+    # A name a test can set to make the MX stand-in act as if port 25 is blocked:
+    # it accepts no connection at all (the socket is closed).
+    mx_port_blocked: bool = False
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+
+    @property
+    def default_domain(self) -> str:
+        return next((d.name for d in self.accepted_domains if d.default), self.initial_domain)
+
+    def is_accepted(self, domain: str) -> bool:
+        domain = domain.lower().rstrip(".")
+        return any(d.name.lower() == domain for d in self.accepted_domains)
+
+    def account(self, upn: str) -> Account | None:
+        upn = upn.lower()
+        return next((a for a in self.accounts if a.upn.lower() == upn), None)
+
+    def mailbox(self, address: str) -> Mailbox | None:
+        address = address.lower()
+        return next((m for m in self.mailboxes if m.address.lower() == address), None)
+
+    def effective_smtp_auth_disabled(self, mailbox: Mailbox) -> bool:
+        """Mailbox value if set, else the tenant value (M365-FACTS)."""
+        if mailbox.smtp_client_auth_disabled is None:
+            return self.smtp_client_auth_disabled
+        return mailbox.smtp_client_auth_disabled
+
+    @property
+    def effective_relay_source_ip(self) -> str:
+        return self.relay_source_ip or self.site_public_ip
+
+    def set_record(self, name: str, rtype: str, *values: str, ttl: int = 3600) -> None:
+        """Replace every record of that name and type (no values deletes them)."""
+        name = name.lower().rstrip(".")
+        with self.lock:
+            self.dns_records = [
+                r for r in self.dns_records if not (r.name == name and r.rtype == rtype)
+            ]
+            self.dns_records.extend(DnsRecord(name, rtype, v, ttl) for v in values)
+
+    def records(self, name: str, rtype: str) -> list[DnsRecord]:
+        name = name.lower().rstrip(".")
+        with self.lock:
+            return [r for r in self.dns_records if r.name == name and r.rtype == rtype]
+
+
+DEMO_DOMAIN = "contoso.example"
+DEMO_TENANT_ID = "8f0d3c1e-5b7a-4c2e-9d41-2a6b0e7c9f15"
+DEMO_INITIAL_DOMAIN = "contosodemo.onmicrosoft.com"
+DEMO_SITE_IP = "203.0.113.25"
+MICROSOFT_SPF = (
+    "v=spf1 ip4:40.92.0.0/15 ip4:40.107.0.0/16 ip4:52.100.0.0/14 ip4:104.47.0.0/17 "
+    "ip6:2a01:111:f400::/48 ip6:2a01:111:f403::/49 include:spfd.protection.outlook.com -all"
+)
+
+
+def _dashed(domain: str) -> str:
+    return domain.replace(".", "-")
+
+
+def demo_tenant() -> TenantState:
+    """Contoso (demo): a small business whose DNS and tenant need the wizard's help.
+
+    Planted on purpose: SPF without the office IP, DKIM selector2 missing, DMARC at
+    p=none, SMTP AUTH off for the tenant, no connector yet.
+    """
+    domain = DEMO_DOMAIN
+    mx = f"{_dashed(domain)}.mail.protection.outlook.com"
+    dkim_target = "{sel}-{d}._domainkey.contosodemo.onmicrosoft.com"
+    state = TenantState(
+        tenant_id=DEMO_TENANT_ID,
+        display_name="Contoso (demo)",
+        initial_domain=DEMO_INITIAL_DOMAIN,
+        site_public_ip=DEMO_SITE_IP,
+    )
+    state.accepted_domains = [
+        AcceptedDomain(domain, default=True, mx_host=mx),
+        AcceptedDomain(
+            DEMO_INITIAL_DOMAIN,
+            initial=True,
+            mx_host=f"{_dashed(DEMO_INITIAL_DOMAIN)}.mail.protection.outlook.com",
+        ),
+    ]
+    state.accounts = [
+        Account(f"admin@{domain}", "Adele Admin", {GLOBAL_ADMIN}),
+        Account(f"exchadmin@{domain}", "Emil Exchange", {EXCHANGE_ADMIN}),
+        Account(f"user@{domain}", "Uma User"),
+        Account(f"scanner@{domain}", "Scanner"),
+    ]
+    state.mailboxes = [
+        Mailbox(f"admin@{domain}", "Adele Admin"),
+        Mailbox(f"exchadmin@{domain}", "Emil Exchange"),
+        Mailbox(f"user@{domain}", "Uma User"),
+        Mailbox(f"scanner@{domain}", "Scanner"),
+        Mailbox(f"reception@{domain}", "Reception"),
+    ]
+    state.dkim = [
+        DkimSigningConfig(
+            domain,
+            enabled=True,
+            selector1_cname=dkim_target.format(sel="selector1", d=_dashed(domain)),
+            selector2_cname=dkim_target.format(sel="selector2", d=_dashed(domain)),
+        )
+    ]
+    soa = f"ns1.{domain}. hostmaster.{domain}. 2026112701 3600 600 604800 300"
+    records = [
+        DnsRecord(domain, "SOA", soa),
+        DnsRecord(domain, "NS", f"ns1.{domain}."),
+        DnsRecord(domain, "MX", f"0 {mx}."),
+        DnsRecord(domain, "TXT", "v=spf1 include:spf.protection.outlook.com -all"),
+        DnsRecord(domain, "TXT", "MS=ms41873220"),
+        DnsRecord(f"_dmarc.{domain}", "TXT", f"v=DMARC1; p=none; rua=mailto:dmarc@{domain}"),
+        DnsRecord(f"selector1._domainkey.{domain}", "CNAME", state.dkim[0].selector1_cname + "."),
+        DnsRecord(f"autodiscover.{domain}", "CNAME", "autodiscover.outlook.com."),
+        DnsRecord(f"www.{domain}", "A", "203.0.113.80"),
+        DnsRecord("spf.protection.outlook.com", "TXT", MICROSOFT_SPF),
+        DnsRecord("spfd.protection.outlook.com", "TXT", "v=spf1 ip4:51.4.72.0/24 -all"),
+        DnsRecord("autodiscover.outlook.com", "A", "52.97.0.1"),
+        DnsRecord(mx, "A", "52.101.0.10"),
+        # Resolver-based "what is my IP": OpenDNS answers myip.opendns.com with the
+        # asking address; the sandbox answers with the office's simulated address.
+        DnsRecord("myip.opendns.com", "A", DEMO_SITE_IP),
+        # PTR of the office IP, as an ISP would publish it.
+        DnsRecord(
+            ".".join(reversed(DEMO_SITE_IP.split("."))) + ".in-addr.arpa",
+            "PTR",
+            "203-0-113-25.static.example-isp.example.",
+        ),
+    ]
+    for selector in ("selector1", "selector2"):
+        target = getattr(state.dkim[0], f"{selector}_cname")
+        records.append(DnsRecord(target, "TXT", "v=DKIM1; k=rsa; p=MIIBIjANBgkqhkiG9w0BAQEF"))
+    state.dns_records = records
+    return state

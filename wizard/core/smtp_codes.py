@@ -1,0 +1,389 @@
+"""What an SMTP reply or a connection failure means, in plain words, with the fix.
+
+The catalog follows the error table of M365-FACTS.md. It is keyed by the enhanced
+status code; where one code means two things (5.7.139) the server's text decides.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from wizard.core.i18n import tr
+from wizard.core.steps import WizardStep
+
+
+@dataclass(frozen=True)
+class Verdict:
+    key: str  # stable id, e.g. "5.7.139-disabled" (JSON output, tests)
+    title: str  # what happened
+    explanation: str  # why, in plain words
+    fix: str  # the one thing to do
+    step: WizardStep  # the wizard step that applies the fix
+    retryable: bool = False
+
+
+@dataclass(frozen=True)
+class _Entry:
+    enhanced: str  # "5.7.139", or a range "5.7.606-649"
+    text: re.Pattern[str] | None
+    verdict: Verdict
+
+    def matches(self, enhanced: str, text: str) -> bool:
+        if "-" in self.enhanced.rpartition(".")[2]:
+            prefix, _, span = self.enhanced.rpartition(".")
+            low, high = (int(x) for x in span.split("-"))
+            head, _, last = enhanced.rpartition(".")
+            if head != prefix or not last.isdigit() or not low <= int(last) <= high:
+                return False
+        elif enhanced != self.enhanced:
+            return False
+        return self.text is None or bool(self.text.search(text))
+
+
+def _v(
+    key: str, title: str, explanation: str, fix: str, step: WizardStep, retryable: bool = False
+) -> Verdict:
+    return Verdict(key, title, explanation, fix, step, retryable)
+
+
+_CATALOG: tuple[_Entry, ...] = (
+    _Entry(
+        "5.7.139",
+        re.compile(r"(?i)security defaults"),
+        _v(
+            "5.7.139-security-defaults",
+            tr("Security Defaults block password sign-in for SMTP"),
+            tr(
+                "The tenant has Entra ID Security Defaults switched on, which refuses Basic "
+                "authentication for SMTP whatever the SMTP AUTH switches say."
+            ),
+            tr("Use SMTP AUTH with OAuth, High Volume Email or a connector instead."),
+            WizardStep.METHOD,
+        ),
+    ),
+    _Entry(
+        "5.7.139",
+        re.compile(r"(?i)disabled for the tenant"),
+        _v(
+            "5.7.139-tenant",
+            tr("SMTP AUTH is switched off for the tenant"),
+            tr(
+                "Microsoft 365 refuses SMTP sign-in because SMTP AUTH is off for the whole "
+                "organisation and the mailbox does not override it."
+            ),
+            tr("Switch SMTP AUTH on for this one mailbox (the tenant stays off)."),
+            WizardStep.PLAN,
+        ),
+    ),
+    _Entry(
+        "5.7.139",
+        re.compile(r"(?i)disabled for the mailbox"),
+        _v(
+            "5.7.139-mailbox",
+            tr("SMTP AUTH is switched off for this mailbox"),
+            tr("The mailbox's own SMTP AUTH setting refuses sign-in."),
+            tr("Switch SMTP AUTH on for this mailbox."),
+            WizardStep.PLAN,
+        ),
+    ),
+    _Entry(
+        "5.7.139",
+        None,
+        _v(
+            "5.7.139",
+            tr("Microsoft 365 refused the sign-in"),
+            tr("SMTP AUTH is switched off, or a policy blocks Basic authentication."),
+            tr(
+                "Check the tenant: SMTP AUTH for the mailbox, Security Defaults, "
+                "authentication policies."
+            ),
+            WizardStep.TENANT,
+        ),
+    ),
+    _Entry(
+        "5.7.3",
+        re.compile(r"(?i)starttls is required|must issue a starttls"),
+        _v(
+            "5.7.3-starttls",
+            tr("The connector requires TLS"),
+            tr("The connector that matches this device accepts only encrypted connections."),
+            tr("Switch STARTTLS on in the device's settings."),
+            WizardStep.SHEETS,
+        ),
+    ),
+    _Entry(
+        "5.7.3",
+        None,
+        _v(
+            "5.7.3",
+            tr("The user name, password or token was not accepted"),
+            tr(
+                "Microsoft 365 refused the credentials: a wrong password, an expired or "
+                "unconsented token, or Basic authentication blocked for this account."
+            ),
+            tr("Enter the mailbox's password again, or sign in again to renew the consent."),
+            WizardStep.TEST,
+            retryable=True,
+        ),
+    ),
+    _Entry(
+        "5.7.57",
+        None,
+        _v(
+            "5.7.57",
+            tr("The device did not sign in"),
+            tr(
+                "The server expects SMTP AUTH on this endpoint, and no AUTH command was sent "
+                "(often the wrong port or STARTTLS switched off)."
+            ),
+            tr("Use port 587 with STARTTLS and switch authentication on."),
+            WizardStep.SHEETS,
+        ),
+    ),
+    _Entry(
+        "5.7.60",
+        None,
+        _v(
+            "5.7.60",
+            tr("The sender address is not the signed-in mailbox"),
+            tr(
+                "The From address differs from the mailbox that signed in, and that mailbox "
+                "has no Send As permission for it."
+            ),
+            tr("Use the mailbox's own address as the sender, or grant it Send As."),
+            WizardStep.SITE,
+        ),
+    ),
+    _Entry(
+        "5.7.64",
+        None,
+        _v(
+            "5.7.64",
+            tr("No connector recognises this device"),
+            tr(
+                "Microsoft 365 could not match the connection to the tenant: the office's "
+                "public IP or the certificate differs from the connector's."
+            ),
+            tr("Update the connector to the office's current public IP (or certificate)."),
+            WizardStep.PLAN,
+        ),
+    ),
+    _Entry(
+        "5.7.68",
+        None,
+        _v(
+            "5.7.68",
+            tr("The tenant rejects direct send"),
+            tr(
+                "RejectDirectSend is on, so anonymous mail from your domain is refused unless "
+                "a connector matches the device."
+            ),
+            tr("Add a connector for the device (connector relay)."),
+            WizardStep.METHOD,
+        ),
+    ),
+    _Entry(
+        "5.7.54",
+        None,
+        _v(
+            "5.7.54",
+            tr("Mail to outside recipients is not allowed on this path"),
+            tr("Direct send delivers only to mailboxes in your own organisation."),
+            tr("Use connector relay or SMTP AUTH to reach outside recipients."),
+            WizardStep.METHOD,
+        ),
+    ),
+    _Entry(
+        "5.7.30",
+        None,
+        _v(
+            "5.7.30",
+            tr("Basic authentication is no longer accepted"),
+            tr("Microsoft 365 has stopped accepting passwords for SMTP client submission."),
+            tr("Switch to SMTP AUTH with OAuth, a connector or High Volume Email."),
+            WizardStep.METHOD,
+        ),
+    ),
+    _Entry(
+        "4.7.66",
+        None,
+        _v(
+            "4.7.66",
+            tr("The device's TLS is too old"),
+            tr("Microsoft 365 refuses TLS 1.0 and 1.1 on this endpoint."),
+            tr(
+                "Update the device's firmware for TLS 1.2, or use the legacy TLS endpoint "
+                "(the tenant must allow legacy TLS clients)."
+            ),
+            WizardStep.PLAN,
+        ),
+    ),
+    _Entry(
+        "5.7.606-649",
+        None,
+        _v(
+            "5.7.606-649",
+            tr("The office's IP address is banned by Microsoft 365"),
+            tr("Microsoft's filters blocked this sending IP, usually after spam from it."),
+            tr("Request delisting at https://sender.office.com, then try again."),
+            WizardStep.OUTSIDE,
+        ),
+    ),
+    _Entry(
+        "5.7.708",
+        None,
+        _v(
+            "5.7.708",
+            tr("The sending IP has a low reputation"),
+            tr("Microsoft 365 does not trust mail from this IP yet (common for new tenants)."),
+            tr("Use SMTP AUTH or a connector instead of anonymous sending."),
+            WizardStep.METHOD,
+        ),
+    ),
+    _Entry(
+        "5.7.4",
+        None,
+        _v(
+            "5.7.4",
+            tr("Sign-in was attempted before encryption"),
+            tr("Microsoft 365 offers sign-in only after STARTTLS."),
+            tr("Switch STARTTLS on in the device's settings."),
+            WizardStep.SHEETS,
+        ),
+    ),
+)
+
+_ENHANCED = re.compile(r"\b([245]\.\d{1,3}\.\d{1,3})\b")
+
+
+def enhanced_code(text: str) -> str | None:
+    """The enhanced status code (RFC 3463) at the start of an SMTP reply text."""
+    match = _ENHANCED.search(text[:40])
+    return match.group(1) if match else None
+
+
+def explain_reply(code: int, text: str) -> Verdict:
+    """Plain words for an SMTP reply (code 421/5xx and its text)."""
+    enhanced = enhanced_code(text) or ""
+    for entry in _CATALOG:
+        if entry.matches(enhanced, text):
+            return entry.verdict
+    temporary = 400 <= code < 500
+    return Verdict(
+        f"{code}-{enhanced}" if enhanced else str(code),
+        tr("The server answered {code} {enhanced}").format(code=code, enhanced=enhanced).strip(),
+        tr("A temporary problem on the server's side.")
+        if temporary
+        else tr("The server refused the message; its own words are in the transcript."),
+        tr("Try again in a few minutes.")
+        if temporary
+        else tr(
+            "Read the server's reply in the transcript; search for the code on Microsoft Learn."
+        ),
+        WizardStep.TEST,
+        retryable=temporary,
+    )
+
+
+class ConnectionFailure(StrEnum):
+    NAME_NOT_RESOLVED = "name-not-resolved"
+    REFUSED = "refused"
+    TIMEOUT = "timeout"
+    PORT25_BLOCKED = "port25-blocked"
+    TLS_HANDSHAKE = "tls-handshake"
+    CERTIFICATE_NAME = "certificate-name"
+    CERTIFICATE_UNTRUSTED = "certificate-untrusted"
+    TLS12_UNAVAILABLE = "tls12-unavailable"
+    DISCONNECTED = "disconnected"
+
+
+def explain_connection_failure(kind: ConnectionFailure, host: str, port: int) -> Verdict:
+    where = f"{host}:{port}"
+    table: dict[ConnectionFailure, Verdict] = {
+        ConnectionFailure.NAME_NOT_RESOLVED: _v(
+            kind.value,
+            tr("The server's name does not resolve"),
+            tr("{host} could not be found in DNS from this computer.").format(host=host),
+            tr("Check the server name for typos and that this computer's DNS works."),
+            WizardStep.SHEETS,
+            retryable=True,
+        ),
+        ConnectionFailure.REFUSED: _v(
+            kind.value,
+            tr("The connection was refused"),
+            tr("Nothing accepted the connection at {where}.").format(where=where),
+            tr("Check the server name and port."),
+            WizardStep.SHEETS,
+            retryable=True,
+        ),
+        ConnectionFailure.TIMEOUT: _v(
+            kind.value,
+            tr("The server did not answer"),
+            tr("The connection to {where} timed out; a firewall may drop it.").format(where=where),
+            tr("Check the firewall, then try again."),
+            WizardStep.TEST,
+            retryable=True,
+        ),
+        ConnectionFailure.PORT25_BLOCKED: _v(
+            kind.value,
+            tr("Outbound port 25 seems blocked"),
+            tr(
+                "The connection to {where} timed out. Internet providers and firewalls "
+                "often block port 25."
+            ).format(where=where),
+            tr(
+                "Ask the provider to open port 25, or use a method on port 587 (SMTP AUTH "
+                "or High Volume Email)."
+            ),
+            WizardStep.METHOD,
+            retryable=True,
+        ),
+        ConnectionFailure.TLS_HANDSHAKE: _v(
+            kind.value,
+            tr("The encrypted connection could not be set up"),
+            tr("The TLS handshake with {where} failed.").format(where=where),
+            tr("Check that nothing between here and Microsoft 365 intercepts TLS."),
+            WizardStep.TEST,
+            retryable=True,
+        ),
+        ConnectionFailure.CERTIFICATE_NAME: _v(
+            kind.value,
+            tr("The server's certificate is for another name"),
+            tr(
+                "The certificate {host} presented does not carry that name; the device "
+                "would refuse it too."
+            ).format(host=host),
+            tr("Use the host name exactly as shown (never an IP address)."),
+            WizardStep.SHEETS,
+        ),
+        ConnectionFailure.CERTIFICATE_UNTRUSTED: _v(
+            kind.value,
+            tr("The server's certificate is not trusted"),
+            tr(
+                "The certificate from {where} is not signed by a trusted authority; "
+                "something may be intercepting the connection."
+            ).format(where=where),
+            tr("Check for a proxy or security appliance that inspects TLS."),
+            WizardStep.TEST,
+        ),
+        ConnectionFailure.TLS12_UNAVAILABLE: _v(
+            kind.value,
+            tr("TLS 1.2 is not available"),
+            tr("No common TLS version 1.2 or newer could be agreed with {where}.").format(
+                where=where
+            ),
+            tr("Update the device's firmware, or use the legacy TLS endpoint."),
+            WizardStep.PLAN,
+        ),
+        ConnectionFailure.DISCONNECTED: _v(
+            kind.value,
+            tr("The server closed the connection"),
+            tr("{where} hung up in the middle of the conversation.").format(where=where),
+            tr("Try again; if it repeats, look at the last lines of the transcript."),
+            WizardStep.TEST,
+            retryable=True,
+        ),
+    }
+    return table[kind]

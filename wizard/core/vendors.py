@@ -2,6 +2,22 @@
 
 The data lives in resources/vendors.json (loaded by services.vendors); this module
 validates it, so a broken catalog fails the schema test rather than a user's sheet.
+
+Schema (version 2), one object per vendor:
+- id, name: the id a site profile stores ("canon") and the name people know.
+- families: the model families the entry was written for.
+- menu_path: where the SMTP settings live, "A > B > C" (M365-FACTS.md); a guide only,
+  menus move with firmware.
+- fields: the settings the vendor's page asks for, in the vendor's order, each with
+  the vendor's own label, optional `choices` (what to pick for a device value, e.g.
+  security "starttls" -> "TLS" on Brother) and an optional `note`.
+- security_options: what the device offers: starttls, ssl-tls (implicit TLS, port
+  465), none.
+- oauth: {availability: yes|some-models|no, sign_in: device-code|web-page|
+  control-panel|null (not known), where: the sign-in's menu path or "", note}.
+- labels_checked: true only where the labels were compared with the vendor's own
+  manual, listed in `sources`; a sheet says so, or asks for the nearest match.
+- pitfalls: known traps, one sentence each.
 """
 
 from __future__ import annotations
@@ -11,8 +27,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-CATALOG_SCHEMA_VERSION = 1
+CATALOG_SCHEMA_VERSION = 2
 GENERIC_VENDOR = "generic"
+MENU_SEPARATOR = " > "
 
 
 class FieldKey(StrEnum):
@@ -29,24 +46,59 @@ class FieldKey(StrEnum):
 
 class SecurityOption(StrEnum):
     STARTTLS = "starttls"
-    SSL_TLS = "ssl-tls"
+    SSL_TLS = "ssl-tls"  # implicit TLS, usually port 465
     NONE = "none"
 
 
-class OAuthSupport(StrEnum):
+class AuthChoice(StrEnum):
+    """Values of the `auth` field's choices; the same words as device_settings.AuthKind."""
+
     NONE = "none"
-    DEVICE_CODE = "device-code"
-    REMOTE_UI = "remote-ui"  # a browser sign-in from the device's own web page
-    MODEL_DEPENDENT = "model-dependent"
+    PASSWORD = "password"
+    OAUTH = "oauth"
+
+
+class OAuthAvailability(StrEnum):
+    YES = "yes"  # every current model of the listed families
+    SOME_MODELS = "some-models"  # depends on model and firmware
+    NO = "no"
+
+
+class OAuthSignIn(StrEnum):
+    """How the device obtains its Microsoft token, where that is known."""
+
+    DEVICE_CODE = "device-code"  # the device shows a code; sign in on any browser
+    WEB_PAGE = "web-page"  # started from the device's own web page (Remote UI)
+    CONTROL_PANEL = "control-panel"  # only on the device's touch panel
+
+
+# Which choice keys a field may carry: only the settings that are picked, not typed.
+_CHOICE_KEYS: dict[FieldKey, frozenset[str]] = {
+    FieldKey.SECURITY: frozenset(s.value for s in SecurityOption),
+    FieldKey.AUTH: frozenset(a.value for a in AuthChoice),
+}
 
 
 @dataclass(frozen=True)
 class VendorField:
     key: FieldKey
     label: str
-    # What to pick or type for a value the device shows as a choice, e.g. the
-    # security option's label on this vendor ("STARTTLS" vs "TLS").
+    # What to pick for a value the device shows as a choice, e.g. the security
+    # option's label on this vendor ("STARTTLS" vs "TLS").
     choices: Mapping[str, str]
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class OAuthInfo:
+    availability: OAuthAvailability
+    sign_in: OAuthSignIn | None
+    where: str
+    note: str
+
+    @property
+    def offered(self) -> bool:
+        return self.availability is not OAuthAvailability.NO
 
 
 @dataclass(frozen=True)
@@ -57,12 +109,26 @@ class Vendor:
     menu_path: str
     fields: tuple[VendorField, ...]
     security_options: tuple[SecurityOption, ...]
-    oauth: OAuthSupport
-    oauth_note: str
+    oauth: OAuthInfo
     pitfalls: tuple[str, ...]
+    labels_checked: bool = False
+    sources: tuple[str, ...] = ()
+
+    def field(self, key: FieldKey) -> VendorField | None:
+        return next((f for f in self.fields if f.key is key), None)
 
     def label(self, key: FieldKey) -> str | None:
-        return next((f.label for f in self.fields if f.key is key), None)
+        found = self.field(key)
+        return found.label if found else None
+
+    def choice(self, key: FieldKey, value: str) -> str | None:
+        """The vendor's word for a picked value, e.g. (SECURITY, "starttls") -> "TLS"."""
+        found = self.field(key)
+        return found.choices.get(value) if found else None
+
+    @property
+    def menu_steps(self) -> tuple[str, ...]:
+        return tuple(step.strip() for step in self.menu_path.split(MENU_SEPARATOR.strip()))
 
 
 class CatalogError(ValueError):
@@ -76,11 +142,130 @@ def _text(item: Mapping[str, Any], key: str, where: str) -> str:
     return value
 
 
-def _texts(item: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+def _optional_text(item: Mapping[str, Any], key: str, where: str) -> str:
+    value = item.get(key, "")
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise CatalogError(f"{where}.{key} must be text")
+    return value
+
+
+def _texts(
+    item: Mapping[str, Any], key: str, where: str, *, required: bool = False
+) -> tuple[str, ...]:
     value = item.get(key, [])
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise CatalogError(f"{where}.{key} must be a list of text")
+    if required and not value:
+        raise CatalogError(f"{where}.{key} must not be empty")
+    if len(set(value)) != len(value):
+        raise CatalogError(f"{where}.{key} repeats an entry")
     return tuple(value)
+
+
+def _menu_path(item: Mapping[str, Any], where: str) -> str:
+    path = _text(item, "menu_path", where)
+    steps = path.split(MENU_SEPARATOR.strip())
+    if any(not step.strip() for step in steps):
+        raise CatalogError(f"{where}.menu_path has an empty step (steps are joined by ' > ')")
+    return path
+
+
+def _field(f: Any, where: str, offered: set[str]) -> VendorField:
+    if not isinstance(f, Mapping):
+        raise CatalogError(f"{where} must be an object")
+    try:
+        key = FieldKey(_text(f, "key", where))
+    except ValueError:
+        raise CatalogError(f"{where}.key is not one of {[k.value for k in FieldKey]}") from None
+    choices = f.get("choices", {})
+    if not isinstance(choices, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in choices.items()
+    ):
+        raise CatalogError(f"{where}.choices must map text to non-empty text")
+    allowed = _CHOICE_KEYS.get(key, frozenset())
+    unknown = set(choices) - allowed
+    if unknown:
+        raise CatalogError(
+            f"{where}.choices names {sorted(unknown)}; {key.value} allows {sorted(allowed)}"
+        )
+    if key is FieldKey.SECURITY and not set(choices) <= offered:
+        raise CatalogError(f"{where}.choices names a security option missing from security_options")
+    return VendorField(
+        key, _text(f, "label", where), dict(choices), _optional_text(f, "note", where)
+    )
+
+
+def _oauth(data: Any, where: str) -> OAuthInfo:
+    if not isinstance(data, Mapping):
+        raise CatalogError(f"{where} must be an object")
+    try:
+        availability = OAuthAvailability(_text(data, "availability", where))
+    except ValueError:
+        raise CatalogError(
+            f"{where}.availability is not one of {[a.value for a in OAuthAvailability]}"
+        ) from None
+    raw_sign_in = data.get("sign_in")
+    sign_in: OAuthSignIn | None = None
+    if raw_sign_in is not None:
+        try:
+            sign_in = OAuthSignIn(raw_sign_in)
+        except ValueError:
+            raise CatalogError(
+                f"{where}.sign_in is not one of {[s.value for s in OAuthSignIn]} or null"
+            ) from None
+    if availability is OAuthAvailability.NO and sign_in is not None:
+        raise CatalogError(f"{where}: a vendor without OAuth cannot have a sign_in")
+    return OAuthInfo(
+        availability, sign_in, _optional_text(data, "where", where), _text(data, "note", where)
+    )
+
+
+def _vendor(item: Any, where: str) -> Vendor:
+    if not isinstance(item, Mapping):
+        raise CatalogError(f"{where} must be an object")
+    try:
+        security = tuple(
+            SecurityOption(s) for s in _texts(item, "security_options", where, required=True)
+        )
+    except ValueError as exc:
+        raise CatalogError(f"{where}.security_options: {exc}") from None
+    raw_fields = item.get("fields")
+    if not isinstance(raw_fields, list) or not raw_fields:
+        raise CatalogError(f"{where}.fields must be a non-empty list")
+    offered = {s.value for s in security}
+    fields = tuple(_field(f, f"{where}.fields[{j}]", offered) for j, f in enumerate(raw_fields))
+    keys = [f.key for f in fields]
+    if len(set(keys)) != len(keys):
+        raise CatalogError(f"{where}.fields names a setting twice")
+    for needed in (FieldKey.SERVER, FieldKey.PORT, FieldKey.SENDER):
+        if needed not in keys:
+            raise CatalogError(f"{where}.fields lacks {needed.value}")
+    oauth = _oauth(item.get("oauth"), f"{where}.oauth")
+    auth_field = next((f for f in fields if f.key is FieldKey.AUTH), None)
+    if auth_field and AuthChoice.OAUTH.value in auth_field.choices and not oauth.offered:
+        raise CatalogError(f"{where}: the auth field offers OAuth but oauth.availability is no")
+    labels_checked = item.get("labels_checked", False)
+    if not isinstance(labels_checked, bool):
+        raise CatalogError(f"{where}.labels_checked must be true or false")
+    sources = _texts(item, "sources", where)
+    if labels_checked and not sources:
+        raise CatalogError(f"{where}: labels_checked needs the manuals it was checked against")
+    if not all(s.startswith("https://") or s.startswith("http://") for s in sources):
+        raise CatalogError(f"{where}.sources must be web addresses")
+    return Vendor(
+        id=_text(item, "id", where),
+        name=_text(item, "name", where),
+        families=_texts(item, "families", where, required=True),
+        menu_path=_menu_path(item, where),
+        fields=fields,
+        security_options=security,
+        oauth=oauth,
+        pitfalls=_texts(item, "pitfalls", where),
+        labels_checked=labels_checked,
+        sources=sources,
+    )
 
 
 def catalog_from_dict(data: Any) -> tuple[Vendor, ...]:
@@ -91,58 +276,10 @@ def catalog_from_dict(data: Any) -> tuple[Vendor, ...]:
     items = data.get("vendors")
     if not isinstance(items, list) or not items:
         raise CatalogError("vendors must be a non-empty list")
-    vendors: list[Vendor] = []
-    for i, item in enumerate(items):
-        where = f"vendors[{i}]"
-        if not isinstance(item, Mapping):
-            raise CatalogError(f"{where} must be an object")
-        fields = []
-        raw_fields = item.get("fields")
-        if not isinstance(raw_fields, list) or not raw_fields:
-            raise CatalogError(f"{where}.fields must be a non-empty list")
-        for j, f in enumerate(raw_fields):
-            fwhere = f"{where}.fields[{j}]"
-            if not isinstance(f, Mapping):
-                raise CatalogError(f"{fwhere} must be an object")
-            try:
-                key = FieldKey(_text(f, "key", fwhere))
-            except ValueError:
-                raise CatalogError(
-                    f"{fwhere}.key is not one of {[k.value for k in FieldKey]}"
-                ) from None
-            choices = f.get("choices", {})
-            if not isinstance(choices, Mapping) or not all(
-                isinstance(k, str) and isinstance(v, str) for k, v in choices.items()
-            ):
-                raise CatalogError(f"{fwhere}.choices must map text to text")
-            fields.append(VendorField(key, _text(f, "label", fwhere), dict(choices)))
-        keys = [f.key for f in fields]
-        if len(set(keys)) != len(keys):
-            raise CatalogError(f"{where}.fields names a setting twice")
-        for needed in (FieldKey.SERVER, FieldKey.PORT, FieldKey.SENDER):
-            if needed not in keys:
-                raise CatalogError(f"{where}.fields lacks {needed.value}")
-        try:
-            security = tuple(SecurityOption(s) for s in _texts(item, "security_options", where))
-            oauth = OAuthSupport(_text(item, "oauth", where))
-        except ValueError as exc:
-            raise CatalogError(f"{where}: {exc}") from None
-        vendors.append(
-            Vendor(
-                id=_text(item, "id", where),
-                name=_text(item, "name", where),
-                families=_texts(item, "families", where),
-                menu_path=_text(item, "menu_path", where),
-                fields=tuple(fields),
-                security_options=security,
-                oauth=oauth,
-                oauth_note=str(item.get("oauth_note", "")),
-                pitfalls=_texts(item, "pitfalls", where),
-            )
-        )
+    vendors = tuple(_vendor(item, f"vendors[{i}]") for i, item in enumerate(items))
     ids = [v.id for v in vendors]
     if len(set(ids)) != len(ids):
         raise CatalogError("two vendors share an id")
     if GENERIC_VENDOR not in ids:
         raise CatalogError("the catalog needs a 'generic' entry")
-    return tuple(vendors)
+    return vendors

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 GLOBAL_ADMIN = "Global Administrator"
 EXCHANGE_ADMIN = "Exchange Administrator"
@@ -190,10 +192,37 @@ class TenantState:
     # unless a test sets `relay_source_ip`.
     site_public_ip: str = "203.0.113.25"
     relay_source_ip: str | None = None
-    # A name a test can set to make the MX stand-in act as if port 25 is blocked:
-    # it accepts no connection at all (the socket is closed).
+    # Make the MX stand-in act as if outbound port 25 is blocked on the way: new
+    # connections get no answer at all, so a client's connect() times out.
     mx_port_blocked: bool = False
+    # Exchange Online Protection's own list of banned sending IPs (550 5.7.606).
+    banned_sender_ips: set[str] = field(default_factory=set)
+    # Outbound mail relayed for this tenant goes through the high-risk pool, whose
+    # recipients' servers refuse it (550 5.7.708 in the message trace).
+    outbound_low_reputation: bool = False
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    # Called as callback(field_name, value) after a field is assigned, in the thread
+    # that assigned it: a server that must react before the next line of a test runs
+    # (the MX stand-in closing its door) registers here with `watch()`.
+    _watchers: list[Callable[[str, Any], None]] = field(
+        default_factory=list, init=False, repr=False, compare=False
+    )
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        watchers = self.__dict__.get("_watchers")
+        if watchers and not name.startswith("_"):
+            for callback in list(watchers):
+                callback(name, value)
+
+    def watch(self, callback: Callable[[str, Any], None]) -> None:
+        with self.lock:
+            self._watchers.append(callback)
+
+    def unwatch(self, callback: Callable[[str, Any], None]) -> None:
+        with self.lock:
+            if callback in self._watchers:
+                self._watchers.remove(callback)
 
     @property
     def default_domain(self) -> str:
@@ -235,11 +264,36 @@ class TenantState:
         with self.lock:
             return [r for r in self.dns_records if r.name == name and r.rtype == rtype]
 
+    def list_on_blocklist(
+        self, ip: str, zone: str, reason: str = "", code: str = "127.0.0.2"
+    ) -> None:
+        """Put an IPv4 address on a DNS blocklist zone (see DNSBL_ZONES)."""
+        name = dnsbl_query_name(ip, zone)
+        text = reason or f"{ip} is listed by {zone}"
+        with self.lock:
+            self.set_record(name, "A", code, ttl=300)
+            self.set_record(name, "TXT", text, ttl=300)
+
+    def delist_from_blocklist(self, ip: str, zone: str) -> None:
+        name = dnsbl_query_name(ip, zone)
+        with self.lock:
+            self.set_record(name, "A")
+            self.set_record(name, "TXT")
+
 
 DEMO_DOMAIN = "contoso.example"
 DEMO_TENANT_ID = "8f0d3c1e-5b7a-4c2e-9d41-2a6b0e7c9f15"
 DEMO_INITIAL_DOMAIN = "contosodemo.onmicrosoft.com"
 DEMO_SITE_IP = "203.0.113.25"
+# DNS blocklists the sandbox serves (the real zone names). An IPv4 address a.b.c.d is
+# listed in zone Z when "d.c.b.a.Z" has an A record 127.0.0.x (the list's return code)
+# and, by custom, a TXT record with the reason (RFC 5782). Each zone also carries the
+# RFC 5782 test entries: 127.0.0.2 is always listed, 127.0.0.1 never is. The demo
+# office IP starts clean; a test lists it with `TenantState.list_on_blocklist()`.
+DNSBL_ZONES = ("zen.spamhaus.org", "bl.spamcop.net", "b.barracudacentral.org")
+# An internationalised domain (bücher.example) for DNS tests; DNS holds its A-label.
+DEMO_IDN_DOMAIN = "bücher.example"
+DEMO_IDN_ASCII = "xn--bcher-kva.example"
 MICROSOFT_SPF = (
     "v=spf1 ip4:40.92.0.0/15 ip4:40.107.0.0/16 ip4:52.100.0.0/14 ip4:104.47.0.0/17 "
     "ip6:2a01:111:f400::/48 ip6:2a01:111:f403::/49 include:spfd.protection.outlook.com -all"
@@ -248,6 +302,17 @@ MICROSOFT_SPF = (
 
 def _dashed(domain: str) -> str:
     return domain.replace(".", "-")
+
+
+def dnsbl_query_name(ip: str, zone: str) -> str:
+    """The name a blocklist is asked about for an IPv4 address (octets reversed)."""
+    return ".".join(reversed(ip.strip().split("."))) + "." + zone.lower().rstrip(".")
+
+
+def _soa(zone: str, serial: int = 2026112701, minimum: int = 300) -> DnsRecord:
+    return DnsRecord(
+        zone, "SOA", f"ns1.{zone}. hostmaster.{zone}. {serial} 3600 600 604800 {minimum}"
+    )
 
 
 def demo_tenant() -> TenantState:
@@ -309,9 +374,13 @@ def demo_tenant() -> TenantState:
         DnsRecord("spfd.protection.outlook.com", "TXT", "v=spf1 ip4:51.4.72.0/24 -all"),
         DnsRecord("autodiscover.outlook.com", "A", "52.97.0.1"),
         DnsRecord(mx, "A", "52.101.0.10"),
-        # Resolver-based "what is my IP": OpenDNS answers myip.opendns.com with the
-        # asking address; the sandbox answers with the office's simulated address.
-        DnsRecord("myip.opendns.com", "A", DEMO_SITE_IP),
+        # Resolver-based "what is my IP": OpenDNS answers myip.opendns.com A with the
+        # asking address; the sandbox's DNS server answers it live with
+        # `site_public_ip`, so there is no static record for it here.
+        _soa("opendns.com"),
+        _soa("outlook.com"),
+        _soa("onmicrosoft.com"),
+        _soa("113.0.203.in-addr.arpa"),
         # PTR of the office IP, as an ISP would publish it.
         DnsRecord(
             ".".join(reversed(DEMO_SITE_IP.split("."))) + ".in-addr.arpa",
@@ -322,5 +391,21 @@ def demo_tenant() -> TenantState:
     for selector in ("selector1", "selector2"):
         target = getattr(state.dkim[0], f"{selector}_cname")
         records.append(DnsRecord(target, "TXT", "v=DKIM1; k=rsa; p=MIIBIjANBgkqhkiG9w0BAQEF"))
+    for zone in DNSBL_ZONES:
+        records.append(_soa(zone, minimum=60))
+        listed = dnsbl_query_name("127.0.0.2", zone)
+        records.append(DnsRecord(listed, "A", "127.0.0.2", 300))
+        records.append(DnsRecord(listed, "TXT", f"Test entry of {zone} (RFC 5782)", 300))
+    # bücher.example: a second customer domain with an IDN name, set up correctly,
+    # for DNS checks of internationalised names (not one of the tenant's domains).
+    idn_mx = f"{_dashed(DEMO_IDN_ASCII)}.mail.protection.outlook.com"
+    records += [
+        _soa(DEMO_IDN_ASCII),
+        DnsRecord(DEMO_IDN_ASCII, "NS", f"ns1.{DEMO_IDN_ASCII}."),
+        DnsRecord(DEMO_IDN_ASCII, "MX", f"0 {idn_mx}."),
+        DnsRecord(DEMO_IDN_ASCII, "TXT", "v=spf1 include:spf.protection.outlook.com -all"),
+        DnsRecord(f"_dmarc.{DEMO_IDN_ASCII}", "TXT", "v=DMARC1; p=quarantine"),
+        DnsRecord(idn_mx, "A", "52.101.0.11"),
+    ]
     state.dns_records = records
     return state

@@ -287,6 +287,44 @@ def explain_reply(code: int, text: str) -> Verdict:
     )
 
 
+def explain_accepted(reply: str) -> Verdict:
+    """The verdict of a test message the server accepted."""
+    return _v(
+        "accepted",
+        tr("The test message was accepted"),
+        tr(
+            "Microsoft 365 accepted the message for delivery ({reply}). Accepted is not yet "
+            "delivered: the message trace shows whether it arrived."
+        ).format(reply=reply),
+        tr("Enter the same settings on the device, then print its settings sheet."),
+        WizardStep.SHEETS,
+    )
+
+
+def explain_cancelled() -> Verdict:
+    return _v(
+        "cancelled",
+        tr("The test was cancelled"),
+        tr("The test stopped before the server accepted the message."),
+        tr("Send the test again when you are ready."),
+        WizardStep.TEST,
+        retryable=True,
+    )
+
+
+def explain_mechanism_not_offered(mechanism: str, offered: tuple[str, ...]) -> Verdict:
+    """The server refused the sign-in method itself (504 5.7.4 after STARTTLS)."""
+    return _v(
+        "auth-mechanism",
+        tr("This server does not offer sign-in with {mechanism}").format(mechanism=mechanism),
+        tr("After encryption started, the server offered: {offered}.").format(
+            offered=", ".join(offered) if offered else tr("no sign-in at all")
+        ),
+        tr("Check that the server is the right one for this method."),
+        WizardStep.METHOD,
+    )
+
+
 class ConnectionFailure(StrEnum):
     NAME_NOT_RESOLVED = "name-not-resolved"
     REFUSED = "refused"
@@ -296,6 +334,10 @@ class ConnectionFailure(StrEnum):
     CERTIFICATE_NAME = "certificate-name"
     CERTIFICATE_UNTRUSTED = "certificate-untrusted"
     TLS12_UNAVAILABLE = "tls12-unavailable"
+    # The server does not offer STARTTLS although the method needs encryption.
+    STARTTLS_UNAVAILABLE = "starttls-unavailable"
+    # No route to the server (no network, a VPN or a firewall rejecting it).
+    UNREACHABLE = "unreachable"
     DISCONNECTED = "disconnected"
 
 
@@ -376,6 +418,25 @@ def explain_connection_failure(kind: ConnectionFailure, host: str, port: int) ->
             ),
             tr("Update the device's firmware, or use the legacy TLS endpoint."),
             WizardStep.PLAN,
+        ),
+        ConnectionFailure.STARTTLS_UNAVAILABLE: _v(
+            kind.value,
+            tr("The server does not offer encryption"),
+            tr(
+                "{where} did not offer STARTTLS, so the password or the message would travel "
+                "unencrypted. Microsoft 365 always offers it: something in between (an "
+                "antivirus or firewall scanning mail) may be removing it."
+            ).format(where=where),
+            tr("Check the server name and port, and any mail scanning on this network."),
+            WizardStep.SHEETS,
+        ),
+        ConnectionFailure.UNREACHABLE: _v(
+            kind.value,
+            tr("The server cannot be reached from here"),
+            tr("There is no network route to {where}.").format(where=where),
+            tr("Check this computer's network connection, VPN and firewall."),
+            WizardStep.TEST,
+            retryable=True,
         ),
         ConnectionFailure.DISCONNECTED: _v(
             kind.value,

@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from wizard.core.clouds import EXCHANGE_POWERSHELL_CLIENT_ID
+
 GLOBAL_ADMIN = "Global Administrator"
 EXCHANGE_ADMIN = "Exchange Administrator"
 ADMIN_ROLES = frozenset({GLOBAL_ADMIN, EXCHANGE_ADMIN})
@@ -162,6 +164,38 @@ class HttpFault:
 
 
 @dataclass
+class AppRegistration:
+    """A public client application that may sign users in (Entra app registration)."""
+
+    client_id: str
+    display_name: str
+    # "http://localhost" matches any port, as Entra does for loopback redirect URIs.
+    redirect_uris: list[str] = field(default_factory=lambda: ["http://localhost"])
+
+
+def _default_apps() -> list[AppRegistration]:
+    return [
+        AppRegistration(
+            EXCHANGE_POWERSHELL_CLIENT_ID,
+            "Microsoft Exchange REST API Based Powershell",
+            ["http://localhost", "https://login.microsoftonline.com/common/oauth2/nativeclient"],
+        )
+    ]
+
+
+@dataclass
+class AdminCall:
+    """One InvokeCommand the admin API answered (tests check what the wizard changed)."""
+
+    cmdlet: str
+    parameters: dict[str, Any]
+    caller: str  # the signed-in admin's UPN
+    status: int  # the HTTP status of the answer
+    error: str = ""  # the Exchange error text, when it failed
+    when: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@dataclass
 class TenantState:
     tenant_id: str
     display_name: str
@@ -200,6 +234,12 @@ class TenantState:
     # Outbound mail relayed for this tenant goes through the high-risk pool, whose
     # recipients' servers refuse it (550 5.7.708 in the message trace).
     outbound_low_reputation: bool = False
+    # Applications allowed to sign users in (unknown client ids get AADSTS700016).
+    apps: list[AppRegistration] = field(default_factory=_default_apps)
+    # Seconds a device-code client must wait between polls (Entra says 5).
+    device_code_interval: int = 5
+    # Every InvokeCommand the admin API answered, oldest first.
+    admin_calls: list[AdminCall] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     # Called as callback(field_name, value) after a field is assigned, in the thread
     # that assigned it: a server that must react before the next line of a test runs
@@ -239,6 +279,9 @@ class TenantState:
     def mailbox(self, address: str) -> Mailbox | None:
         address = address.lower()
         return next((m for m in self.mailboxes if m.address.lower() == address), None)
+
+    def app(self, client_id: str) -> AppRegistration | None:
+        return next((a for a in self.apps if a.client_id.lower() == client_id.lower()), None)
 
     def effective_smtp_auth_disabled(self, mailbox: Mailbox) -> bool:
         """Mailbox value if set, else the tenant value (M365-FACTS)."""

@@ -1,0 +1,228 @@
+"""Exchange Online's admin API: POST /adminapi/beta/{tenant}/InvokeCommand.
+
+As M365-FACTS describes it: a bearer token for the admin API resource, a body
+`{"CmdletInput": {"CmdletName", "Parameters"}}`, an answer `{"@odata.context",
+"value", "@odata.nextLink", "@adminapi.warnings"}`, paging by
+`Prefer: odata.maxpagesize=N` (follow the next link with the same body), errors as
+`{"error": {"code", "message", "details", "innererror"}}`. Every call that gets past
+the token check is recorded in `state.admin_calls`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from typing import Any
+
+from wizard.sandbox.cmdlets import Cmdlet, CmdletError, Context, bind, unknown_cmdlet
+from wizard.sandbox.cmdlets_org import CMDLETS as ORG_CMDLETS
+from wizard.sandbox.cmdlets_transport import CMDLETS as TRANSPORT_CMDLETS
+from wizard.sandbox.faults import apply_fault, take_fault
+from wizard.sandbox.https import Request, Response
+from wizard.sandbox.tenant import ADMIN_ROLES, AdminCall, TenantState
+from wizard.sandbox.tokens import InvalidToken, TokenProblem, TokenService
+
+# Exchange Online's resource app id, which its 401 challenge names.
+EXCHANGE_APP_ID = "00000002-0000-0ff1-ce00-000000000000"
+DEFAULT_PAGE_SIZE = 1000
+_PAGE_SIZE_RE = re.compile(r"odata\.maxpagesize\s*=\s*(\d+)", re.IGNORECASE)
+
+REGISTRY: dict[str, Cmdlet] = {c.name.lower(): c for c in [*TRANSPORT_CMDLETS, *ORG_CMDLETS]}
+
+
+def _bad_request(text: str) -> Response:
+    return Response.of_json(
+        400,
+        {"error": {"code": "BadRequest", "message": text, "innererror": {"message": text}}},
+    )
+
+
+def _server_error_body(status: int) -> dict[str, Any]:
+    if status == 429:
+        return {
+            "error": {
+                "code": "TooManyRequests",
+                "message": "Too many requests were sent in a short time. Retry after the time "
+                "given in the Retry-After header.",
+            }
+        }
+    if status == 503:
+        return {"error": {"code": "ServiceUnavailable", "message": "The service is unavailable."}}
+    return {"error": {"code": "InternalServerError", "message": "Error executing cmdlet"}}
+
+
+def page_size(prefer: str | None) -> int:
+    match = _PAGE_SIZE_RE.search(prefer or "")
+    if match is None:
+        return DEFAULT_PAGE_SIZE
+    return max(1, min(int(match.group(1)), DEFAULT_PAGE_SIZE))
+
+
+def _skip_token(cmdlet: str, offset: int) -> str:
+    raw = json.dumps({"c": cmdlet.lower(), "o": offset}).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def _read_skip_token(token: str) -> tuple[str, int] | None:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        return str(data["c"]), int(data["o"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+class AdminApi:
+    def __init__(self, state: TenantState, tokens: TokenService, *, base_url: str) -> None:
+        self.state = state
+        self.tokens = tokens
+        self.base_url = base_url.rstrip("/")
+
+    def app(self, request: Request) -> Response:
+        parts = [p for p in request.path.split("/") if p]
+        if len(parts) != 4 or [p.lower() for p in parts[:2]] != ["adminapi", "beta"]:
+            return Response.of_json(404, {"error": {"code": "NotFound", "message": "Not found"}})
+        tenant, method = parts[2], parts[3]
+        if method.lower() != "invokecommand":
+            return Response.of_json(404, {"error": {"code": "NotFound", "message": "Not found"}})
+        if request.method != "POST":
+            return Response.of_json(
+                405, {"error": {"code": "MethodNotAllowed", "message": "Use POST."}}
+            )
+        claims = self._authenticate(request)
+        if isinstance(claims, Response):
+            return claims
+        if not self._is_our_tenant(tenant) or claims.get("tid") != self.state.tenant_id:
+            return Response.of_json(
+                404,
+                {"error": {"code": "NotFound", "message": f"Tenant '{tenant}' was not found."}},
+            )
+        caller = str(claims.get("upn") or "")
+        account = self.state.account(caller)
+        try:
+            body = request.json()
+            cmdlet_input = body["CmdletInput"]
+            name = str(cmdlet_input["CmdletName"])
+            parameters = cmdlet_input.get("Parameters") or {}
+            if not isinstance(parameters, dict):
+                raise TypeError("Parameters must be an object")
+        except (ValueError, KeyError, TypeError):
+            return _bad_request('The request body must be {"CmdletInput": {"CmdletName": ...}}.')
+        if account is None or not (account.roles & ADMIN_ROLES):
+            response = self._forbidden(caller, name)
+            self._record(name, parameters, caller, response.status, "access denied")
+            return response
+        fault = take_fault(self.state, name)
+        if fault is not None:
+            failure = apply_fault(fault, request, _server_error_body)
+            if failure is not None:
+                self._record(name, parameters, caller, failure.status, "injected fault")
+                return failure
+        offset = 0
+        skip = request.arg("$skiptoken")
+        if skip is not None:
+            decoded = _read_skip_token(skip)
+            if decoded is None or decoded[0] != name.lower():
+                return _bad_request("The skip token does not belong to this request.")
+            offset = decoded[1]
+        try:
+            cmdlet = REGISTRY.get(name.lower())
+            if cmdlet is None:
+                raise unknown_cmdlet(name)
+            bound = bind(cmdlet.params, parameters)
+            result = cmdlet.run(Context(self.state, caller), bound)
+        except CmdletError as error:
+            self._record(name, parameters, caller, error.status, error.text)
+            return Response.of_json(error.status, error.body())
+        self._record(name, parameters, caller, 200, "")
+        return self._answer(tenant, cmdlet.name, result.value, result.warnings, offset, request)
+
+    def _answer(
+        self,
+        tenant: str,
+        cmdlet: str,
+        value: list[dict[str, Any]],
+        warnings: list[str],
+        offset: int,
+        request: Request,
+    ) -> Response:
+        size = page_size(request.header("Prefer"))
+        page = value[offset : offset + size]
+        body: dict[str, Any] = {
+            "@odata.context": (
+                f"{self.base_url}/adminapi/beta/{tenant}/$metadata#Collection(Exchange.GenericHashTable)"
+            ),
+        }
+        if warnings:
+            body["adminapi.warnings@odata.type"] = "#Collection(String)"
+            body["@adminapi.warnings"] = warnings
+        body["value"] = page
+        if offset + size < len(value):
+            body["@odata.nextLink"] = (
+                f"{self.base_url}/adminapi/beta/{tenant}/InvokeCommand"
+                f"?%24skiptoken={_skip_token(cmdlet, offset + size)}"
+            )
+        headers = []
+        if request.header("Prefer") and _PAGE_SIZE_RE.search(request.header("Prefer") or ""):
+            headers.append(("Preference-Applied", f"odata.maxpagesize={size}"))
+        return Response.of_json(200, body, headers)
+
+    def _is_our_tenant(self, tenant: str) -> bool:
+        tenant = tenant.lower()
+        return (
+            tenant == self.state.tenant_id.lower()
+            or tenant == self.state.initial_domain.lower()
+            or self.state.is_accepted(tenant)
+        )
+
+    def _authenticate(self, request: Request) -> dict[str, Any] | Response:
+        header = request.header("Authorization") or ""
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return self._unauthorized(None)
+        try:
+            return self.tokens.verify(token.strip(), self.base_url)
+        except InvalidToken as problem:
+            return self._unauthorized(problem)
+
+    def _unauthorized(self, problem: InvalidToken | None) -> Response:
+        challenge = (
+            f'Bearer client_id="{EXCHANGE_APP_ID}", '
+            'trusted_issuers="00000001-0000-0000-c000-000000000000@*", '
+            'token_types="app_asserted_user_v1 service_asserted_app_v1", '
+            f'authorization_uri="{self.tokens.authority_host}/common/oauth2/authorize"'
+        )
+        headers = []
+        if problem is not None:
+            category = (
+                "invalid_resource"
+                if problem.reason is TokenProblem.WRONG_AUDIENCE
+                else "invalid_token"
+            )
+            challenge += f', error="invalid_token", error_description="{problem.message}"'
+            headers.append(
+                (
+                    "x-ms-diagnostics",
+                    f'2000001;reason="{problem.message}";error_category="{category}"',
+                )
+            )
+        headers.append(("WWW-Authenticate", challenge))
+        return Response(401, b"", headers=headers)
+
+    def _forbidden(self, caller: str, cmdlet: str) -> Response:
+        error = CmdletError(
+            f'The user "{caller}" isn\'t assigned to any management roles that allow running '
+            f"'{cmdlet}'. Assign the Exchange Administrator or Global Administrator role.",
+            "Microsoft.Exchange.Configuration.Tasks.AccessDeniedException",
+            status=403,
+            code="Forbidden",
+        )
+        return Response.of_json(403, error.body())
+
+    def _record(
+        self, cmdlet: str, parameters: dict[str, Any], caller: str, status: int, error: str
+    ) -> None:
+        # Keep secrets (New-MailUser -Password) out of the record tests and logs may print.
+        shown = {k: ("***" if k.lower() == "password" else v) for k, v in parameters.items()}
+        with self.state.lock:
+            self.state.admin_calls.append(AdminCall(cmdlet, shown, caller, status, error))

@@ -1,0 +1,278 @@
+"""The few Microsoft Graph v1.0 endpoints the wizard reads: organization and domains.
+
+`serviceConfigurationRecords` is the tenant's word on the MX host (M365-FACTS): it
+returns the accepted domain's `mx_host`, the SPF TXT and the autodiscover CNAME
+for Email, plus the Teams and Intune records Graph also lists (a client must pick
+by `supportedService`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import unquote
+
+from wizard.sandbox.faults import apply_fault, take_fault
+from wizard.sandbox.https import Request, Response
+from wizard.sandbox.tenant import AcceptedDomain, TenantState
+from wizard.sandbox.tokens import InvalidToken, TokenProblem, TokenService
+
+GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
+SPF_INCLUDE = "v=spf1 include:spf.protection.outlook.com -all"
+
+_AUTH_MESSAGES = {
+    TokenProblem.EXPIRED: "Lifetime validation failed, the token is expired.",
+    TokenProblem.NOT_YET_VALID: "Lifetime validation failed, the token is not yet valid.",
+    TokenProblem.WRONG_AUDIENCE: "Invalid audience.",
+    TokenProblem.BAD_SIGNATURE: "Signature validation failed.",
+    TokenProblem.WRONG_ISSUER: "Issuer validation failed.",
+    TokenProblem.MALFORMED: "IDX14100: JWT is not well formed.",
+}
+
+
+class GraphApi:
+    def __init__(self, state: TenantState, tokens: TokenService, *, base_url: str) -> None:
+        self.state = state
+        self.tokens = tokens
+        self.base_url = base_url.rstrip("/")
+
+    def _error(
+        self,
+        request: Request,
+        status: int,
+        code: str,
+        message: str,
+        headers: list[tuple[str, str]] | None = None,
+    ) -> Response:
+        return Response.of_json(status, self._error_body(request, code, message), headers)
+
+    @staticmethod
+    def _error_body(request: Request, code: str, message: str) -> dict[str, Any]:
+        return {
+            "error": {
+                "code": code,
+                "message": message,
+                "innerError": {
+                    "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+                    "request-id": str(uuid.uuid4()),
+                    "client-request-id": request.header("client-request-id") or str(uuid.uuid4()),
+                },
+            }
+        }
+
+    def app(self, request: Request) -> Response:
+        parts = [unquote(p) for p in request.path.split("/") if p]
+        if not parts or parts[0] != "v1.0":
+            return self._error(request, 400, "BadRequest", "Invalid version.")
+        problem = self._authenticate(request)
+        if problem is not None:
+            return problem
+        fault = take_fault(self.state, request.path)
+        if fault is not None:
+            failure = apply_fault(fault, request, lambda status: self._fault_body(request, status))
+            if failure is not None:
+                return failure
+        if request.method != "GET":
+            return self._error(
+                request, 405, "Request_BadRequest", "The HTTP method is not allowed here."
+            )
+        route = [p.lower() for p in parts[1:]]
+        with self.state.lock:
+            if route == ["organization"]:
+                return self._collection("organization", [self._organization()])
+            if route == ["domains"]:
+                return self._collection(
+                    "domains", [_domain(d) for d in self.state.accepted_domains]
+                )
+            if len(route) in (2, 3) and route[0] == "domains":
+                domain = next(
+                    (d for d in self.state.accepted_domains if d.name.lower() == route[1]), None
+                )
+                if domain is None:
+                    return self._error(
+                        request,
+                        404,
+                        "Request_ResourceNotFound",
+                        f"Resource '{parts[2]}' does not exist or one of its queried "
+                        "reference-property objects are not present.",
+                    )
+                if len(route) == 2:
+                    body = {"@odata.context": f"{self.base_url}/v1.0/$metadata#domains/$entity"}
+                    body.update(_domain(domain))
+                    return Response.of_json(200, body)
+                if route[2] == "serviceconfigurationrecords":
+                    return self._collection(
+                        f"domains('{domain.name}')/serviceConfigurationRecords",
+                        _service_records(domain),
+                    )
+        return self._error(
+            request,
+            400,
+            "BadRequest",
+            f"Resource not found for the segment '{parts[-1]}'.",
+        )
+
+    def _collection(self, context: str, value: list[dict[str, Any]]) -> Response:
+        return Response.of_json(
+            200, {"@odata.context": f"{self.base_url}/v1.0/$metadata#{context}", "value": value}
+        )
+
+    def _fault_body(self, request: Request, status: int) -> dict[str, Any]:
+        codes = {
+            429: ("TooManyRequests", "Too many requests are being made. Retry after a while."),
+            503: ("serviceNotAvailable", "The service is temporarily unavailable."),
+        }
+        code, message = codes.get(status, ("generalException", "An unexpected error occurred."))
+        return self._error_body(request, code, message)
+
+    def _authenticate(self, request: Request) -> Response | None:
+        header = request.header("Authorization") or ""
+        scheme, _, token = header.partition(" ")
+        challenge = (
+            'Bearer realm="", '
+            f'authorization_uri="{self.tokens.authority_host}/common/oauth2/authorize", '
+            f'client_id="{GRAPH_APP_ID}"'
+        )
+        if scheme.lower() != "bearer" or not token.strip():
+            return self._error(
+                request,
+                401,
+                "InvalidAuthenticationToken",
+                "Access token is empty.",
+                [("WWW-Authenticate", challenge)],
+            )
+        try:
+            self.tokens.verify(token.strip(), self.base_url)
+        except InvalidToken as problem:
+            return self._error(
+                request,
+                401,
+                "InvalidAuthenticationToken",
+                _AUTH_MESSAGES[problem.reason],
+                [("WWW-Authenticate", challenge)],
+            )
+        return None
+
+    def _organization(self) -> dict[str, Any]:
+        state = self.state
+        return {
+            "id": state.tenant_id,
+            "displayName": state.display_name,
+            "tenantType": "AAD",
+            "countryLetterCode": "US",
+            "preferredLanguage": "en",
+            "createdDateTime": "2024-03-11T09:12:44Z",
+            "onPremisesSyncEnabled": None,
+            "verifiedDomains": [
+                {
+                    "capabilities": "Email, OfficeCommunicationsOnline",
+                    "isDefault": d.default,
+                    "isInitial": d.initial,
+                    "name": d.name,
+                    "type": "Managed",
+                }
+                for d in state.accepted_domains
+            ],
+        }
+
+
+def _domain(domain: AcceptedDomain) -> dict[str, Any]:
+    return {
+        "authenticationType": "Managed",
+        "availabilityStatus": None,
+        "id": domain.name,
+        "isAdminManaged": True,
+        "isDefault": domain.default,
+        "isInitial": domain.initial,
+        "isRoot": True,
+        "isVerified": True,
+        "supportedServices": ["Email", "OfficeCommunicationsOnline"],
+        "passwordValidityPeriodInDays": 2147483647,
+        "passwordNotificationWindowInDays": 14,
+        "state": None,
+    }
+
+
+def _record(
+    kind: str, domain: AcceptedDomain, label: str, supported: str, **fields: Any
+) -> dict[str, Any]:
+    record = {
+        "@odata.type": f"#microsoft.graph.domainDns{kind}Record",
+        "id": str(uuid.uuid5(uuid.NAMESPACE_DNS, f"{kind}.{label}.{supported}")),
+        "isOptional": supported != "Email",
+        "label": label,
+        "recordType": "CName" if kind == "Cname" else kind,
+        "supportedService": supported,
+        "ttl": 3600,
+    }
+    record.update(fields)
+    return record
+
+
+def _service_records(domain: AcceptedDomain) -> list[dict[str, Any]]:
+    name = domain.name
+    mx = domain.mx_host or f"{name.replace('.', '-')}.mail.protection.outlook.com"
+    return [
+        _record("Mx", domain, name, "Email", mailExchange=mx, preference=0),
+        _record("Txt", domain, name, "Email", text=SPF_INCLUDE),
+        _record(
+            "Cname",
+            domain,
+            f"autodiscover.{name}",
+            "Email",
+            canonicalName="autodiscover.outlook.com",
+        ),
+        _record(
+            "Cname",
+            domain,
+            f"sip.{name}",
+            "OfficeCommunicationsOnline",
+            canonicalName="sipdir.online.lync.com",
+        ),
+        _record(
+            "Cname",
+            domain,
+            f"lyncdiscover.{name}",
+            "OfficeCommunicationsOnline",
+            canonicalName="webdir.online.lync.com",
+        ),
+        _record(
+            "Srv",
+            domain,
+            name,
+            "OfficeCommunicationsOnline",
+            nameTarget="sipdir.online.lync.com",
+            port=443,
+            priority=100,
+            protocol="_tls",
+            service="_sip",
+            weight=1,
+        ),
+        _record(
+            "Srv",
+            domain,
+            name,
+            "OfficeCommunicationsOnline",
+            nameTarget="sipfed.online.lync.com",
+            port=5061,
+            priority=100,
+            protocol="_tcp",
+            service="_sipfederationtls",
+            weight=1,
+        ),
+        _record(
+            "Cname",
+            domain,
+            f"enterpriseregistration.{name}",
+            "Intune",
+            canonicalName="enterpriseregistration.windows.net",
+        ),
+        _record(
+            "Cname",
+            domain,
+            f"enterpriseenrollment.{name}",
+            "Intune",
+            canonicalName="enterpriseenrollment.manage.microsoft.com",
+        ),
+    ]

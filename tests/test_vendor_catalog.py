@@ -170,6 +170,12 @@ Mutation = Callable[[dict[str, Any]], object]
         (lambda d: _vendor(d, "hp").update(labels_checked=True), "labels_checked needs"),
         (lambda d: _vendor(d, "hp").update(sources=["a manual"]), "web addresses"),
         (lambda d: _vendor(d, "hp").update(pitfalls=["same", "same"]), "repeats"),
+        (
+            lambda d: _vendor(d, "hp").update(pitfalls=[{"text": "x", "auth": ["kerberos"]}]),
+            "kerberos",
+        ),
+        (lambda d: _vendor(d, "hp").update(pitfalls=[{"auth": ["oauth"]}]), "text"),
+        (lambda d: _vendor(d, "hp").update(pitfalls=[42]), "pitfalls[0]"),
     ],
 )
 def test_schema_errors_say_where(mutate: Mutation, message: str) -> None:
@@ -186,3 +192,14 @@ def test_a_vendor_without_oauth_is_valid() -> None:
     del _field(data, "hp", "auth")["choices"]["oauth"]
     catalog = catalog_from_dict(data)
     assert next(v for v in catalog if v.id == "hp").oauth.availability is OAuthAvailability.NO
+
+
+def test_pitfalls_follow_how_the_device_signs_in() -> None:
+    lexmark = vendor_by_id("lexmark")
+    oauth = lexmark.pitfalls_for("oauth")
+    relay = lexmark.pitfalls_for("none")
+    # The OAuth registration code only matters when signing in with OAuth...
+    assert any("15 minutes" in p for p in oauth)
+    assert not any("15 minutes" in p for p in relay)
+    # ...while a pitfall without a tag always applies.
+    assert any("Negotiate" in p for p in relay) and any("Negotiate" in p for p in oauth)

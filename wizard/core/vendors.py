@@ -17,7 +17,8 @@ Schema (version 2), one object per vendor:
   control-panel|null (not known), where: the sign-in's menu path or "", note}.
 - labels_checked: true only where the labels were compared with the vendor's own
   manual, listed in `sources`; a sheet says so, or asks for the nearest match.
-- pitfalls: known traps, one sentence each.
+- pitfalls: known traps, one sentence each: text, or {text, auth: [...]} for a trap
+  that only matters when the device signs in that way (none|password|oauth).
 """
 
 from __future__ import annotations
@@ -90,6 +91,16 @@ class VendorField:
 
 
 @dataclass(frozen=True)
+class Pitfall:
+    text: str
+    # The sign-in kinds it matters for (AuthChoice values); empty means always.
+    auth: frozenset[str] = frozenset()
+
+    def applies(self, auth: str) -> bool:
+        return not self.auth or auth in self.auth
+
+
+@dataclass(frozen=True)
 class OAuthInfo:
     availability: OAuthAvailability
     sign_in: OAuthSignIn | None
@@ -110,7 +121,7 @@ class Vendor:
     fields: tuple[VendorField, ...]
     security_options: tuple[SecurityOption, ...]
     oauth: OAuthInfo
-    pitfalls: tuple[str, ...]
+    pitfalls: tuple[Pitfall, ...]
     labels_checked: bool = False
     sources: tuple[str, ...] = ()
 
@@ -125,6 +136,10 @@ class Vendor:
         """The vendor's word for a picked value, e.g. (SECURITY, "starttls") -> "TLS"."""
         found = self.field(key)
         return found.choices.get(value) if found else None
+
+    def pitfalls_for(self, auth: str) -> tuple[str, ...]:
+        """The pitfalls that matter for a device signing in with `auth`."""
+        return tuple(p.text for p in self.pitfalls if p.applies(auth))
 
     @property
     def menu_steps(self) -> tuple[str, ...]:
@@ -197,6 +212,29 @@ def _field(f: Any, where: str, offered: set[str]) -> VendorField:
     )
 
 
+def _pitfalls(item: Mapping[str, Any], where: str) -> tuple[Pitfall, ...]:
+    raw = item.get("pitfalls", [])
+    if not isinstance(raw, list):
+        raise CatalogError(f"{where}.pitfalls must be a list")
+    found: list[Pitfall] = []
+    for k, entry in enumerate(raw):
+        pwhere = f"{where}.pitfalls[{k}]"
+        if isinstance(entry, str) and entry.strip():
+            found.append(Pitfall(entry))
+            continue
+        if not isinstance(entry, Mapping):
+            raise CatalogError(f"{pwhere} must be text or an object with text and auth")
+        auth = _texts(entry, "auth", pwhere, required=True)
+        allowed = {a.value for a in AuthChoice}
+        if not set(auth) <= allowed:
+            raise CatalogError(f"{pwhere}.auth names {sorted(set(auth) - allowed)}")
+        found.append(Pitfall(_text(entry, "text", pwhere), frozenset(auth)))
+    texts = [p.text for p in found]
+    if len(set(texts)) != len(texts):
+        raise CatalogError(f"{where}.pitfalls repeats an entry")
+    return tuple(found)
+
+
 def _oauth(data: Any, where: str) -> OAuthInfo:
     if not isinstance(data, Mapping):
         raise CatalogError(f"{where} must be an object")
@@ -262,7 +300,7 @@ def _vendor(item: Any, where: str) -> Vendor:
         fields=fields,
         security_options=security,
         oauth=oauth,
-        pitfalls=_texts(item, "pitfalls", where),
+        pitfalls=_pitfalls(item, where),
         labels_checked=labels_checked,
         sources=sources,
     )

@@ -1,0 +1,503 @@
+"""Packaging (build/): the bundle's rules and the spec's wiring, checked without building.
+
+The real PyInstaller build takes about a minute and runs in .ci/run (it then runs the
+frozen self-test); these checks take about a second.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from wizard.services import paths
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / "build"
+SPEC = BUILD / "relay-wizard.spec"
+
+
+def _load_rules() -> ModuleType:
+    name = "relay_wizard_build"  # the name the spec loads it under, too
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, BUILD / "build.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+rules = _load_rules()
+
+
+# --- Where the build writes ---------------------------------------------------------
+
+
+def test_build_folder_holds_only_the_spec_and_one_script() -> None:
+    files = {p.name for p in BUILD.iterdir() if p.name != "__pycache__"}
+    assert files <= {"relay-wizard.spec", "build.py", "entitlements.plist"}
+    assert {"relay-wizard.spec", "build.py"} <= files
+
+
+@pytest.mark.parametrize("onefile", [False, True])
+def test_work_and_output_folders_are_outside_build_and_git_ignored(onefile: bool) -> None:
+    dist = rules.default_dist(onefile)
+    command = rules.pyinstaller_command(dist, onefile)
+    distpath = Path(command[command.index("--distpath") + 1])
+    workpath = Path(command[command.index("--workpath") + 1])
+    for folder in (distpath, workpath):
+        assert not rules.is_inside(folder, BUILD)
+        assert rules.is_inside(folder, ROOT / "dist")
+    ignored = (ROOT / ".gitignore").read_text(encoding="utf-8").split()
+    assert "dist/" in ignored
+    if onefile:
+        assert command[-2:] == ["--", "--onefile"]
+    else:
+        assert "--" not in command
+
+
+def test_build_script_refuses_an_output_folder_inside_build(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        rules.main(["--dist", str(BUILD / "out")])
+    assert stopped.value.code == 2
+    assert "outside build/" in capsys.readouterr().err
+    assert not (BUILD / "out").exists()
+
+
+def test_one_folder_and_one_file_builds_do_not_overwrite_each_other() -> None:
+    folder = rules.executables(rules.default_dist(False), onefile=False, platform="linux")
+    single = rules.executables(rules.default_dist(True), onefile=True, platform="linux")
+    assert folder.bundle != single.bundle
+    assert not rules.is_inside(single.bundle, folder.bundle)
+    assert not rules.is_inside(folder.bundle, single.bundle)
+
+
+def test_windows_folder_has_a_console_twin_for_scripts() -> None:
+    built = rules.executables(Path("dist"), onefile=False, platform="win32")
+    assert built.gui.name == "relay-wizard.exe"
+    assert built.cli.name == "relay-wizard-cli.exe"
+    assert built.gui.parent == built.cli.parent == built.bundle
+
+
+# --- What goes in ---------------------------------------------------------------------
+
+
+def test_resources_resolve_the_same_frozen_and_from_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    [(source, dest)] = rules.resource_datas()
+    assert Path(source) == paths.resources_dir() == ROOT / "resources"
+    assert (Path(source) / "vendors.json").is_file()
+    # Frozen, PyInstaller unpacks datas under sys._MEIPASS (the _internal folder).
+    monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path), raising=False)
+    assert paths.resources_dir() == tmp_path / dest
+    assert paths.resource("vendors.json") == tmp_path / dest / "vendors.json"
+
+
+def test_every_wizard_module_is_named_for_the_bundle() -> None:
+    modules = set(rules.wizard_modules())
+    files = [p for p in (ROOT / "wizard").rglob("*.py") if "__pycache__" not in p.parts]
+    assert len(modules) == len(files)
+    assert {"wizard", "wizard.app", "wizard.cli", "wizard.services.paths"} <= modules
+    for name in modules:
+        as_path = ROOT.joinpath(*name.split("."))
+        assert as_path.with_suffix(".py").is_file() or (as_path / "__init__.py").is_file()
+
+
+def test_wizard_modules_skip_caches(tmp_path: Path) -> None:
+    (tmp_path / "wizard" / "ui" / "__pycache__").mkdir(parents=True)
+    (tmp_path / "wizard" / "__init__.py").write_text("", encoding="utf-8")
+    (tmp_path / "wizard" / "ui" / "__init__.py").write_text("", encoding="utf-8")
+    (tmp_path / "wizard" / "ui" / "page.py").write_text("", encoding="utf-8")
+    (tmp_path / "wizard" / "ui" / "__pycache__" / "page.py").write_text("", encoding="utf-8")
+    assert rules.wizard_modules(tmp_path) == ["wizard", "wizard.ui", "wizard.ui.page"]
+
+
+def test_qt_modules_the_app_imports_are_never_excluded() -> None:
+    used = rules.qt_modules_used()
+    excluded = set(rules.qt_module_excludes(rules.installed_qt_modules(), used))
+    imported = set()
+    for path in (ROOT / "wizard").rglob("*.py"):
+        for name in rules._imported_names(path):
+            if name.startswith("PySide6.Qt"):
+                imported.add("PySide6." + name.split(".")[1])
+    assert imported, "the app imports Qt"
+    assert not imported & excluded
+    assert {"PySide6.QtCore", "PySide6.QtGui", "PySide6.QtWidgets"}.isdisjoint(excluded)
+
+
+def test_a_qt_module_brings_the_modules_it_needs(tmp_path: Path) -> None:
+    (tmp_path / "wizard").mkdir()
+    (tmp_path / "wizard" / "view.py").write_text(
+        "from PySide6.QtSvgWidgets import QSvgWidget\nfrom PySide6 import QtPrintSupport\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "wizard" / "half_written.py").write_text("def broken(:\n", encoding="utf-8")
+    used = rules.qt_modules_used(tmp_path)
+    assert used == {"QtCore", "QtGui", "QtWidgets", "QtSvg", "QtSvgWidgets", "QtPrintSupport"}
+    excluded = rules.qt_module_excludes(["QtCore", "QtNetwork", "QtSvg", "QtQml"], used)
+    assert excluded == ["PySide6.QtNetwork", "PySide6.QtQml"]
+
+
+def test_qt_translations_ship_only_when_the_app_loads_them(tmp_path: Path) -> None:
+    without, with_ = tmp_path / "without", tmp_path / "with"
+    for root in (without, with_):
+        (root / "wizard").mkdir(parents=True)
+        (root / "wizard" / "app.py").write_text("import sys\n", encoding="utf-8")
+    (with_ / "wizard" / "i18n.py").write_text(
+        "from PySide6.QtCore import QTranslator\n", encoding="utf-8"
+    )
+    assert not rules.uses_qt_translations(without)
+    assert rules.uses_qt_translations(with_)
+    kept, dropped = rules.drop_qt_translations(
+        [
+            ("PySide6/Qt/translations/qtbase_de.qm", "x", "DATA"),
+            ("PySide6\\translations\\qt_fr.qm", "x", "DATA"),
+            ("resources/translations/wizard_de.qm", "x", "DATA"),
+        ]
+    )
+    assert [d for d, _s, _k in kept] == ["resources/translations/wizard_de.qm"]
+    assert len(dropped) == 2
+
+
+# --- What stays out -------------------------------------------------------------------
+
+
+def test_keyrings_alt_is_excluded() -> None:
+    assert {"keyrings", "keyrings.alt"} <= set(rules.EXCLUDED_MODULES)
+
+
+@pytest.mark.parametrize(
+    ("dest", "dropped"),
+    [
+        ("PySide6/Qt/plugins/platformthemes/libqgtk3.so", True),
+        ("PySide6/Qt/plugins/platforminputcontexts/libqtvirtualkeyboardplugin.so", True),
+        ("PySide6/Qt/plugins/imageformats/libqpdf.so", True),
+        ("PySide6/Qt/plugins/platforms/libqeglfs.so", True),
+        ("PySide6/Qt/plugins/platforms/libqvnc.so", True),
+        ("PySide6/Qt/plugins/platforms/libqlinuxfb.so", True),
+        ("PySide6/Qt/plugins/egldeviceintegrations/libqeglfs-kms-integration.so", True),
+        ("PySide6/Qt/plugins/tls/libqopensslbackend.so", True),
+        ("PySide6\\plugins\\platforms\\qminimal.dll", True),
+        ("PySide6/plugins/imageformats/qtiff.dll", True),
+        ("PySide6/Qt/plugins/platforms/libqxcb.so", False),
+        ("PySide6/Qt/plugins/platforms/libqoffscreen.so", False),
+        ("PySide6/Qt/plugins/platforms/libqwayland.so", False),
+        ("PySide6/Qt/plugins/platformthemes/libqxdgdesktopportal.so", False),
+        ("PySide6/Qt/plugins/platforminputcontexts/libcomposeplatforminputcontextplugin.so", False),
+        ("PySide6/Qt/plugins/imageformats/libqsvg.so", False),
+        ("PySide6/Qt/plugins/imageformats/libqjpeg.so", False),
+        ("PySide6/Qt/plugins/iconengines/libqsvgicon.so", False),
+        ("PySide6/plugins/platforms/qwindows.dll", False),
+        ("PySide6/plugins/styles/qmodernwindowsstyle.dll", False),
+        ("PySide6/Qt/plugins/platforms/libqcocoa.dylib", False),
+        ("PySide6/Qt/lib/libQt6Gui.so.6", False),
+        ("libgtk-3.so.0", False),  # libraries go by reachability, not by name
+    ],
+)
+def test_plugin_rules(dest: str, dropped: bool) -> None:
+    assert (rules.drop_reason(dest) is not None) == dropped
+
+
+@pytest.mark.parametrize("platform", ["linux", "win32", "darwin"])
+def test_no_rule_drops_a_required_plugin(platform: str) -> None:
+    for folder, name in rules.REQUIRED_PLUGINS[platform]:
+        assert folder not in rules.DROPPED_PLUGIN_FOLDERS
+        assert (folder, name) not in rules.DROPPED_PLUGINS
+
+
+def test_libraries_only_dropped_plugins_needed_are_pruned() -> None:
+    graph = {
+        "/qt/QtWidgets.so": ["/qt/lib/libQt6Widgets.so.6"],
+        "/qt/lib/libQt6Widgets.so.6": ["/qt/lib/libQt6Gui.so.6", "/usr/lib/libstdc++.so.6"],
+        "/qt/lib/libQt6Gui.so.6": ["/qt/lib/libQt6Core.so.6"],
+        "/qt/plugins/platforms/libqxcb.so": ["/qt/lib/libQt6XcbQpa.so.6", "/not/collected.so"],
+        "/qt/lib/libQt6Network.so.6": ["/usr/lib/libssl.so.3"],
+        "/usr/lib/libgtk-3.so.0": ["/usr/lib/libcairo.so.2"],
+    }
+    binaries = [
+        ("PySide6/QtWidgets.abi3.so", "/qt/QtWidgets.so", "EXTENSION"),
+        ("PySide6/Qt/plugins/platforms/libqxcb.so", "/qt/plugins/platforms/libqxcb.so", "BINARY"),
+        ("PySide6/Qt/lib/libQt6Widgets.so.6", "/qt/lib/libQt6Widgets.so.6", "BINARY"),
+        ("PySide6/Qt/lib/libQt6Gui.so.6", "/qt/lib/libQt6Gui.so.6", "BINARY"),
+        ("PySide6/Qt/lib/libQt6Core.so.6", "/qt/lib/libQt6Core.so.6", "BINARY"),
+        ("PySide6/Qt/lib/libQt6XcbQpa.so.6", "/qt/lib/libQt6XcbQpa.so.6", "BINARY"),
+        ("PySide6/Qt/lib/libQt6Network.so.6", "/qt/lib/libQt6Network.so.6", "BINARY"),
+        ("libstdc++.so.6", "/usr/lib/libstdc++.so.6", "BINARY"),
+        ("libssl.so.3", "/usr/lib/libssl.so.3", "BINARY"),
+        ("libgtk-3.so.0", "/usr/lib/libgtk-3.so.0", "BINARY"),
+        ("libcairo.so.2", "/usr/lib/libcairo.so.2", "BINARY"),
+        ("libdbus-1.so.3", "/usr/lib/libdbus-1.so.3", "BINARY"),
+        ("libpython3.11.so.1.0", "/py/libpython3.11.so.1.0", "BINARY"),
+    ]
+    kept, dropped = rules.prune_unreachable(binaries, lambda source: graph.get(source, []))
+    assert {d for d, _s, _k in dropped} == {
+        "PySide6/Qt/lib/libQt6Network.so.6",
+        "libssl.so.3",
+        "libgtk-3.so.0",
+        "libcairo.so.2",
+    }
+    assert len(kept) + len(dropped) == len(binaries)
+    assert kept == [entry for entry in binaries if entry not in dropped]  # order kept
+
+
+def test_links_to_dropped_libraries_are_dropped() -> None:
+    datas = [
+        ("libQt6Gui.so.6", "PySide6/Qt/lib/libQt6Gui.so.6", "SYMLINK"),
+        ("libQt6Network.so.6", "PySide6/Qt/lib/libQt6Network.so.6", "SYMLINK"),
+        ("resources/vendors.json", "/src/resources/vendors.json", "DATA"),
+    ]
+    kept, dropped = rules.drop_dangling_symlinks(datas, {"PySide6/Qt/lib/libQt6Gui.so.6"})
+    assert [d for d, _s, _k in dropped] == ["libQt6Network.so.6"]
+    assert [d for d, _s, _k in kept] == ["libQt6Gui.so.6", "resources/vendors.json"]
+
+
+# --- What must be there ---------------------------------------------------------------
+
+_PLUGIN_DESTS = {
+    "linux": [
+        "PySide6/Qt/plugins/platforms/libqoffscreen.so",
+        "PySide6/Qt/plugins/platforms/libqxcb.so",
+        "PySide6/Qt/plugins/imageformats/libqsvg.so",
+    ],
+    "win32": [
+        "PySide6\\plugins\\platforms\\qoffscreen.dll",
+        "PySide6\\plugins\\platforms\\qwindows.dll",
+        "PySide6\\plugins\\imageformats\\qsvg.dll",
+    ],
+    "darwin": [
+        "PySide6/Qt/plugins/platforms/libqoffscreen.dylib",
+        "PySide6/Qt/plugins/platforms/libqcocoa.dylib",
+        "PySide6/Qt/plugins/imageformats/libqsvg.dylib",
+    ],
+}
+
+
+def _complete(platform: str) -> tuple[list[str], list[str], list[str]]:
+    modules = ["keyring", "keyring.backends.chainer", rules.KEYRING_BACKENDS[platform]]
+    modules += ["wizard.app", "wizard.cli"]
+    datas = [
+        "certifi/cacert.pem",
+        "keyring-25.7.0.dist-info/entry_points.txt",
+        "resources/vendors.json",
+    ]
+    return modules, datas, list(_PLUGIN_DESTS[platform])
+
+
+@pytest.mark.parametrize("platform", ["linux", "win32", "darwin"])
+def test_a_complete_bundle_passes(platform: str) -> None:
+    assert rules.bundle_problems(*_complete(platform), platform=platform) == []
+
+
+@pytest.mark.parametrize("platform", ["linux", "win32", "darwin"])
+def test_each_missing_part_stops_the_build(platform: str) -> None:
+    modules, datas, binaries = _complete(platform)
+    for index, module in enumerate(modules):
+        if module == "keyring.backends.chainer":
+            continue
+        problems = rules.bundle_problems(
+            modules[:index] + modules[index + 1 :], datas, binaries, platform=platform
+        )
+        assert problems == [f"module {module} is missing"]
+    for index, expected in enumerate(["CA bundle", "keyring's metadata", "resources/"]):
+        problems = rules.bundle_problems(
+            modules, datas[:index] + datas[index + 1 :], binaries, platform=platform
+        )
+        assert len(problems) == 1 and expected in problems[0]
+    for index in range(len(binaries)):
+        problems = rules.bundle_problems(
+            modules, datas, binaries[:index] + binaries[index + 1 :], platform=platform
+        )
+        assert len(problems) == 1 and problems[0].startswith("Qt plugin")
+
+
+@pytest.mark.parametrize(
+    ("module", "data"),
+    [("keyrings.alt.file", None), (None, "keyrings.alt-5.0.2.dist-info/entry_points.txt")],
+)
+def test_keyrings_alt_stops_the_build(module: str | None, data: str | None) -> None:
+    modules, datas, binaries = _complete("linux")
+    problems = rules.bundle_problems(
+        modules + ([module] if module else []),
+        datas + ([data] if data else []),
+        binaries,
+        platform="linux",
+    )
+    assert len(problems) == 1 and "keyrings.alt must never ship" in problems[0]
+
+
+# --- The spec, run against a stand-in PyInstaller -------------------------------------
+
+
+class _Recorder:
+    """Stands in for PyInstaller's spec classes: keeps what the spec hands them."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
+
+    def cls(self, name: str, result: Callable[..., Any] | None = None) -> Callable[..., Any]:
+        def make(*args: Any, **kwargs: Any) -> Any:
+            self.calls.append((name, args, kwargs))
+            return result(*args, **kwargs) if result else (name, args, kwargs)
+
+        return make
+
+    def named(self, name: str) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
+        return [(args, kwargs) for n, args, kwargs in self.calls if n == name]
+
+
+def _qt_file(*parts: str) -> str:
+    spec = importlib.util.find_spec("PySide6")
+    assert spec is not None and spec.submodule_search_locations
+    return str(Path(next(iter(spec.submodule_search_locations))).joinpath(*parts))
+
+
+def _analysis_result(pure_extra: list[str]) -> Callable[..., Any]:
+    """A small but real Linux analysis: real PySide6 files, so links resolve with ldd."""
+
+    def analysis(scripts: list[str], **kwargs: Any) -> Any:
+        result = type("A", (), {})()
+        result.scripts = [("main", scripts[0], "PYSOURCE")]
+        modules = ["keyring", "keyring.backends.SecretService", "wizard.app", "wizard.cli"]
+        result.pure = [(m, "/src/x.py", "PYMODULE") for m in modules + pure_extra]
+        binaries = [("PySide6/QtWidgets.abi3.so", _qt_file("QtWidgets.abi3.so"), "EXTENSION")]
+        for folder, name in [
+            ("platforms", "libqxcb.so"),
+            ("platforms", "libqoffscreen.so"),
+            ("platforms", "libqvnc.so"),
+            ("imageformats", "libqsvg.so"),
+            ("imageformats", "libqtiff.so"),
+        ]:
+            dest = f"PySide6/Qt/plugins/{folder}/{name}"
+            binaries.append((dest, _qt_file("Qt", "plugins", folder, name), "BINARY"))
+        for name in ["Core", "Gui", "Widgets", "DBus", "XcbQpa", "Network", "OpenGL"]:
+            lib = f"libQt6{name}.so.6"
+            binaries.append((f"PySide6/Qt/lib/{lib}", _qt_file("Qt", "lib", lib), "BINARY"))
+        result.binaries = binaries
+        [(resources, dest)] = kwargs["datas"]
+        result.datas = [
+            (f"{dest}/{p.relative_to(resources).as_posix()}", str(p), "DATA")
+            for p in Path(resources).rglob("*")
+            if p.is_file()
+        ]
+        result.datas += [
+            ("certifi/cacert.pem", "/site/certifi/cacert.pem", "DATA"),
+            ("keyring-25.7.0.dist-info/entry_points.txt", "/site/ep.txt", "DATA"),
+            ("PySide6/Qt/translations/qtbase_de.qm", _qt_file("__init__.py"), "DATA"),
+            ("libQt6Network.so.6", "PySide6/Qt/lib/libQt6Network.so.6", "SYMLINK"),
+            ("libQt6Gui.so.6", "PySide6/Qt/lib/libQt6Gui.so.6", "SYMLINK"),
+        ]
+        return result
+
+    return analysis
+
+
+def _run_spec(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    spec_args: list[str] | None = None,
+    pure_extra: list[str] | None = None,
+    workpath: Path | None = None,
+) -> _Recorder:
+    pytest.importorskip("PyInstaller", reason="the build extra is not installed")
+    recorder = _Recorder()
+    namespace: dict[str, Any] = {
+        "__name__": "__main__",
+        "SPECPATH": str(BUILD),
+        "workpath": str(workpath or tmp_path / "work"),
+        "DISTPATH": str(tmp_path / "dist"),
+        "Analysis": recorder.cls("Analysis", _analysis_result(pure_extra or [])),
+        "PYZ": recorder.cls("PYZ"),
+        "EXE": recorder.cls("EXE"),
+        "COLLECT": recorder.cls("COLLECT"),
+        "BUNDLE": recorder.cls("BUNDLE"),
+    }
+    monkeypatch.setattr(sys, "argv", [str(SPEC), *(spec_args or [])])
+    code = compile(SPEC.read_text(encoding="utf-8"), str(SPEC), "exec")
+    exec(code, namespace)
+    return recorder
+
+
+pytestmark_linux = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="the stand-in analysis uses Linux Qt files"
+)
+
+
+def _dests(toc: list[tuple[str, str, str]]) -> set[str]:
+    return {dest for dest, _source, _kind in toc}
+
+
+@pytestmark_linux
+def test_spec_builds_a_trimmed_one_folder_bundle(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    recorder = _run_spec(tmp_path, monkeypatch)
+    [(_args, analysis)] = recorder.named("Analysis")
+    assert {"keyrings", "keyrings.alt"} <= set(analysis["excludes"])
+    assert analysis["datas"] == rules.resource_datas()
+    assert set(rules.wizard_modules()) <= set(analysis["hiddenimports"])
+
+    [(collected, collect_kwargs)] = recorder.named("COLLECT")
+    assert collect_kwargs["name"] == "relay-wizard"
+    exe, binaries, datas = collected
+    assert exe[0] == "EXE" and exe[2]["console"] is True and exe[2]["upx"] is False
+    assert exe[2]["exclude_binaries"] is True
+    kept = _dests(binaries)
+    assert {
+        "PySide6/Qt/plugins/platforms/libqxcb.so",
+        "PySide6/Qt/plugins/platforms/libqoffscreen.so",
+        "PySide6/Qt/plugins/imageformats/libqsvg.so",
+        "PySide6/Qt/lib/libQt6Gui.so.6",
+        "PySide6/Qt/lib/libQt6XcbQpa.so.6",
+    } <= kept
+    # vnc and tiff are dropped, and QtNetwork with them: only vnc linked it.
+    assert not kept & {
+        "PySide6/Qt/plugins/platforms/libqvnc.so",
+        "PySide6/Qt/plugins/imageformats/libqtiff.so",
+        "PySide6/Qt/lib/libQt6Network.so.6",
+    }
+    data_dests = _dests(datas)
+    assert "resources/vendors.json" in data_dests
+    assert "libQt6Gui.so.6" in data_dests and "libQt6Network.so.6" not in data_dests
+    if not rules.uses_qt_translations():
+        assert "PySide6/Qt/translations/qtbase_de.qm" not in data_dests
+    assert "left out" in capsys.readouterr().out
+
+
+@pytestmark_linux
+def test_spec_onefile_packs_everything_into_one_executable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recorder = _run_spec(tmp_path, monkeypatch, spec_args=["--onefile"])
+    assert recorder.named("COLLECT") == []
+    [(args, kwargs)] = recorder.named("EXE")
+    assert kwargs["name"] == "relay-wizard" and kwargs["exclude_binaries"] is False
+    _pyz, _scripts, binaries, datas = args
+    assert "PySide6/Qt/plugins/platforms/libqoffscreen.so" in _dests(binaries)
+    assert "resources/vendors.json" in _dests(datas)
+
+
+@pytestmark_linux
+def test_spec_stops_when_keyrings_alt_sneaks_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(SystemExit, match="keyrings.alt must never ship"):
+        _run_spec(tmp_path, monkeypatch, pure_extra=["keyrings.alt.file"])
+
+
+def test_spec_stops_when_pyinstaller_would_work_inside_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What a bare `pyinstaller build/relay-wizard.spec` from the repository does.
+    with pytest.raises(SystemExit, match="inside build/"):
+        _run_spec(tmp_path, monkeypatch, workpath=BUILD / "relay-wizard")
+    assert not (BUILD / "relay-wizard").exists()

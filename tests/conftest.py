@@ -143,3 +143,12 @@ def output_dir() -> Path:
     """Screenshots and PDFs a person may want to look at after the run."""
     OUTPUT_DIR.mkdir(exist_ok=True)
     return OUTPUT_DIR
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Any]:
+    """A running sandbox tenant (demo_tenant()) on loopback; stopped after the test."""
+    from wizard.sandbox.server import Sandbox
+
+    with Sandbox() as running:
+        yield running

@@ -20,6 +20,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
@@ -133,20 +134,35 @@ class Sandbox:
 
     def _stop(self) -> None:
         self._identity = None
+        stoppers: list[Callable[[], None]] = [s.stop for s in self._listeners]
         if self._smtp is not None:
-            self._smtp.stop()
-            self._smtp = None
+            stoppers.append(self._smtp.stop)
         if self._dns is not None:
-            self._dns.stop()
-            self._dns = None
-        for listener in reversed(self._listeners):
-            listener.stop()
+            stoppers.append(self._dns.stop)
+        # Each server waits up to one poll interval to notice; stop them side by side.
+        failures: list[BaseException] = []
+
+        def run(stop: Callable[[], None]) -> None:
+            try:
+                stop()
+            except BaseException as exc:  # re-raised below, in the caller's thread
+                failures.append(exc)
+
+        threads = [threading.Thread(target=run, args=(s,), name="sandbox-stop") for s in stoppers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self._smtp = None
+        self._dns = None
         self._listeners.clear()
         if self._work_dir is not None:
             shutil.rmtree(self._work_dir, ignore_errors=True)
             self._work_dir = None
         self._pki = None
         self._tokens = None
+        if failures:
+            raise failures[0]
 
     # -- what clients need ----------------------------------------------------------------
 

@@ -29,6 +29,14 @@ def add_subcommands(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--out", metavar="DIR", help="folder for the screenshots (default: a temp dir)")
     p.set_defaults(handler=_self_test)
 
+    p = sub.add_parser(
+        "sandbox",
+        help="run the sandbox tenant's servers in the foreground; print endpoints as JSON",
+        description="Start the simulated Microsoft 365 tenant on 127.0.0.1. The first line of "
+        "output is one JSON object with its endpoints and CA file; Ctrl-C stops it.",
+    )
+    p.set_defaults(handler=_sandbox)
+
 
 def run(args: argparse.Namespace) -> int:
     handler: Handler = args.handler
@@ -61,3 +69,9 @@ def _self_test(args: argparse.Namespace) -> int:
 
     result: int = run_self_test(args.out)
     return result
+
+
+def _sandbox(args: argparse.Namespace) -> int:
+    from wizard.sandbox.server import run_foreground
+
+    return run_foreground()

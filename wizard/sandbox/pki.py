@@ -9,6 +9,7 @@ servers bind 127.0.0.1.
 from __future__ import annotations
 
 import ssl
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,11 +34,42 @@ class SandboxPki:
         self.server_cert.configure_cert(context)
         return context
 
-    def client_context(self) -> ssl.SSLContext:
-        """A verifying client context that trusts the sandbox CA (and nothing else)."""
+    def mx_context(self) -> ssl.SSLContext:
+        """The MX stand-in's context: asks for an optional client certificate and checks it
+        against the sandbox CA, so certificate connectors (TlsSenderCertificateName) match."""
+        context = self.server_context()
+        context.verify_mode = ssl.CERT_OPTIONAL
+        self.ca.configure_trust(context)
+        return context
+
+    def legacy_context(self) -> ssl.SSLContext:
+        """A server context that still completes TLS 1.0/1.1 handshakes, so the submission
+        stand-in can answer old devices as Exchange does (421 4.7.66) instead of failing
+        the handshake."""
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.server_cert.configure_cert(context)
+        allow_legacy_tls(context)
+        return context
+
+    def client_context(self, client_cert_for: str | None = None) -> ssl.SSLContext:
+        """A verifying client context that trusts the sandbox CA (and nothing else).
+
+        With `client_cert_for` (a domain) it also presents a certificate for that name,
+        as a device matched by a certificate connector would.
+        """
         context = ssl.create_default_context(cafile=str(self.ca_pem))
         context.minimum_version = ssl.TLSVersion.TLSv1_2
+        if client_cert_for:
+            self.ca.issue_cert(client_cert_for).configure_cert(context)
         return context
+
+
+def allow_legacy_tls(context: ssl.SSLContext) -> None:
+    """Let a context negotiate TLS 1.0/1.1 (deprecated: needs OpenSSL security level 0)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context.minimum_version = ssl.TLSVersion.TLSv1
+    context.set_ciphers("DEFAULT:@SECLEVEL=0")
 
 
 def create_pki(work_dir: Path) -> SandboxPki:

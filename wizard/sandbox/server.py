@@ -123,7 +123,11 @@ class Sandbox:
         self._dns = DnsServer(self.state)
         self._dns.start()
         self._smtp = SmtpEndpoints(
-            self.state, pki.server_context(), tokens.checker(OUTLOOK_AUDIENCE)
+            self.state,
+            pki.server_context(),
+            tokens.checker(OUTLOOK_AUDIENCE),
+            mx_ssl_context=pki.mx_context(),
+            legacy_tls_context=pki.legacy_context(),
         )
         self._smtp.start()
         self._identity = identity  # last: `running` turns true only when all is up

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import logging.handlers
+import os
 import sys
 import threading
 import traceback
@@ -115,7 +116,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def ensure_std_streams() -> None:
+    """Give a windowed build somewhere to write: it starts with sys.stdout/stderr None.
+
+    A Windows GUI executable has no console. print() copes with None, but
+    sys.stdout.write(), json.dump(..., sys.stdout) and logging's StreamHandler do not;
+    the console twin (relay-wizard-cli.exe) is the one to use for output.
+    """
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    ensure_std_streams()
     install_excepthook()
     parser = build_parser()
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))

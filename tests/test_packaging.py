@@ -7,7 +7,10 @@ frozen self-test); these checks take about a second.
 from __future__ import annotations
 
 import importlib.util
+import os
+import plistlib
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -125,11 +128,7 @@ def test_wizard_modules_skip_caches(tmp_path: Path) -> None:
 def test_qt_modules_the_app_imports_are_never_excluded() -> None:
     used = rules.qt_modules_used()
     excluded = set(rules.qt_module_excludes(rules.installed_qt_modules(), used))
-    imported = set()
-    for path in (ROOT / "wizard").rglob("*.py"):
-        for name in rules._imported_names(path):
-            if name.startswith("PySide6.Qt"):
-                imported.add("PySide6." + name.split(".")[1])
+    imported = {".".join(name.split(".")[:2]) for name in rules.qt_imports() if "." in name}
     assert imported, "the app imports Qt"
     assert not imported & excluded
     assert {"PySide6.QtCore", "PySide6.QtGui", "PySide6.QtWidgets"}.isdisjoint(excluded)
@@ -501,3 +500,36 @@ def test_spec_stops_when_pyinstaller_would_work_inside_build(
     with pytest.raises(SystemExit, match="inside build/"):
         _run_spec(tmp_path, monkeypatch, workpath=BUILD / "relay-wizard")
     assert not (BUILD / "relay-wizard").exists()
+
+
+# --- The frozen app's own needs ------------------------------------------------------
+
+
+def test_mac_entitlements_relax_only_what_python_needs() -> None:
+    with (BUILD / "entitlements.plist").open("rb") as file:
+        entitlements = plistlib.load(file)
+    assert entitlements == {"com.apple.security.cs.allow-unsigned-executable-memory": True}
+
+
+@pytest.mark.parametrize(("argv", "code"), [(["--version"], 0), (["--no-such-option"], 2)])
+def test_a_windowed_build_without_console_streams_does_not_crash(
+    argv: list[str], code: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wizard import app, cli
+
+    # main() installs its excepthooks; put pytest's back afterwards.
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
+    monkeypatch.setattr(threading, "excepthook", threading.excepthook)
+    # What a Windows executable built without a console starts with.
+    monkeypatch.setattr(sys, "stdout", None)
+    monkeypatch.setattr(sys, "stderr", None)
+    try:
+        with pytest.raises(SystemExit) as exited:
+            app.main(argv)
+        assert exited.value.code == code
+        cli.print_json({"schema_version": 1})  # a --json subcommand's output
+        assert sys.stdout is not None and sys.stdout.name == os.devnull
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.close()

@@ -325,17 +325,15 @@ class SpfFacts:
     fix: SpfFix | None
 
 
-def required_spf_terms(
-    ctx: CheckContext, walk: SpfWalk, evaluation: SpfEvaluation | None
-) -> list[str]:
-    terms: list[str] = []
+def wants_site_ip_in_spf(ctx: CheckContext) -> bool:
+    """Direct send and connector relay need it; with no method chosen, it is advised."""
+    return bool(ctx.site_ip) and (ctx.needs_site_ip or ctx.method is None)
+
+
+def microsoft_include_term(ctx: CheckContext, walk: SpfWalk) -> list[str]:
+    """["include:spf.protection.outlook.com"] unless the tree includes it already."""
     include = microsoft_spf_include(ctx.cloud)
-    if not walk.includes_any([include]):
-        terms.append(f"include:{include}")
-    wants_ip = ctx.needs_site_ip or ctx.method is None
-    if ctx.site_ip and wants_ip and (evaluation is None or evaluation.result != "pass"):
-        terms.append(f"ip4:{ctx.site_ip}")
-    return terms
+    return [] if walk.includes_any([include]) else [f"include:{include}"]
 
 
 def _spf_fix(ctx: CheckContext, facts: SpfFacts) -> RecordFix | None:
@@ -467,13 +465,6 @@ def _spf_record_check(ctx: CheckContext, facts: SpfFacts) -> CheckResult:
         )
     problems: list[str] = []
     status = CheckStatus.PASS
-    if not walk.includes_any([include]):
-        status = CheckStatus.FAIL
-        problems.append(
-            tr(
-                "It does not include {0}: mail Microsoft 365 sends for your domain fails SPF."
-            ).format(include)
-        )
     all_term = record.all_term
     if all_term is not None and all_term.effective_qualifier == "+":
         status = CheckStatus.FAIL
@@ -490,7 +481,14 @@ def _spf_record_check(ctx: CheckContext, facts: SpfFacts) -> CheckResult:
                 "dangerous. Use '~all' or '-all'."
             )
         )
-    elif all_term is None and record.redirect is None:
+    if not walk.includes_any([include]):
+        status = CheckStatus.FAIL
+        problems.append(
+            tr(
+                "It does not include {0}: mail Microsoft 365 sends for your domain fails SPF."
+            ).format(include)
+        )
+    if all_term is None and record.redirect is None:
         if status is CheckStatus.PASS:
             status = CheckStatus.WARNING
         problems.append(

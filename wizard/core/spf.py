@@ -645,10 +645,15 @@ def merge_spf(
     mechanisms: list[SpfTerm] = []
     modifiers: list[SpfTerm] = []
     all_term: SpfTerm | None = None
+    strictness = {"-": 0, "~": 1, "?": 2, "+": 3}
     for record in records:
         for term in record.terms:
             if term.name == "all":
-                all_term = all_term or term
+                # Several records: keep the strictest ending any of them had.
+                if all_term is None or (
+                    strictness[term.effective_qualifier] < strictness[all_term.effective_qualifier]
+                ):
+                    all_term = term
             elif term.is_modifier:
                 if not any(m.name == term.name for m in modifiers):
                     modifiers.append(term)
@@ -691,7 +696,8 @@ def flatten_own_terms(record_text: str, addresses: dict[str, tuple[str, ...]]) -
     changed = False
     for term in record.terms:
         found = addresses.get(term.raw)
-        if term.name in ("a", "mx") and not term.has_macro and found:
+        if term.name in ("a", "mx") and not term.has_macro and found is not None:
+            # A term whose names have no address matches nothing: it goes entirely.
             changed = True
             for address in dict.fromkeys(found):
                 is_v6 = ":" in address

@@ -46,12 +46,13 @@ from wizard.core.dns_verdicts import (
     blocklist_query,
     dkim_checks,
     dmarc_check,
+    microsoft_include_term,
     mx_check,
     ptr_check,
-    required_spf_terms,
     reverse_name,
     site_ip_check,
     spf_checks,
+    wants_site_ip_in_spf,
 )
 from wizard.core.errors import InvalidInput, NetworkError
 from wizard.core.i18n import tr
@@ -318,8 +319,19 @@ def _spf_fix(
     is_cancelled: Callable[[], bool],
 ) -> SpfFix | None:
     """Merge what is missing into the published record, and prove the result works."""
-    add = required_spf_terms(ctx, walk, evaluation)
+    add = microsoft_include_term(ctx, walk)
     merge = merge_spf(walk.records, add_mechanisms=add)
+    if ctx.site_ip and wants_site_ip_in_spf(ctx):
+        # Does the record pass the office's address once fixed? The published one may
+        # pass only through the '+all' the fix takes away.
+        needs_ip = evaluation is None or evaluation.result != "pass"
+        if not needs_ip and merge.changes_anything:
+            needs_ip = (
+                evaluate_spf(client, ctx.domain_ascii, ctx.site_ip, merge.record).result != "pass"
+            )
+        if needs_ip:
+            add = [*add, f"ip4:{ctx.site_ip}"]
+            merge = merge_spf(walk.records, add_mechanisms=add)
     if not merge.changes_anything:
         if walk.lookups <= MAX_LOOKUPS or not walk.records:
             return None
@@ -335,7 +347,7 @@ def _spf_fix(
     adds_ip = any(t.startswith("ip4:") for t in merge.added)
     if ctx.site_ip and adds_ip:
         merged_eval = evaluate_spf(client, ctx.domain_ascii, ctx.site_ip, merge.record)
-        if merged_eval.result != "pass":
+        if merged_eval.result in ("fail", "softfail", "neutral"):
             # An existing term (e.g. -ip4:203.0.113.0/24) matches first: put ours first.
             front = merge_spf(walk.records, add_mechanisms=add, at_front=True)
             front_eval = evaluate_spf(client, ctx.domain_ascii, ctx.site_ip, front.record)

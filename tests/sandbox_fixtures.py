@@ -64,7 +64,9 @@ class TlsMaterial:
         """A verifying client that speaks TLS 1.1 at most, like an old printer."""
         context = self.client_context()
         allow_legacy_tls(context)
-        context.maximum_version = ssl.TLSVersion.TLSv1_1
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            context.maximum_version = ssl.TLSVersion.TLSv1_1
         return context
 
 

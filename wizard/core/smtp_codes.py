@@ -196,6 +196,31 @@ _CATALOG: tuple[_Entry, ...] = (
         ),
     ),
     _Entry(
+        "5.4.1",
+        re.compile(r"(?i)recipient address rejected"),
+        _v(
+            "5.4.1-recipient",
+            tr("The recipient does not exist in your organisation"),
+            tr(
+                "Microsoft 365 knows every address of your domains and refuses mail for an "
+                "address that is not one of them (Directory-Based Edge Blocking)."
+            ),
+            tr("Check the recipient's address, or send the test to an existing mailbox."),
+            WizardStep.TEST,
+        ),
+    ),
+    _Entry(
+        "5.1.10",
+        None,
+        _v(
+            "5.1.10",
+            tr("The recipient does not exist"),
+            tr("No mailbox or contact has this address."),
+            tr("Check the recipient's address, or send the test to an existing mailbox."),
+            WizardStep.TEST,
+        ),
+    ),
+    _Entry(
         "5.7.30",
         None,
         _v(

@@ -151,7 +151,7 @@ class ServerReply:
 
 
 @dataclass(frozen=True)
-class TestEndpoint:
+class SendEndpoint:
     """Where and how the test connected: the values a device would be given."""
 
     host: str
@@ -180,7 +180,7 @@ class SmtpTestResult:
     """Everything one test message produced; safe to show, save and export."""
 
     method: str
-    endpoint: TestEndpoint
+    endpoint: SendEndpoint
     sender: str
     recipients: tuple[str, ...]
     token: str  # the unique "RW-..." marker in the Subject and X-Relay-Wizard-Test

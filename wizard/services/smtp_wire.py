@@ -1,0 +1,386 @@
+"""The wire side of the test message: smtplib with every line recorded, and TLS.
+
+What the wizard sends is captured in `RecordingSMTP.send()`, what the server
+answers in `LineReader`, which replaces smtplib's socket file. Both go through one
+`Recorder`, which redacts sign-in lines and every known secret before anything keeps
+them. Connecting and reading look at a cancel flag every tenth of a second, so a
+cancelled test stops at once instead of waiting for a timeout.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import errno
+import logging
+import re
+import select
+import smtplib
+import socket
+import ssl
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import certifi
+
+from wizard.core.errors import InvalidInput
+from wizard.core.i18n import tr
+from wizard.core.redact import MASK, redact
+from wizard.core.smtp_codes import ConnectionFailure
+from wizard.core.transcript import Direction, Stage, TlsDetails, Transcript
+
+if TYPE_CHECKING:
+    # typeshed's name for bytes-like; only for annotations (Python 3.12 has it built in).
+    from typing_extensions import Buffer
+
+log = logging.getLogger("wizard.services.smtp_test")
+
+# How often a blocked read or connect looks at the cancel flag.
+_SLICE = 0.1
+_WOULD_BLOCK = {errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EALREADY, 10035}
+# OpenSSL reasons that mean "no TLS version both sides accept".
+_TLS_VERSION_REASONS = {
+    "UNSUPPORTED_PROTOCOL",
+    "TLSV1_ALERT_PROTOCOL_VERSION",
+    "NO_PROTOCOLS_AVAILABLE",
+    "VERSION_TOO_LOW",
+    "WRONG_SSL_VERSION",
+}
+# X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH
+_NAME_MISMATCH_CODES = {62, 64}
+_VERBS = {"ehlo", "helo", "mail", "rcpt", "data", "rset", "noop", "quit", "starttls", "auth"}
+
+
+class Cancelled(Exception):
+    """Internal: the user cancelled; unwinds smtplib without being mistaken for I/O."""
+
+
+class Recorder:
+    """Turns raw protocol lines into redacted transcript lines, as they happen."""
+
+    def __init__(self, transcript: Transcript, now: Callable[[], datetime]) -> None:
+        self._transcript = transcript
+        self._now = now
+        self._secrets: list[str] = []
+        self.masking = False  # set while an AUTH exchange is on the wire
+
+    def add_secret(self, secret: str) -> None:
+        self._secrets.append(secret)
+        # The base64 form travels on the wire; mask it too should it ever show up.
+        self._secrets.append(base64.b64encode(secret.encode()).decode())
+
+    def clean(self, text: str) -> str:
+        return redact(text, *self._secrets)
+
+    def literal(self, text: str) -> str:
+        """Only the known secrets masked: "250-AUTH LOGIN PLAIN" must stay as it is."""
+        for secret in self._secrets:
+            text = text.replace(secret, MASK)
+        return text
+
+    def add(self, direction: Direction, text: str) -> None:
+        cleaned = self.literal(text) if direction is Direction.SERVER else self.clean(text)
+        line = self._transcript.add(self._now(), direction, cleaned)
+        log.debug("smtp %s %s", direction.value, line.text)
+
+    def client(self, data: Buffer | str) -> None:
+        text = data if isinstance(data, str) else bytes(data).decode("utf-8", "replace")
+        lines = text.split("\r\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        for line in lines:
+            if self.masking:
+                match = re.match(r"(?i)(AUTH\s+\S+)(\s+\S+)?", line)
+                if match:
+                    line = match.group(1) + (" " + MASK if match.group(2) else "")
+                else:
+                    line = MASK + " " + tr("(sign-in data hidden)")
+            self.add(Direction.CLIENT, line)
+
+    def server(self, raw: bytes) -> None:
+        text = raw.decode("utf-8", "replace").rstrip("\r\n")
+        self.add(Direction.SERVER, text)
+        # A sign-in challenge is base64; show what it says (e.g. "Username:").
+        if text.startswith("334 ") and len(text) > 4:
+            decoded = decode_challenge(text[4:].strip())
+            if decoded:
+                self.add(Direction.INFO, tr("(the server asks: {text})").format(text=decoded))
+
+
+def b64(text: str) -> str:
+    # UTF-8, not smtplib's ASCII: passwords such as "Passwört" are real.
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def decode_challenge(encoded: str) -> str | None:
+    try:
+        text = base64.b64decode(encoded, validate=True).decode("utf-8").strip("\0 ")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    return text if text and text.isprintable() else None
+
+
+class LineReader:
+    """smtplib's socket file, replaced: records each line, honours cancel and deadline."""
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        timeout: float,
+        stopped: Callable[[], bool],
+        on_line: Callable[[bytes], None],
+    ) -> None:
+        self._sock = sock
+        self._timeout = timeout
+        self._stopped = stopped
+        self._on_line = on_line
+        self._buffer = bytearray()
+
+    def readline(self, limit: int = -1) -> bytes:
+        deadline = time.monotonic() + self._timeout
+        while True:
+            end = self._buffer.find(b"\n") + 1
+            if end == 0 and 0 < limit <= len(self._buffer):
+                end = limit
+            if end:
+                if limit > 0:
+                    end = min(end, limit)
+                line = bytes(self._buffer[:end])
+                del self._buffer[:end]
+                self._on_line(line)
+                return line
+            if self._stopped():
+                raise Cancelled()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("timed out")
+            self._sock.settimeout(min(_SLICE, remaining))
+            try:
+                chunk = self._sock.recv(4096)
+            except (TimeoutError, ssl.SSLWantReadError):
+                continue
+            finally:
+                self._sock.settimeout(self._timeout)
+            if not chunk:
+                line = bytes(self._buffer)
+                self._buffer.clear()
+                if line:
+                    self._on_line(line)
+                return line
+            self._buffer += chunk
+
+    def close(self) -> None:
+        self._buffer.clear()
+
+
+class RecordingSMTP(smtplib.SMTP):
+    """smtplib.SMTP that records both directions and can be cancelled."""
+
+    def __init__(
+        self, recorder: Recorder, timeout: float, helo_name: str, stopped: Callable[[], bool]
+    ) -> None:
+        self._recorder = recorder
+        self._stopped = stopped
+        # Called with the peer's address once the TCP connection stands.
+        self.on_connected: Callable[[tuple[Any, ...]], None] | None = None
+        # The real cause behind smtplib's SMTPServerDisconnected ("timed out", reset).
+        self.read_error: BaseException | None = None
+        super().__init__(timeout=timeout, local_hostname=helo_name)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        sock = open_connection(host, port, timeout, self._stopped)
+        if self.on_connected is not None:
+            self.on_connected(sock.getpeername())
+        return sock
+
+    def putcmd(self, cmd: str, args: str = "") -> None:
+        # smtplib sends "mail", "rcpt"; devices and Exchange's logs use upper case.
+        # Only known verbs: a base64 sign-in line must go out exactly as it is.
+        super().putcmd(cmd.upper() if cmd.lower() in _VERBS else cmd, args)
+
+    def send(self, s: Buffer | str) -> None:
+        self._recorder.client(s)
+        super().send(s)
+
+    def getreply(self) -> tuple[int, bytes]:
+        if self.file is None and self.sock is not None:
+            self.file = LineReader(self.sock, self.timeout, self._stopped, self._recorder.server)
+        try:
+            return super().getreply()
+        except smtplib.SMTPServerDisconnected as exc:
+            self.read_error = exc.__context__
+            raise
+
+
+def open_connection(
+    host: str, port: int, timeout: float, stopped: Callable[[], bool]
+) -> socket.socket:
+    """Open a TCP connection that a cancel interrupts within a tenth of a second."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    last: OSError | None = None
+    for family, kind, proto, _name, address in infos:
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.setblocking(False)
+            result = sock.connect_ex(address)
+            if result not in (0, *_WOULD_BLOCK):
+                raise OSError(result, errno.errorcode.get(result, str(result)))
+            deadline = time.monotonic() + timeout
+            while result != 0:
+                if stopped():
+                    raise Cancelled()
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError("timed out")
+                _r, writable, failed = select.select([], [sock], [sock], min(_SLICE, remaining))
+                if writable or failed:
+                    result = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                    if result:
+                        # OSError(errno, ...) becomes ConnectionRefusedError etc.
+                        raise OSError(result, errno.errorcode.get(result, str(result)))
+                    break
+            sock.settimeout(timeout)
+            return sock
+        except Cancelled:
+            sock.close()
+            raise
+        except OSError as exc:
+            sock.close()
+            last = exc
+    raise last or OSError(errno.EHOSTUNREACH, "no address")
+
+
+def tls_context(cafile: str | None) -> tuple[ssl.SSLContext, str]:
+    """A verifying client context (TLS 1.2 or newer) and what it trusts, in words."""
+    try:
+        if cafile:
+            context = ssl.create_default_context(cafile=cafile)
+            trusted_by = tr("the certificate authority in {file}").format(file=cafile)
+        else:
+            context = ssl.create_default_context()
+            # Also Mozilla's list (certifi, which requests brings): a frozen app on
+            # macOS has no OpenSSL store of its own.
+            context.load_verify_locations(cafile=certifi.where())
+            trusted_by = tr("this computer's trusted certificate authorities")
+    except (OSError, ssl.SSLError) as exc:
+        raise InvalidInput(
+            tr("The certificate authority file cannot be used."),
+            why=tr("It must be a PEM file with one or more CA certificates."),
+            next_step=tr("Check the path given with --cafile."),
+            detail=f"{cafile}: {type(exc).__name__}: {exc}",
+        ) from None
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context, trusted_by
+
+
+def classify_failure(
+    exc: BaseException, *, stage: Stage, port: int, relay: bool
+) -> tuple[ConnectionFailure, str]:
+    """Which kind of connection failure an exception is, and its technical detail.
+
+    relay: the endpoint stands for port 25 (direct send, connector), so a timeout
+    before the greeting most likely means the port is blocked on the way out.
+    """
+    if isinstance(exc, socket.gaierror):
+        return ConnectionFailure.NAME_NOT_RESOLVED, f"{exc.strerror or exc}"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        detail = exc.verify_message or str(exc)
+        if exc.verify_code in _NAME_MISMATCH_CODES:
+            return ConnectionFailure.CERTIFICATE_NAME, detail
+        return ConnectionFailure.CERTIFICATE_UNTRUSTED, detail
+    if isinstance(exc, ssl.SSLError):
+        reason = getattr(exc, "reason", None) or ""
+        detail = f"{reason or type(exc).__name__}: {exc}"
+        if reason in _TLS_VERSION_REASONS:
+            return ConnectionFailure.TLS12_UNAVAILABLE, detail
+        return ConnectionFailure.TLS_HANDSHAKE, detail
+    if isinstance(exc, ConnectionRefusedError):
+        return ConnectionFailure.REFUSED, str(exc)
+    if isinstance(exc, TimeoutError):
+        early = stage in (Stage.CONNECT, Stage.BANNER)
+        if early and (port == 25 or relay):
+            return ConnectionFailure.PORT25_BLOCKED, "timed out"
+        return ConnectionFailure.TIMEOUT, "timed out"
+    if isinstance(exc, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)):
+        return ConnectionFailure.DISCONNECTED, str(exc)
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return ConnectionFailure.DISCONNECTED, str(exc)
+    if isinstance(exc, OSError) and stage is Stage.CONNECT:
+        return ConnectionFailure.UNREACHABLE, f"{exc.strerror or exc}"
+    return ConnectionFailure.DISCONNECTED, f"{type(exc).__name__}: {exc}"
+
+
+def helo_name() -> str:
+    """This computer's name as a DNS label: what a device would greet with."""
+    raw = socket.gethostname().split(".")[0].lower()
+    label = re.sub(r"[^a-z0-9-]", "-", raw).strip("-")[:63]
+    return label or "relay-wizard"
+
+
+def text_lines(reply: bytes) -> list[str]:
+    return [part.strip() for part in reply.decode("utf-8", "replace").splitlines()]
+
+
+def _name(pairs: Any) -> str:
+    """'CN=x, O=y' from getpeercert()'s tuple-of-tuples form."""
+    parts = []
+    for rdn in pairs or ():
+        for key, value in rdn:
+            short = {
+                "commonName": "CN",
+                "organizationName": "O",
+                "organizationalUnitName": "OU",
+                "countryName": "C",
+                "stateOrProvinceName": "ST",
+                "localityName": "L",
+            }.get(key, key)
+            parts.append(f"{short}={value}")
+    return ", ".join(parts)
+
+
+def tls_details(sock: ssl.SSLSocket, trusted_by: str) -> TlsDetails:
+    cipher = sock.cipher()
+    cert: dict[str, Any] = dict(sock.getpeercert() or {})
+    not_after = None
+    if cert.get("notAfter"):
+        not_after = datetime.fromtimestamp(ssl.cert_time_to_seconds(cert["notAfter"]), UTC)
+    names = tuple(value for _kind, value in cert.get("subjectAltName", ()))
+    return TlsDetails(
+        version=sock.version() or "",
+        cipher=cipher[0] if cipher else "",
+        bits=cipher[2] if cipher else None,
+        subject=_name(cert.get("subject")),
+        issuer=_name(cert.get("issuer")),
+        not_after=not_after,
+        names=names,
+        trusted_by=trusted_by,
+        verified=True,
+    )
+
+
+def tls_lines(tls: TlsDetails, host: str) -> list[str]:
+    lines = [
+        tr("{version} established, cipher {cipher} ({bits}-bit)").format(
+            version=tls.version, cipher=tls.cipher, bits=tls.bits
+        ),
+        tr("Certificate subject: {subject}").format(subject=tls.subject or "-"),
+        tr("Certificate issuer: {issuer}").format(issuer=tls.issuer or "-"),
+    ]
+    if tls.not_after is not None:
+        days = (tls.not_after - datetime.now(UTC)).days
+        lines.append(
+            tr("Certificate valid until {date} ({days} days left)").format(
+                date=tls.not_after.strftime("%Y-%m-%d"), days=days
+            )
+        )
+    if tls.names:
+        shown = ", ".join(tls.names[:6]) + (" ..." if len(tls.names) > 6 else "")
+        lines.append(tr("Certificate names: {names}").format(names=shown))
+    lines.append(
+        tr("Certificate verified: trusted by {trusted_by}; it is valid for {host}.").format(
+            trusted_by=tls.trusted_by, host=host
+        )
+    )
+    return lines

@@ -178,6 +178,11 @@ def test_edns_raises_the_udp_limit(state: TenantState, server: DnsServer) -> Non
     reply = dns.query.udp(query, server.endpoint.host, port=server.endpoint.port, timeout=3)
     assert not reply.flags & dns.flags.TC
     assert len(reply.answer[0]) == 15
+    # A client offering more than 1232 bytes still gets at most 1232 over UDP.
+    state.set_record(f"mid.{DEMO_DOMAIN}", "TXT", *[f"w{i:02d}=" + "c" * 60 for i in range(30)])
+    query = dns.message.make_query(f"mid.{DEMO_DOMAIN}", "TXT", use_edns=0, payload=4096)
+    reply = dns.query.udp(query, server.endpoint.host, port=server.endpoint.port, timeout=3)
+    assert reply.flags & dns.flags.TC
 
 
 def test_records_change_live(state: TenantState, resolver: dns.resolver.Resolver) -> None:

@@ -320,7 +320,9 @@ class DnsServer:
         if delay > 0 and self._stopping.wait(delay):
             return None  # stopping: the answer would never arrive anyway
         if limit is None:
-            limit = max(UDP_PLAIN_LIMIT, query.payload) if query.edns >= 0 else UDP_PLAIN_LIMIT
+            limit = UDP_PLAIN_LIMIT
+            if query.edns >= 0:
+                limit = min(max(UDP_PLAIN_LIMIT, query.payload), OUR_EDNS_PAYLOAD)
         return reply.to_wire(max_size=limit, prefer_truncation=True)
 
     @staticmethod

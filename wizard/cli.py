@@ -37,6 +37,20 @@ def add_subcommands(parser: argparse.ArgumentParser) -> None:
     )
     p.set_defaults(handler=_sandbox)
 
+    from wizard import cli_send_test
+
+    cli_send_test.add_parser(sub)
+
+    from wizard import cli_check_dns
+
+    cli_check_dns.add_parser(sub)
+
+    p = sub.add_parser("sheet", help="write the printers' settings sheets as PDF (offscreen)")
+    from wizard.sheet_cli import add_arguments as add_sheet_arguments
+
+    add_sheet_arguments(p)
+    p.set_defaults(handler=_sheet)
+
 
 def run(args: argparse.Namespace) -> int:
     handler: Handler = args.handler
@@ -69,6 +83,12 @@ def _self_test(args: argparse.Namespace) -> int:
 
     result: int = run_self_test(args.out)
     return result
+
+
+def _sheet(args: argparse.Namespace) -> int:
+    from wizard.sheet_cli import run_sheet
+
+    return run_sheet(args)
 
 
 def _sandbox(args: argparse.Namespace) -> int:

@@ -10,11 +10,16 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from types import TracebackType
 
 from wizard import APP_NAME, __version__
 
 log = logging.getLogger("wizard")
+
+# The rotating log in the platform's log folder (see setup_logging); the crash dialog
+# and error messages point users at it.
+LOG_FILE_NAME = "relay-wizard.log"
 
 # The GUI registers a function that shows the crash dialog; the CLI and the self-test
 # never do, so a crash there prints a message and exits instead.
@@ -70,6 +75,12 @@ class _RedactingFilter(logging.Filter):
         return True
 
 
+def log_file() -> Path:
+    from wizard.services.paths import log_dir
+
+    return log_dir() / LOG_FILE_NAME
+
+
 def setup_logging(verbose: bool = False) -> None:
     from wizard.services.paths import log_dir
 
@@ -82,7 +93,7 @@ def setup_logging(verbose: bool = False) -> None:
         folder = log_dir()
         folder.mkdir(parents=True, exist_ok=True)
         handler: logging.Handler = logging.handlers.RotatingFileHandler(
-            folder / "relay-wizard.log", maxBytes=1_000_000, backupCount=3, encoding="utf-8"
+            folder / LOG_FILE_NAME, maxBytes=1_000_000, backupCount=3, encoding="utf-8"
         )
     except OSError:
         # A read-only or missing home folder must not stop the app.

@@ -1,0 +1,113 @@
+"""Helpers for the wizard's UI tests: build a wizard, walk it, look at its widgets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractSpinBox,
+    QComboBox,
+    QFileDialog,
+    QLineEdit,
+    QPlainTextEdit,
+    QTableWidget,
+    QWidget,
+    QWizard,
+)
+from pytestqt.qtbot import QtBot
+
+from wizard.core.clouds import CLOUDS, Cloud, CloudId
+from wizard.core.profile import SiteProfile
+from wizard.ui.session import WizardSession
+from wizard.ui.settings import DEFAULT_SIZE
+from wizard.ui.wizard import RelayWizard
+
+# A fixed day before the end of December 2026, so the advice does not drift.
+TODAY = date(2026, 11, 2)
+
+
+def make_wizard(
+    qtbot: QtBot,
+    profile: SiteProfile | None = None,
+    *,
+    cloud: Cloud | None = None,
+    today: date = TODAY,
+    remember_size: bool = False,
+) -> RelayWizard:
+    session = WizardSession(cloud or CLOUDS[CloudId.WORLDWIDE], profile, clock=lambda: today)
+    wizard = RelayWizard(session, remember_size=remember_size)
+    qtbot.addWidget(wizard)
+    wizard.resize(*DEFAULT_SIZE)
+    wizard.show()
+    qtbot.waitExposed(wizard)
+    return wizard
+
+
+def next_button(wizard: QWizard) -> QAbstractButton:
+    return wizard.button(QWizard.WizardButton.NextButton)
+
+
+def click_next(qtbot: QtBot, wizard: QWizard) -> None:
+    button = next_button(wizard)
+    assert button.isEnabled(), "Next is off"
+    before = wizard.currentId()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert wizard.currentId() != before
+
+
+def type_into(qtbot: QtBot, edit: QLineEdit, text: str, *, leave: bool = True) -> None:
+    """Replace the text as a user would, then leave the field (editingFinished)."""
+    edit.setFocus()
+    edit.selectAll()
+    qtbot.keyClick(edit, Qt.Key.Key_Backspace)
+    qtbot.keyClicks(edit, text)
+    if leave:
+        edit.editingFinished.emit()
+
+
+def wait_for_file_dialog(qtbot: QtBot, parent: QWidget, name: str) -> QFileDialog:
+    found: list[QFileDialog] = []
+
+    def visible() -> bool:
+        dialog = parent.findChild(QFileDialog, name)
+        if dialog is not None and dialog.isVisible():
+            found.append(dialog)
+            return True
+        return False
+
+    qtbot.waitUntil(visible, timeout=5000)
+    return found[0]
+
+
+def choose_file(qtbot: QtBot, parent: QWidget, name: str, path: Path) -> None:
+    dialog = wait_for_file_dialog(qtbot, parent, name)
+    dialog.selectFile(str(path))
+    dialog.accept()
+
+
+INPUT_TYPES = (
+    QLineEdit,
+    QComboBox,
+    QAbstractSpinBox,
+    QAbstractButton,
+    QTableWidget,
+    QPlainTextEdit,
+)
+
+
+def inputs(root: QWidget) -> Iterator[QWidget]:
+    """Every visible widget a user can operate, below `root`."""
+    for widget in root.findChildren(QWidget):
+        if not isinstance(widget, INPUT_TYPES) or not widget.isVisibleTo(root):
+            continue
+        if isinstance(widget, QLineEdit) and isinstance(
+            widget.parent(), (QComboBox, QAbstractSpinBox)
+        ):
+            continue  # the editor inside a combo or spin box: named through its owner
+        if widget.focusPolicy() == Qt.FocusPolicy.NoFocus:
+            continue
+        yield widget

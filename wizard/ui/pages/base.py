@@ -1,0 +1,178 @@
+"""What every wizard page has: the session, a status area, and "why Next is off".
+
+A page is a `WizardPage` subclass with a `page_id` and a `build()` that fills
+`self.body`; it says what is still missing in `incomplete_reason()` (Next stays off
+and the reason is shown under the page) and calls `self.refresh_complete()` when
+that may have changed. Blocking work goes through `self.run_task(...)`, errors
+through `self.show_error(...)`. Register the page in wizard/ui/pages/registry.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from enum import IntEnum
+from typing import ClassVar, TypeVar
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget, QWizardPage
+
+from wizard.ui.messages import UserMessage, report, report_error
+from wizard.ui.session import WizardSession
+from wizard.ui.style import Tone
+from wizard.ui.tasks import CancelToken, Task
+from wizard.ui.widgets.labels import StatusLine
+from wizard.ui.widgets.status_area import StatusArea
+
+T = TypeVar("T")
+
+
+class PageId(IntEnum):
+    """Every step of DESIGN.md's path, in walking order. Only registered ones show."""
+
+    WELCOME = 0
+    SITE = 1
+    METHOD = 2
+    SIGN_IN = 3
+    TENANT = 4
+    PLAN = 5
+    DNS = 6
+    TEST = 7
+    SHEETS = 8
+    FINISH = 9
+    # The honest end of the wizard until the later steps exist: what was entered,
+    # the device settings, and "Save profile".
+    SUMMARY = 10
+
+
+PATH: tuple[PageId, ...] = tuple(PageId)
+
+
+def next_registered(current: PageId, registered: Iterable[int]) -> int:
+    """The next page on the path that exists, or -1 (the wizard's last page)."""
+    have = set(registered)
+    for page_id in PATH[PATH.index(current) + 1 :]:
+        if page_id in have:
+            return int(page_id)
+    return -1
+
+
+class SandboxBanner(QFrame):
+    """Shown on every page while the wizard talks to the built-in sandbox tenant."""
+
+    def __init__(self, session: WizardSession, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("banner")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 6, 10, 6)
+        line = StatusLine(
+            Tone.INFO,
+            self.tr("Sandbox tenant"),
+            self.tr(
+                "nothing leaves this computer. The tenant, its mail server and DNS are "
+                "simulated on this machine for practice and demonstrations."
+            ),
+            self,
+        )
+        layout.addWidget(line)
+        self.setAccessibleName(line.plain_text())
+        session.cloudChanged.connect(lambda cloud: self.setVisible(cloud.is_sandbox))
+        self.setVisible(session.cloud.is_sandbox)
+
+
+class WizardPage(QWizardPage):
+    page_id: ClassVar[PageId]
+    # Pages that manage their own scrolling (e.g. two independently scrolling
+    # columns) set this to False and lay out `self.body` themselves.
+    scrolls: ClassVar[bool] = True
+
+    def __init__(self, session: WizardSession, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        root = QVBoxLayout(self)
+        root.setContentsMargins(0, 0, 0, 0)
+        root.setSpacing(8)
+        self.banner = SandboxBanner(session, self)
+        root.addWidget(self.banner)
+        self.body = QWidget()
+        self.body_layout = QVBoxLayout(self.body)
+        self.body_layout.setContentsMargins(0, 0, 4, 0)
+        self.body_layout.setSpacing(12)
+        if self.scrolls:
+            self.scroll_area: QScrollArea | None = QScrollArea(self)
+            self.scroll_area.setWidgetResizable(True)
+            self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
+            self.scroll_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+            self.scroll_area.setWidget(self.body)
+            root.addWidget(self.scroll_area, 1)
+        else:
+            self.scroll_area = None
+            root.addWidget(self.body, 1)
+        # Below the scrolling body, always in view: a page's main action if it has one.
+        self.footer_layout = QVBoxLayout()
+        self.footer_layout.setSpacing(6)
+        root.addLayout(self.footer_layout)
+        self.status = StatusArea(self)
+        root.addWidget(self.status)
+        self.why_not = StatusLine(Tone.INFO, self.tr("To continue"), "", self)
+        self.why_not.hide()
+        root.addWidget(self.why_not)
+        self.build()
+        self.completeChanged.connect(self._show_why_not)
+        self._show_why_not()
+
+    # For subclasses ------------------------------------------------------------
+
+    def build(self) -> None:
+        """Create the page's widgets in `self.body_layout`."""
+        raise NotImplementedError
+
+    def incomplete_reason(self) -> str | None:
+        """What the user still has to do before Next, in plain words; None when done."""
+        return None
+
+    def refresh_complete(self) -> None:
+        self.completeChanged.emit()
+
+    def run_task(
+        self,
+        work: Callable[[CancelToken], T],
+        on_done: Callable[[T | None, BaseException | None], None],
+        *,
+        name: str,
+        label: str,
+        cancellable: bool = True,
+        on_progress: Callable[[object], None] | None = None,
+    ) -> Task[T]:
+        """Run blocking work off the UI thread; progress shows after half a second."""
+        task = self.session.tasks.run(work, on_done, name=name, on_progress=on_progress)
+        self.status.track(task, label, cancellable=cancellable)
+        return task
+
+    def show_error(self, error: BaseException, *, doing: str) -> UserMessage:
+        return report_error(self.status, error, doing=doing)
+
+    def show_message(self, message: UserMessage) -> None:
+        report(self.status, message)
+
+    # QWizardPage ------------------------------------------------------------------
+
+    def isComplete(self) -> bool:
+        return self.incomplete_reason() is None
+
+    def nextId(self) -> int:
+        wizard = self.wizard()
+        if wizard is None:
+            return -1
+        return next_registered(self.page_id, wizard.pageIds())
+
+    def cleanupPage(self) -> None:
+        # Going Back keeps what was entered: the values live in the session, and
+        # QWizard's default would reset registered fields.
+        pass
+
+    def _show_why_not(self) -> None:
+        reason = self.incomplete_reason()
+        if reason:
+            self.why_not.set_status(Tone.INFO, self.tr("To continue"), reason)
+        self.why_not.setVisible(bool(reason))
+

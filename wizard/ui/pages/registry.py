@@ -1,0 +1,20 @@
+"""The wizard's pages. Adding a page: write its module, then import it and list it here.
+
+The order of this list does not matter: `PageId` orders the path, and the wizard
+skips the steps that have no page yet.
+"""
+
+from __future__ import annotations
+
+from wizard.ui.pages.base import WizardPage
+from wizard.ui.pages.method import MethodPage
+from wizard.ui.pages.site import SitePage
+from wizard.ui.pages.summary import SummaryPage
+from wizard.ui.pages.welcome import WelcomePage
+
+PAGES: tuple[type[WizardPage], ...] = (
+    WelcomePage,
+    SitePage,
+    MethodPage,
+    SummaryPage,
+)

@@ -1,0 +1,258 @@
+"""Summary: what was entered, the chosen method, each device's settings; save it.
+
+This is the end of the wizard until the sign-in, tenant, DNS and test steps exist.
+It states what was decided and saves the site profile; it claims nothing else.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from wizard.core.device_settings import AuthKind, device_settings
+from wizard.core.methods import METHOD_INFO
+from wizard.core.profile import SiteProfile
+from wizard.services.paths import profiles_dir
+from wizard.services.profile_store import default_profile_name, save_profile
+from wizard.services.vendors import load_catalog
+from wizard.ui.messages import UserMessage
+from wizard.ui.pages.base import PageId, WizardPage
+from wizard.ui.pages.printer_dialog import vendor_name
+from wizard.ui.style import Tone
+from wizard.ui.tasks import CancelToken
+from wizard.ui.text import auth_text, security_text, tri_text
+from wizard.ui.widgets.copy import CopyButton
+from wizard.ui.widgets.labels import HintLabel, SectionTitle, StatusLine
+from wizard.ui.widgets.values import ValueRows, clear_layout
+
+
+class SummaryPage(WizardPage):
+    page_id = PageId.SUMMARY
+
+    def build(self) -> None:
+        self.setTitle(self.tr("Summary"))
+        self.setSubTitle(self.tr("Check what you entered, then save it as a site profile."))
+        self._content = QWidget(self.body)
+        self._content_layout = QVBoxLayout(self._content)
+        self._content_layout.setContentsMargins(0, 0, 0, 0)
+        self._content_layout.setSpacing(10)
+        self.body_layout.addWidget(self._content)
+
+        self.body_layout.addStretch(1)
+        # The page's one action stays in view below the scrolling summary.
+        footer = self.footer_layout
+        footer.addWidget(
+            HintLabel(
+                self.tr(
+                    "The site profile keeps the site, its devices and the chosen method, so "
+                    "you can open it again later. It never contains a password."
+                ),
+                self,
+            )
+        )
+        row = QHBoxLayout()
+        self.save_button = QPushButton(self.tr("&Save profile…"), self)
+        self.save_button.setAccessibleName(self.tr("Save the site profile"))
+        self.save_button.setAutoDefault(False)
+        self.saved_label = QLabel(self)
+        self.saved_label.setWordWrap(True)
+        self.saved_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.copy_path = CopyButton(self._path_text, self.tr("the profile's file path"), self)
+        row.addWidget(self.save_button)
+        row.addWidget(self.saved_label, 1)
+        row.addWidget(self.copy_path)
+        footer.addLayout(row)
+        self._saving = False
+        self._sections: dict[str, ValueRows] = {}
+        self.save_button.clicked.connect(self.choose_file)
+        self.session.unsavedChanged.connect(lambda _u: self._show_saved_state())
+        self.session.profilePathChanged.connect(lambda _p: self._show_saved_state())
+
+    def initializePage(self) -> None:
+        self.status.clear_message()
+        self._rebuild()
+        self._show_saved_state()
+
+    def _rebuild(self) -> None:
+        clear_layout(self._content_layout)
+        self._sections = {}
+        profile = self.session.profile
+        site = profile.site
+        layout = self._content_layout
+        layout.addWidget(
+            StatusLine(
+                Tone.INFO,
+                self.tr("Nothing changed yet"),
+                self.tr("Relay Wizard has not changed anything in your Microsoft 365 tenant."),
+                self._content,
+            )
+        )
+        layout.addWidget(SectionTitle(self.tr("The site"), self._content))
+        rows = ValueRows(self._content)
+        rows.add(self.tr("Site"), site.name)
+        rows.add(self.tr("Mail domain"), site.domain, copy=True)
+        rows.add(self.tr("Microsoft 365 cloud"), self.session.cloud.name)
+        rows.add(
+            self.tr("Public IP address"),
+            site.public_ip or self.tr("not given"),
+            copy=bool(site.public_ip),
+        )
+        rows.add(self.tr("Mail to outside recipients"), tri_text(site.external_recipients))
+        rows.add(self.tr("Static public IP"), tri_text(site.static_ip))
+        rows.add(self.tr("Port 25 open"), tri_text(site.port25_open))
+        rows.add(self.tr("Messages a day"), f"{site.daily_volume:,}")
+        layout.addWidget(rows)
+        self._sections["site"] = rows
+
+        layout.addWidget(SectionTitle(self.tr("The method"), self._content))
+        method = profile.method
+        if method is None:
+            layout.addWidget(StatusLine(Tone.WARNING, self.tr("Not chosen"), "", self._content))
+        else:
+            assessment = self.session.advice.for_method(method)
+            word = self.tr("Recommended") if assessment.recommended else self.tr("Chosen")
+            layout.addWidget(StatusLine(Tone.GOOD, word, METHOD_INFO[method].title, self._content))
+            if assessment.warnings:
+                layout.addWidget(
+                    StatusLine(
+                        Tone.WARNING,
+                        self.tr("Check first"),
+                        "\n".join(assessment.warnings),
+                        self._content,
+                    )
+                )
+
+        layout.addWidget(SectionTitle(self.tr("The devices"), self._content))
+        vendors = load_catalog()
+        for printer in profile.printers:
+            heading = " · ".join(
+                part
+                for part in (
+                    printer.name,
+                    " ".join(p for p in (vendor_name(vendors, printer.vendor), printer.model) if p),
+                    printer.location,
+                )
+                if part
+            )
+            title = QLabel(heading, self._content)
+            title.setWordWrap(True)
+            font = title.font()
+            font.setBold(True)
+            title.setFont(font)
+            layout.addWidget(title)
+            rows = ValueRows(self._content)
+            if method is None:
+                rows.add(self.tr("Sender (From)"), printer.sender, copy=True)
+            else:
+                try:
+                    settings = device_settings(
+                        method,
+                        self.session.cloud,
+                        domain=site.domain,
+                        sender=printer.sender,
+                        username=printer.username,
+                        tls12=printer.tls12,
+                    )
+                except ValueError:
+                    settings = None
+                if settings is None:
+                    rows.add(self.tr("Sender (From)"), printer.sender, copy=True)
+                else:
+                    rows.add(self.tr("Server"), settings.server, copy=True)
+                    rows.add(self.tr("Port"), str(settings.port), copy=True)
+                    rows.add(self.tr("Encryption"), security_text(settings.security))
+                    rows.add(self.tr("Sign-in"), auth_text(settings.auth))
+                    if settings.auth is not AuthKind.NONE:
+                        rows.add(self.tr("User name"), settings.username or "", copy=True)
+                    rows.add(self.tr("Sender (From)"), settings.sender, copy=True)
+            layout.addWidget(rows)
+            self._sections[printer.name] = rows
+
+    def section(self, key: str) -> dict[str, str]:
+        """The rows shown for "site" or a device's name (for tests and the self-test)."""
+        return dict(self._sections[key].values)
+
+    # Saving ---------------------------------------------------------------------------
+
+    def incomplete_reason(self) -> str | None:
+        if self._saving:
+            return self.tr("Wait until the profile is saved.")
+        return None
+
+    def _path_text(self) -> str:
+        return str(self.session.profile_path or "")
+
+    def _show_saved_state(self) -> None:
+        path = self.session.profile_path
+        if path is None:
+            self.saved_label.setText(self.tr("Not saved yet."))
+        elif self.session.has_unsaved_changes:
+            self.saved_label.setText(
+                self.tr("Changed since it was saved to {path}").format(path=path)
+            )
+        else:
+            self.saved_label.setText(self.tr("Saved to {path}").format(path=path))
+        self.copy_path.setVisible(path is not None)
+
+    def choose_file(self) -> None:
+        current = self.session.profile_path
+        suggested = current or profiles_dir() / default_profile_name(self.session.profile)
+        if current is None:
+            # The dialog opens in the default folder only if it exists; it is tiny.
+            try:
+                suggested.parent.mkdir(parents=True, exist_ok=True)
+            except OSError:
+                suggested = Path.home() / suggested.name
+        dialog = QFileDialog(self, self.tr("Save the site profile"), str(suggested.parent))
+        dialog.setObjectName("saveProfileDialog")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setFileMode(QFileDialog.FileMode.AnyFile)
+        dialog.setNameFilters([self.tr("Site profiles (*.json)")])
+        dialog.setDefaultSuffix("json")
+        dialog.selectFile(suggested.name)
+        dialog.fileSelected.connect(lambda name: self.save_to(Path(name)))
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+
+    def save_to(self, path: Path) -> None:
+        profile = self.session.profile
+        self._saving = True
+        self.save_button.setEnabled(False)
+        self.status.clear_message()
+        self.refresh_complete()
+
+        def work(_token: CancelToken) -> tuple[SiteProfile, Path]:
+            return profile, save_profile(profile, path)
+
+        self.run_task(
+            work,
+            self._saved,
+            name="save profile",
+            label=self.tr("Saving {name}…").format(name=path.name),
+            cancellable=False,
+        )
+
+    def _saved(self, result: tuple[SiteProfile, Path] | None, error: BaseException | None) -> None:
+        self._saving = False
+        self.save_button.setEnabled(True)
+        if error is not None or result is None:
+            self.show_error(error or RuntimeError("not saved"), doing=self.tr("saving the profile"))
+        else:
+            saved, path = result
+            self.session.mark_saved(path, saved)
+            self.show_message(
+                UserMessage(
+                    Tone.GOOD, self.tr("The site profile was saved to {path}.").format(path=path)
+                )
+            )
+        self._show_saved_state()
+        self.refresh_complete()

@@ -1,0 +1,263 @@
+"""Welcome: start a new setup or open a saved site profile, and choose the cloud."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from wizard.core.clouds import CLOUDS, SELECTABLE_CLOUDS, CloudId, cloud_by_id
+from wizard.core.profile import SiteProfile
+from wizard.services.paths import profiles_dir
+from wizard.services.profile_store import load_profile
+from wizard.ui.messages import UserMessage
+from wizard.ui.pages.base import PageId, WizardPage
+from wizard.ui.style import Tone
+from wizard.ui.tasks import CancelToken
+from wizard.ui.widgets.copy import CopyButton
+from wizard.ui.widgets.form import add_field
+from wizard.ui.widgets.labels import HintLabel, SectionTitle
+
+
+class StartMode(Enum):
+    NEW = "new"
+    OPEN = "open"
+
+
+class WelcomePage(WizardPage):
+    page_id = PageId.WELCOME
+
+    def build(self) -> None:
+        self.setTitle(self.tr("Welcome"))
+        self.setSubTitle(
+            self.tr("Set up printers, scanners and apps to send email through Microsoft 365.")
+        )
+        layout = self.body_layout
+        intro = QLabel(
+            self.tr(
+                "Relay Wizard recommends how your devices should send mail through "
+                "Microsoft 365 and gives you the exact settings for each device."
+            ),
+            self.body,
+        )
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+        self._steps = QLabel(self.body)
+        self._steps.setWordWrap(True)
+        layout.addWidget(self._steps)
+
+        layout.addWidget(SectionTitle(self.tr("What would you like to do?"), self.body))
+        self._new = QRadioButton(self.tr("&Start a new setup"), self.body)
+        self._open = QRadioButton(self.tr("&Open a saved site profile"), self.body)
+        self._modes = QButtonGroup(self)
+        self._modes.addButton(self._new)
+        self._modes.addButton(self._open)
+        self._new.setChecked(True)
+        layout.addWidget(self._new)
+        layout.addWidget(
+            _indented(HintLabel(self.tr("Describe the office and its devices from the start.")))
+        )
+        layout.addWidget(self._open)
+        open_box = QWidget(self.body)
+        open_layout = QVBoxLayout(open_box)
+        open_layout.setContentsMargins(0, 0, 0, 0)
+        open_layout.addWidget(
+            HintLabel(
+                self.tr(
+                    "Continue with a site you saved before (a .json file). The file itself "
+                    "is not changed until you save."
+                )
+            )
+        )
+        row = QHBoxLayout()
+        self._choose = QPushButton(self.tr("&Choose file…"), open_box)
+        self._choose.setAccessibleName(self.tr("Choose the site profile file to open"))
+        self._choose.setAutoDefault(False)
+        self._opened = QLabel(open_box)
+        self._opened.setWordWrap(True)
+        self._copy_path = CopyButton(self._path_text, self.tr("the profile's file path"), open_box)
+        row.addWidget(self._choose)
+        row.addWidget(self._opened, 1)
+        row.addWidget(self._copy_path)
+        open_layout.addLayout(row)
+        layout.addWidget(_indented(open_box))
+
+        layout.addWidget(SectionTitle(self.tr("Microsoft 365 cloud"), self.body))
+        self._cloud = QComboBox(self.body)
+        for cloud_id in SELECTABLE_CLOUDS:
+            self._cloud.addItem(CLOUDS[cloud_id].name, cloud_id.value)
+        self._cloud_field = add_field(
+            layout,
+            self.tr("Where your &tenant lives"),
+            self._cloud,
+            self.tr(
+                "Almost every organisation uses the worldwide cloud. Choose a US government "
+                "or China cloud only if your Microsoft 365 tenant lives there."
+            ),
+            accessible_name=self.tr("Microsoft 365 cloud"),
+        )
+        self._sandbox_note = HintLabel(
+            self.tr(
+                "This is the demo: the wizard works with the sandbox tenant on this "
+                "computer, so the cloud cannot be changed."
+            ),
+            self.body,
+        )
+        layout.addWidget(self._sandbox_note)
+        layout.addStretch(1)
+
+        self._loading = False
+        self._choose.clicked.connect(self.choose_profile)
+        self._modes.buttonToggled.connect(lambda *_: self.refresh_complete())
+        self._cloud.currentIndexChanged.connect(self._cloud_chosen)
+        self.session.profilePathChanged.connect(lambda _p: self._show_opened())
+        self.session.cloudChanged.connect(lambda _c: self._show_cloud())
+        self._show_cloud()
+        self._show_opened()
+
+    # State ------------------------------------------------------------------------
+
+    @property
+    def mode(self) -> StartMode:
+        return StartMode.OPEN if self._open.isChecked() else StartMode.NEW
+
+    def set_mode(self, mode: StartMode) -> None:
+        (self._open if mode is StartMode.OPEN else self._new).setChecked(True)
+
+    def initializePage(self) -> None:
+        wizard = self.wizard()
+        if wizard is not None:
+            titles = [wizard.page(i).title() for i in wizard.pageIds() if i != int(self.page_id)]
+            steps = " → ".join(t for t in titles if t)
+            self._steps.setText(self.tr("The steps: {steps}.").format(steps=steps))
+
+    def incomplete_reason(self) -> str | None:
+        if self._loading:
+            return self.tr("Wait until the site profile is open.")
+        if self.mode is StartMode.OPEN and self.session.profile_path is None:
+            return self.tr("Choose the site profile to open, or start a new setup.")
+        return None
+
+    def validatePage(self) -> bool:
+        if self.mode is StartMode.NEW and self.session.profile_path is not None:
+            # "New setup" after opening a profile starts from nothing, as it says.
+            self.session.start_new()
+        return True
+
+    # Opening a profile -----------------------------------------------------------------
+
+    def choose_profile(self) -> None:
+        self.set_mode(StartMode.OPEN)
+        folder = self.session.profile_path.parent if self.session.profile_path else profiles_dir()
+        dialog = QFileDialog(self, self.tr("Open a site profile"), str(folder))
+        dialog.setObjectName("openProfileDialog")
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptOpen)
+        dialog.setNameFilters([self.tr("Site profiles (*.json)"), self.tr("All files (*)")])
+        dialog.fileSelected.connect(lambda name: self.open_profile(Path(name)))
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+
+    def open_profile(self, path: Path) -> None:
+        """Read `path` off the UI thread; the file is only read, never changed."""
+        self.set_mode(StartMode.OPEN)
+        self.status.clear_message()
+        self._loading = True
+        self._choose.setEnabled(False)
+        self.refresh_complete()
+
+        def work(_token: CancelToken) -> SiteProfile:
+            return load_profile(path)
+
+        self._pending_path = path
+        self.run_task(
+            work,
+            self._opened_profile,
+            name="open profile",
+            label=self.tr("Opening {name}…").format(name=path.name),
+        )
+
+    def _opened_profile(self, profile: SiteProfile | None, error: BaseException | None) -> None:
+        self._loading = False
+        self._choose.setEnabled(True)
+        path = self._pending_path
+        if error is not None or profile is None:
+            self.show_error(
+                error or RuntimeError("no profile"), doing=self.tr("opening the profile")
+            )
+            self.refresh_complete()
+            return
+        note = None
+        if not self.session.cloud.is_sandbox:
+            cloud = cloud_by_id(profile.site.cloud.value)
+            if cloud is not None:
+                self.session.set_cloud(cloud)
+            elif profile.site.cloud is CloudId.SANDBOX:
+                note = self.tr(
+                    "This profile was made with the sandbox tenant (the demo). Choose the "
+                    "cloud of the real tenant below."
+                )
+        elif profile.site.cloud is not CloudId.SANDBOX:
+            note = self.tr(
+                "The demo uses the sandbox tenant; the profile's own cloud is used when "
+                "Relay Wizard runs without --demo."
+            )
+        self.session.adopt(profile, path)
+        if note:
+            self.show_message(UserMessage(Tone.INFO, note))
+        self.refresh_complete()
+
+    def _path_text(self) -> str:
+        return str(self.session.profile_path or "")
+
+    def _show_opened(self) -> None:
+        path = self.session.profile_path
+        if path is None:
+            self._opened.setText(self.tr("No profile opened."))
+        else:
+            profile = self.session.profile
+            count = len(profile.printers)
+            self._opened.setText(
+                self.tr("Opened “{site}” ({n} devices) from {path}").format(
+                    site=profile.site.name or path.stem, n=count, path=path
+                )
+            )
+        self._copy_path.setVisible(path is not None)
+        self.refresh_complete()
+
+    # The cloud ---------------------------------------------------------------------------
+
+    def _show_cloud(self) -> None:
+        cloud = self.session.cloud
+        sandbox = cloud.is_sandbox
+        self._cloud_field.container.setVisible(not sandbox)
+        self._sandbox_note.setVisible(sandbox)
+        if not sandbox:
+            index = self._cloud.findData(cloud.id.value)
+            if index >= 0 and index != self._cloud.currentIndex():
+                self._cloud.setCurrentIndex(index)
+
+    def _cloud_chosen(self, index: int) -> None:
+        cloud = cloud_by_id(str(self._cloud.itemData(index)))
+        if cloud is not None and not self.session.cloud.is_sandbox:
+            self.session.set_cloud(cloud)
+
+
+def _indented(widget: QWidget) -> QWidget:
+    box = QWidget()
+    layout = QHBoxLayout(box)
+    # Lines the text up under the radio button's label.
+    layout.setContentsMargins(24, 0, 0, 0)
+    layout.addWidget(widget)
+    return box

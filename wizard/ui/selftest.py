@@ -1,0 +1,221 @@
+"""`python main.py self-test [--out DIR]`: prove the GUI works on this machine.
+
+Offscreen, without any dialog: builds the wizard with a sample site, walks every
+registered page, saves a screenshot of each (`NN-page.png`) and checks it reads
+back; reports the keyring backend. Exit code 0 when every step passed, 1 otherwise.
+
+The steps are a list: later parts append theirs (render a sample sheet, start and
+stop the sandbox) with `STEPS.append(Step("name", function))`, where the function
+takes the `SelfTest` context and returns a one-line result or raises.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from wizard.core.clouds import CLOUDS, CloudId
+from wizard.core.errors import WizardError
+from wizard.core.methods import Method, Tri
+from wizard.core.profile import Printer, Site, SiteProfile
+
+
+def sample_profile() -> SiteProfile:
+    """A realistic small office: what the screenshots and the self-test show."""
+    return SiteProfile(
+        site=Site(
+            name="Contoso Dental – Main office",
+            domain="contoso.com",
+            cloud=CloudId.WORLDWIDE,
+            public_ip="203.0.113.7",
+            external_recipients=Tri.YES,
+            static_ip=Tri.YES,
+            port25_open=Tri.UNKNOWN,
+            daily_volume=120,
+        ),
+        method=Method.CONNECTOR,
+        printers=(
+            Printer(
+                name="Reception scanner",
+                vendor="canon",
+                model="imageRUNNER ADVANCE DX",
+                location="Front desk",
+                sender="scanner@contoso.com",
+                tls12=Tri.YES,
+                smtp_auth=Tri.YES,
+                oauth=Tri.UNKNOWN,
+            ),
+            Printer(
+                name="Back office MFP",
+                vendor="hp",
+                model="LaserJet Enterprise",
+                location="Back office",
+                sender="mfp@contoso.com",
+                tls12=Tri.YES,
+                smtp_auth=Tri.YES,
+                oauth=Tri.NO,
+            ),
+        ),
+    )
+
+
+@dataclass
+class SelfTest:
+    """What the steps share."""
+
+    out_dir: Path
+    say: Callable[[str], None]
+    screenshots: list[Path] = field(default_factory=list)
+    app: Any = None
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    run: Callable[[SelfTest], str]
+
+
+def _qt_platform(ctx: SelfTest) -> str:
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(
+            [
+                sys.argv[0] if sys.argv else "relay-wizard",
+                "-platform",
+                os.environ["QT_QPA_PLATFORM"],
+            ]
+        )
+    ctx.app = app
+    assert isinstance(app, QApplication)
+    screen = app.primaryScreen()
+    ratio = screen.devicePixelRatio() if screen is not None else 1.0
+    return f"{app.platformName()}, scale {ratio:g}"
+
+
+def _keyring(_ctx: SelfTest) -> str:
+    from wizard.services.secrets import SecretStore
+
+    return SecretStore().describe_backend()
+
+
+def _vendor_catalog(_ctx: SelfTest) -> str:
+    from wizard.services.vendors import load_catalog
+
+    return f"{len(load_catalog())} vendors"
+
+
+def _wizard_pages(ctx: SelfTest) -> str:
+    from PySide6.QtGui import QImage
+    from PySide6.QtWidgets import QApplication
+
+    from wizard.ui.session import WizardSession
+    from wizard.ui.settings import DEFAULT_SIZE
+    from wizard.ui.style import app_stylesheet
+    from wizard.ui.wizard import RelayWizard
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    if not app.styleSheet():
+        app.setStyleSheet(app_stylesheet())
+    session = WizardSession(CLOUDS[CloudId.WORLDWIDE], sample_profile())
+    wizard = RelayWizard(session, remember_size=False)
+    # The default size, whatever the (virtual) screen: the screenshots show what a
+    # user sees on first start.
+    wizard.resize(*DEFAULT_SIZE)
+    try:
+        wizard.show()
+        wizard.restart()
+        visited: list[str] = []
+        seen: set[int] = set()
+        for number in range(1, len(wizard.pageIds()) + 1):
+            app.processEvents()
+            page = wizard.currentPage()
+            page_id = wizard.current_page_id()
+            seen.add(int(page_id))
+            name = page_id.name.lower().replace("_", "-")
+            path = ctx.out_dir / f"{number:02d}-{name}.png"
+            if not wizard.grab().save(str(path)):
+                raise RuntimeError(f"could not write {path}")
+            image = QImage(str(path))
+            if image.isNull() or image.width() < 100 or image.height() < 100:
+                raise RuntimeError(f"{path.name} does not read back as an image")
+            ctx.screenshots.append(path)
+            visited.append(name)
+            if page.nextId() == -1:
+                break
+            if not page.isComplete():
+                reason = getattr(page, "incomplete_reason", lambda: None)()
+                raise RuntimeError(
+                    f"the {name} page is not complete with the sample site: {reason}"
+                )
+            wizard.next()
+            if wizard.current_page_id() == page_id:
+                raise RuntimeError(f"the wizard did not move on from the {name} page")
+        missing = set(wizard.pageIds()) - seen
+        if missing:
+            raise RuntimeError(
+                "pages never reached: " + ", ".join(wizard.page(i).title() for i in sorted(missing))
+            )
+        return f"{len(visited)} pages: " + ", ".join(visited)
+    finally:
+        # Nothing to discard in a self-test: close without asking.
+        session.adopt(session.profile, session.profile_path)
+        wizard.done(0)
+        wizard.deleteLater()
+        app.processEvents()
+
+
+STEPS: list[Step] = [
+    Step("Qt", _qt_platform),
+    Step("Keyring", _keyring),
+    Step("Vendor catalog", _vendor_catalog),
+    Step("Wizard pages", _wizard_pages),
+]
+
+
+def _say(line: str) -> None:
+    # A windowed build on Windows has no console: sys.stdout is None there.
+    if sys.stdout is not None:
+        print(line, flush=True)
+
+
+def run_self_test(out_dir: str | None) -> int:
+    if not os.environ.get("QT_QPA_PLATFORM"):
+        # Before any QApplication exists; an empty value is not the same as unset.
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    folder = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="relay-wizard-selftest-"))
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _say(f"FAILED: cannot create the output folder {folder}: {exc.strerror or exc}")
+        return 1
+    ctx = SelfTest(folder, _say)
+    _say(f"Relay Wizard self-test; screenshots in {folder}")
+    failed = 0
+    for step in STEPS:
+        started = time.monotonic()
+        try:
+            result = step.run(ctx)
+        except WizardError as exc:
+            failed += 1
+            _say(f"FAILED  {step.name}: {exc.plain()}")
+        except Exception as exc:  # noqa: BLE001 - a self-test reports every failure
+            failed += 1
+            _say(f"FAILED  {step.name}: {type(exc).__name__}: {exc}")
+            _say("".join(traceback.format_exception(exc)).rstrip())
+        else:
+            _say(f"ok      {step.name}: {result} ({time.monotonic() - started:.2f} s)")
+    if failed:
+        _say(f"Self-test FAILED: {failed} of {len(STEPS)} steps.")
+        return 1
+    _say(f"Self-test passed: {len(STEPS)} steps.")
+    return 0

@@ -1,0 +1,169 @@
+"""What the pages share: the cloud, the site profile, what is known of the tenant.
+
+One `WizardSession` per wizard window. Pages read it and change it only through its
+methods, which emit the matching signal, so every page that shows a value stays in
+step. The profile is immutable: a change replaces it and emits `profileChanged`.
+
+Later pages keep their results here too (sign-in, tenant check, DNS, test message):
+add a typed optional attribute, a setter and a `...Changed` signal next to
+`tenant_facts`, and clear it in `start_new()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from wizard.core.advisor import Advice, TenantFacts, advise
+from wizard.core.clouds import Cloud
+from wizard.core.methods import Method
+from wizard.core.profile import Printer, Site, SiteProfile
+from wizard.ui.tasks import TaskRunner
+
+
+class WizardSession(QObject):
+    profileChanged = Signal(object)  # SiteProfile
+    cloudChanged = Signal(object)  # Cloud
+    profilePathChanged = Signal(object)  # Path | None
+    tenantFactsChanged = Signal(object)  # TenantFacts
+    unsavedChanged = Signal(bool)
+
+    def __init__(
+        self,
+        cloud: Cloud,
+        profile: SiteProfile | None = None,
+        *,
+        profile_path: Path | None = None,
+        clock: Callable[[], date] = date.today,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._cloud = cloud
+        start = profile or SiteProfile()
+        self._profile = replace(start, site=replace(start.site, cloud=cloud.id))
+        # What the profile looked like when it was last loaded, saved or started:
+        # "unsaved changes" means the profile differs from it.
+        self._baseline = self._profile
+        self._profile_path = profile_path
+        self._clock = clock
+        self._tenant_facts = TenantFacts()
+        self._advice: Advice | None = None
+        # The one runner for every page's blocking work; shut down with the window.
+        self.tasks = TaskRunner(self)
+
+    # The cloud ----------------------------------------------------------------
+
+    @property
+    def cloud(self) -> Cloud:
+        return self._cloud
+
+    def set_cloud(self, cloud: Cloud) -> None:
+        if cloud == self._cloud:
+            return
+        self._cloud = cloud
+        self._advice = None
+        self.cloudChanged.emit(cloud)
+        self.update_site(cloud=cloud.id)
+
+    # The site profile -----------------------------------------------------------
+
+    @property
+    def profile(self) -> SiteProfile:
+        return self._profile
+
+    @property
+    def profile_path(self) -> Path | None:
+        """The file the profile was loaded from or last saved to."""
+        return self._profile_path
+
+    @property
+    def has_unsaved_changes(self) -> bool:
+        return self._profile != self._baseline
+
+    def set_profile(self, profile: SiteProfile) -> None:
+        if profile == self._profile:
+            return
+        was_unsaved = self.has_unsaved_changes
+        self._profile = profile
+        self._advice = None
+        self.profileChanged.emit(profile)
+        if was_unsaved != self.has_unsaved_changes:
+            self.unsavedChanged.emit(self.has_unsaved_changes)
+
+    def update_site(self, **changes: Any) -> None:
+        site: Site = replace(self._profile.site, **changes)
+        self.set_profile(replace(self._profile, site=site))
+
+    def set_method(self, method: Method | None) -> None:
+        self.set_profile(replace(self._profile, method=method))
+
+    def put_printer(self, printer: Printer, replacing: str | None = None) -> None:
+        self.set_profile(self._profile.with_printer(printer, replacing))
+
+    def remove_printer(self, name: str) -> None:
+        self.set_profile(self._profile.without_printer(name))
+
+    def adopt(self, profile: SiteProfile, path: Path | None) -> None:
+        """Take over a profile that was just opened; nothing in it is unsaved."""
+        profile = replace(profile, site=replace(profile.site, cloud=self._cloud.id))
+        self._baseline = profile
+        self.set_profile(profile)
+        self._set_path(path)
+        self.unsavedChanged.emit(False)
+
+    def mark_saved(self, path: Path, saved: SiteProfile | None = None) -> None:
+        """`saved` is the profile as written (it may have changed since)."""
+        self._baseline = saved if saved is not None else self._profile
+        self._set_path(path)
+        self.unsavedChanged.emit(self.has_unsaved_changes)
+
+    def start_new(self) -> None:
+        """Forget the opened profile and everything learned about its tenant."""
+        blank = SiteProfile(site=Site(cloud=self._cloud.id))
+        self._baseline = blank
+        self.set_profile(blank)
+        self._set_path(None)
+        self.set_tenant_facts(TenantFacts())
+        self.unsavedChanged.emit(False)
+
+    def _set_path(self, path: Path | None) -> None:
+        if path != self._profile_path:
+            self._profile_path = path
+            self.profilePathChanged.emit(path)
+
+    # The tenant (filled in by the tenant check) --------------------------------
+
+    @property
+    def tenant_facts(self) -> TenantFacts:
+        return self._tenant_facts
+
+    def set_tenant_facts(self, facts: TenantFacts) -> None:
+        if facts == self._tenant_facts:
+            return
+        self._tenant_facts = facts
+        self._advice = None
+        self.tenantFactsChanged.emit(facts)
+
+    # Derived ---------------------------------------------------------------------
+
+    def today(self) -> date:
+        return self._clock()
+
+    @property
+    def advice(self) -> Advice:
+        """The advisor's ranking for the current profile, cloud, tenant and date."""
+        today = self.today()
+        if self._advice is None or self._advice.today != today:
+            self._advice = advise(
+                self._profile.capabilities,
+                self._profile.site.needs,
+                self._tenant_facts,
+                self._cloud,
+                today,
+            )
+        return self._advice

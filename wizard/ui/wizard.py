@@ -1,0 +1,139 @@
+"""The wizard window: the registered pages in path order, size memory, safe closing.
+
+Closing (Cancel, Finish, Escape, the window's close button) asks before discarding
+unsaved changes to the site profile, stops all running work, and remembers the
+window's size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox, QWidget, QWizard
+
+from wizard import APP_NAME
+from wizard.ui.pages.base import PageId, WizardPage
+from wizard.ui.session import WizardSession
+from wizard.ui.settings import UiSettings, load_ui_settings, save_ui_settings
+
+__all__ = ["PageId", "RelayWizard"]
+
+# Small enough for a 1366x768 laptop at 200% scaling; every page scrolls below it.
+MIN_SIZE = (560, 380)
+
+
+class RelayWizard(QWizard):
+    def __init__(
+        self,
+        session: WizardSession,
+        *,
+        pages: Iterable[type[WizardPage]] | None = None,
+        settings: UiSettings | None = None,
+        remember_size: bool = True,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        if pages is None:
+            from wizard.ui.pages.registry import PAGES
+
+            pages = PAGES
+        self.session = session
+        self.setObjectName("relayWizard")
+        title = APP_NAME
+        if session.cloud.is_sandbox:
+            title = self.tr("{app} — sandbox tenant").format(app=APP_NAME)
+        self.setWindowTitle(title)
+        # One look on every platform: a header with title and subtitle that follows
+        # the palette (Aero and Mac styles hide the subtitle or add artwork).
+        self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
+        self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
+        for page_class in pages:
+            self.setPage(int(page_class.page_id), page_class(session))
+        if self.pageIds():
+            self.setStartId(min(self.pageIds()))
+        self._remember_size = remember_size
+        self._closing = False
+        self.confirm_box: QMessageBox | None = None
+        self.setMinimumSize(*MIN_SIZE)
+        if settings is None:
+            settings = load_ui_settings() if remember_size else UiSettings()
+        self._apply_size(settings)
+
+    # Pages ------------------------------------------------------------------------
+
+    def page_for(self, page_id: PageId) -> WizardPage:
+        page = self.page(int(page_id))
+        if not isinstance(page, WizardPage):
+            raise KeyError(f"no page {page_id.name}")
+        return page
+
+    def has_page(self, page_id: PageId) -> bool:
+        return int(page_id) in self.pageIds()
+
+    def current_page_id(self) -> PageId:
+        return PageId(self.currentId())
+
+    def registered(self) -> list[PageId]:
+        return [PageId(i) for i in sorted(self.pageIds())]
+
+    # Size ---------------------------------------------------------------------------
+
+    def _apply_size(self, settings: UiSettings) -> None:
+        width, height = settings.width, settings.height
+        screen = self.screen()
+        if screen is not None:
+            available = screen.availableGeometry()
+            width = min(width, available.width())
+            height = min(height, available.height())
+        self.resize(max(width, MIN_SIZE[0]), max(height, MIN_SIZE[1]))
+        if settings.maximized:
+            self.setWindowState(self.windowState() | Qt.WindowState.WindowMaximized)
+
+    def current_settings(self) -> UiSettings:
+        maximized = self.isMaximized()
+        size = self.normalGeometry().size() if maximized else self.size()
+        return UiSettings(size.width(), size.height(), maximized)
+
+    # Closing -----------------------------------------------------------------------------
+
+    def done(self, result: int) -> None:
+        if self._closing:
+            return
+        if self.confirm_box is not None:
+            return
+        if self.session.has_unsaved_changes:
+            self._ask_before_discarding(result)
+            return
+        self._close_now(result)
+
+    def _close_now(self, result: int) -> None:
+        self._closing = True
+        if self._remember_size:
+            save_ui_settings(self.current_settings())
+        self.session.tasks.shutdown()
+        super().done(result)
+
+    def _ask_before_discarding(self, result: int) -> None:
+        box = QMessageBox(self)
+        box.setObjectName("discardChanges")
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle(self.tr("Unsaved changes"))
+        box.setText(self.tr("Close without saving the site profile?"))
+        box.setInformativeText(self.tr("The changes to this site are lost if you close now."))
+        discard = box.addButton(
+            self.tr("Close without saving"), QMessageBox.ButtonRole.DestructiveRole
+        )
+        keep = box.addButton(self.tr("Keep working"), QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+        self.confirm_box = box
+
+        def answered(_code: int) -> None:
+            self.confirm_box = None
+            box.deleteLater()
+            if box.clickedButton() is discard:
+                self._close_now(result)
+
+        box.finished.connect(answered)
+        box.open()

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import re
 import webbrowser
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
 
@@ -35,12 +36,25 @@ USER = "user@contoso.example"
 TIMEOUT = 15
 
 
+_sessions: list[requests.Session] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_sessions() -> Iterator[None]:
+    yield
+    while _sessions:
+        _sessions.pop().close()
+
+
 def _app(sandbox: Sandbox, client_id: str = EXCHANGE_POWERSHELL_CLIENT_ID, **kw: Any) -> Any:
+    """A plain MSAL public client on the sandbox authority, trusting only its CA."""
+    http = sandbox.http_session()
+    _sessions.append(http)
     return msal.PublicClientApplication(
         client_id,
         authority=kw.pop("authority", sandbox.authority),
         instance_discovery=False,
-        http_client=sandbox.http_session(),
+        http_client=http,
         **kw,
     )
 

@@ -51,25 +51,28 @@ class DnsSandbox:
             return run_dns_checks(request, self.cloud, client)
 
     def publish(self, fix: RecordFix) -> None:
-        """Do what a person does at the DNS host with the fix."""
-        state = self.state
-        name = fix.name
-        with state.lock:
-            if fix.rtype == "TXT":
-                replaced = set(fix.replaces)
-                state.dns_records = [
-                    r
-                    for r in state.dns_records
-                    if not (r.name == name and r.rtype == "TXT" and r.value in replaced)
-                ]
-                state.dns_records.append(DnsRecord(name, "TXT", fix.value, fix.ttl))
-            elif fix.rtype in ("CNAME", "MX"):
-                value = fix.value if fix.value.endswith(".") else fix.value + "."
-                state.set_record(name, fix.rtype, value, ttl=fix.ttl)
-                if fix.rtype == "CNAME":
-                    state.set_record(name, "TXT")  # a CNAME stands alone at its name
-            else:
-                raise AssertionError(f"no publish rule for {fix.rtype}")
+        publish(self.state, fix)
+
+
+def publish(state: TenantState, fix: RecordFix) -> None:
+    """Do what a person does at the DNS host with the fix."""
+    name = fix.name
+    with state.lock:
+        if fix.rtype == "TXT":
+            replaced = set(fix.replaces)
+            state.dns_records = [
+                r
+                for r in state.dns_records
+                if not (r.name == name and r.rtype == "TXT" and r.value in replaced)
+            ]
+            state.dns_records.append(DnsRecord(name, "TXT", fix.value, fix.ttl))
+        elif fix.rtype in ("CNAME", "MX"):
+            value = fix.value if fix.value.endswith(".") else fix.value + "."
+            state.set_record(name, fix.rtype, value, ttl=fix.ttl)
+            if fix.rtype == "CNAME":
+                state.set_record(name, "TXT")  # a CNAME stands alone at its name
+        else:
+            raise AssertionError(f"no publish rule for {fix.rtype}")
 
 
 @contextmanager

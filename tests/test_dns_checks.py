@@ -29,16 +29,17 @@ DOMAIN = "fabrikam.example"
 
 
 @pytest.fixture
-def sandbox() -> Iterator[DnsSandbox]:
-    with dns_sandbox(demo_tenant()) as box:
-        yield box
+def box() -> Iterator[DnsSandbox]:
+    """The sandbox's DNS server alone, serving the demo tenant's zone."""
+    with dns_sandbox(demo_tenant()) as dns_box:
+        yield dns_box
 
 
 @pytest.fixture
-def clean(sandbox: DnsSandbox) -> DnsSandbox:
-    """The sandbox plus fabrikam.example, a domain that passes every check."""
-    microsoft_zone(sandbox.state, DOMAIN)
-    return sandbox
+def clean(box: DnsSandbox) -> DnsSandbox:
+    """The DNS sandbox plus fabrikam.example, a domain that passes every check."""
+    microsoft_zone(box.state, DOMAIN)
+    return box
 
 
 def status(report: DnsReport, check: CheckId) -> CheckStatus:
@@ -64,8 +65,8 @@ def spf_pass(box: DnsSandbox, domain: str, ip: str, record: str | None = None) -
 # --- the demo tenant: planted problems, their fixes, and green after publishing ---------
 
 
-def test_demo_zone_reports_planted_problems_with_fixes(sandbox: DnsSandbox) -> None:
-    report = sandbox.check(DEMO_DOMAIN, method=Method.CONNECTOR)
+def test_demo_zone_reports_planted_problems_with_fixes(box: DnsSandbox) -> None:
+    report = box.check(DEMO_DOMAIN, method=Method.CONNECTOR)
     assert report.site_ip == SITE_IP and report.site_ip_source is SiteIpSource.DETECTED
     assert set(not_green(report)) == {"spf-site-ip", "dkim-selector2", "dmarc"}
     site = report.check(CheckId.SPF_SITE_IP)
@@ -83,13 +84,13 @@ def test_demo_zone_reports_planted_problems_with_fixes(sandbox: DnsSandbox) -> N
     )
 
     # The merged SPF fix, evaluated by pyspf before it is published.
-    assert spf_pass(sandbox, DEMO_DOMAIN, SITE_IP) == "fail"
-    assert spf_pass(sandbox, DEMO_DOMAIN, SITE_IP, site.fix.value) == "pass"
+    assert spf_pass(box, DEMO_DOMAIN, SITE_IP) == "fail"
+    assert spf_pass(box, DEMO_DOMAIN, SITE_IP, site.fix.value) == "pass"
 
-    publish_all(sandbox, report)
-    again = sandbox.check(DEMO_DOMAIN, method=Method.CONNECTOR)
+    publish_all(box, report)
+    again = box.check(DEMO_DOMAIN, method=Method.CONNECTOR)
     assert not_green(again) == {}
-    assert spf_pass(sandbox, DEMO_DOMAIN, SITE_IP) == "pass"
+    assert spf_pass(box, DEMO_DOMAIN, SITE_IP) == "pass"
 
 
 def test_every_check_is_reported_once_and_in_json(clean: DnsSandbox) -> None:
@@ -324,8 +325,8 @@ def test_spf_syntax_error_is_reported(clean: DnsSandbox) -> None:
     assert "ipv4:1.2.3.4" in " ".join(spf.details)
 
 
-def test_smtp_auth_does_not_need_the_site_ip(sandbox: DnsSandbox) -> None:
-    report = sandbox.check(DEMO_DOMAIN, method=Method.SMTP_AUTH_OAUTH)
+def test_smtp_auth_does_not_need_the_site_ip(box: DnsSandbox) -> None:
+    report = box.check(DEMO_DOMAIN, method=Method.SMTP_AUTH_OAUTH)
     site = report.check(CheckId.SPF_SITE_IP)
     assert site is not None and site.status is CheckStatus.INFO and site.fix is None
 
@@ -426,14 +427,14 @@ def test_ptr_and_blocklists(clean: DnsSandbox) -> None:
 # --- robustness -------------------------------------------------------------------------
 
 
-def test_idn_domain(sandbox: DnsSandbox) -> None:
+def test_idn_domain(box: DnsSandbox) -> None:
     ascii_name = "xn--bcher-kva.example"
-    microsoft_zone(sandbox.state, ascii_name)
-    report = sandbox.check("Bücher.example", method=Method.CONNECTOR)
+    microsoft_zone(box.state, ascii_name)
+    report = box.check("Bücher.example", method=Method.CONNECTOR)
     assert report.domain == "bücher.example" and report.domain_ascii == ascii_name
     assert not_green(report) == {}
-    sandbox.state.set_record(f"_dmarc.{ascii_name}", "TXT")
-    dmarc = sandbox.check("bücher.example").check(CheckId.DMARC)
+    box.state.set_record(f"_dmarc.{ascii_name}", "TXT")
+    dmarc = box.check("bücher.example").check(CheckId.DMARC)
     assert dmarc is not None and dmarc.fix is not None
     assert dmarc.fix.name == f"_dmarc.{ascii_name}" and dmarc.fix.host == "_dmarc"
 
@@ -497,11 +498,11 @@ def test_unreachable_resolver_is_an_error_everywhere() -> None:
     assert all(c.fix is None for c in report.checks)
 
 
-def test_bad_input_raises_invalid_input(sandbox: DnsSandbox) -> None:
+def test_bad_input_raises_invalid_input(box: DnsSandbox) -> None:
     with pytest.raises(InvalidInput):
-        sandbox.check("not a domain")
+        box.check("not a domain")
     with pytest.raises(InvalidInput):
-        sandbox.check(DEMO_DOMAIN, site_ip="2001:db8::1")
+        box.check(DEMO_DOMAIN, site_ip="2001:db8::1")
 
 
 def test_lookup_count_agrees_with_checkdmarc(clean: DnsSandbox) -> None:

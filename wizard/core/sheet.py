@@ -1,0 +1,434 @@
+"""What a printer's settings sheet says: pure content, painted by wizard/export/sheets.py.
+
+`build_printer_sheet` turns a site profile's printer, its vendor's catalog entry and the
+method's device settings into rows under the vendor's own labels, in the vendor's own
+order, plus everything a technician needs beside the printer: what the method can and
+cannot do, where the settings live, how OAuth signs in on this vendor, pitfalls, the
+last test and the Basic-auth retirement note.
+
+The password is never read here. By default its row says it is kept in the keyring;
+only a caller that was asked to include it for one export passes it in.
+
+QR payload (`qr_payload`), version 1: compact JSON (UTF-8, no spaces) of the
+non-secret settings, never a password or token::
+
+    {"relay_wizard":1,"method":"smtp-auth","server":"smtp.office365.com","port":587,
+     "security":"starttls","auth":"password","username":"scan@contoso.com",
+     "sender":"scan@contoso.com"}
+
+`method` is one of the CLI's method names; `security` starttls|none; `auth`
+none|password|oauth; `username` is null where the method signs in with nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+from wizard.core.advisor import SMTP_AUTH_MESSAGES_PER_MINUTE, SMTP_AUTH_RECIPIENTS_PER_DAY
+from wizard.core.clouds import Cloud
+from wizard.core.device_settings import AuthKind, DeviceSettings, Security, device_settings
+from wizard.core.i18n import tr
+from wizard.core.methods import METHOD_INFO, Method, Tri
+from wizard.core.profile import Printer, SiteProfile
+from wizard.core.retirement import HVE_BASIC_UNTIL, basic_auth_outlook, hve_basic_supported
+from wizard.core.vendors import FieldKey, OAuthAvailability, OAuthSignIn, Vendor
+
+QR_PAYLOAD_VERSION = 1
+
+PASSWORD_IN_KEYRING = tr("Kept in the keyring \N{EM DASH} ask your administrator")
+
+# Labels for settings a vendor's entry does not list (and the words for a choice it
+# does not name), so a sheet never leaves a value without a name.
+_GENERIC_LABELS: dict[FieldKey, str] = {
+    FieldKey.SERVER: tr("SMTP server"),
+    FieldKey.PORT: tr("Port"),
+    FieldKey.SECURITY: tr("Encryption"),
+    FieldKey.AUTH: tr("Authentication"),
+    FieldKey.USERNAME: tr("User name"),
+    FieldKey.PASSWORD: tr("Password"),
+    FieldKey.SENDER: tr("From address"),
+}
+_GENERIC_SECURITY = {Security.STARTTLS: "STARTTLS", Security.NONE: tr("None")}
+_GENERIC_AUTH = {
+    AuthKind.PASSWORD: tr("User name and password"),
+    AuthKind.OAUTH: tr("OAuth 2.0 (Microsoft 365)"),
+    AuthKind.NONE: tr("Off"),
+}
+
+
+class RowState(StrEnum):
+    VALUE = "value"  # type or pick exactly this
+    SECRET_HIDDEN = "secret-hidden"  # the password, not printed
+    SECRET_SHOWN = "secret-shown"  # the password, printed because the user asked
+    NOT_USED = "not-used"  # leave empty / off
+
+
+@dataclass(frozen=True)
+class SheetRow:
+    key: FieldKey
+    label: str  # the vendor's own label
+    value: str
+    note: str = ""
+    state: RowState = RowState.VALUE
+
+
+@dataclass(frozen=True)
+class LastTest:
+    """The last test message sent with these settings."""
+
+    when: datetime
+    passed: bool
+    summary: str  # one line: the verdict in plain words
+
+
+@dataclass(frozen=True)
+class PrinterSheet:
+    site_name: str
+    domain: str
+    printer_name: str
+    model: str
+    location: str
+    vendor_id: str
+    vendor_name: str
+    families: tuple[str, ...]
+    method: Method
+    method_title: str
+    method_sentence: str
+    can: tuple[str, ...]
+    cannot: tuple[str, ...]
+    rows: tuple[SheetRow, ...]
+    menu_steps: tuple[str, ...]
+    labels_checked: bool
+    oauth_how: str | None  # only when the method signs in with OAuth
+    notes: tuple[str, ...]
+    warnings: tuple[str, ...]
+    pitfalls: tuple[str, ...]
+    last_test: LastTest | None
+    retirement_note: str | None
+    qr_payload: str
+    generated: date
+
+    @property
+    def includes_password(self) -> bool:
+        return any(r.state is RowState.SECRET_SHOWN for r in self.rows)
+
+    def row(self, key: FieldKey) -> SheetRow:
+        return next(r for r in self.rows if r.key is key)
+
+
+def qr_payload(settings: DeviceSettings) -> str:
+    """The QR code's text: the non-secret settings (format in the module docstring)."""
+    data = {
+        "relay_wizard": QR_PAYLOAD_VERSION,
+        "method": str(settings.method),
+        "server": settings.server,
+        "port": settings.port,
+        "security": str(settings.security),
+        "auth": str(settings.auth),
+        "username": settings.username,
+        "sender": settings.sender,
+    }
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
+def _limits() -> tuple[str, ...]:
+    return (
+        tr("Send more than {n} messages a minute from this mailbox.").format(
+            n=SMTP_AUTH_MESSAGES_PER_MINUTE
+        ),
+        tr("Reach more than {n:,} recipients a day from this mailbox.").format(
+            n=SMTP_AUTH_RECIPIENTS_PER_DAY
+        ),
+    )
+
+
+def _can_cannot(method: Method) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    anyone = tr("Send to anyone, inside or outside the organisation.")
+    internal = tr("Deliver to mailboxes in your own organisation.")
+    no_outside = tr("Reach anyone outside your organisation.")
+    send_as = tr("Send from another address unless the mailbox may send as it.")
+    port25 = tr("Send where the internet provider blocks outgoing port 25.")
+    if method is Method.SMTP_AUTH_OAUTH:
+        return (
+            (
+                anyone,
+                tr("Keep working after Microsoft retires Basic authentication."),
+                tr("Sign in without a password stored on the device."),
+            ),
+            (*_limits(), send_as),
+        )
+    if method is Method.SMTP_AUTH:
+        return (
+            (anyone, tr("Sign in with the mailbox's user name and password.")),
+            (
+                *_limits(),
+                send_as,
+                tr("Sign in once Basic authentication is switched off (see the note below)."),
+            ),
+        )
+    if method is Method.DIRECT_SEND:
+        return (
+            (internal, tr("Send without a mailbox, licence or password.")),
+            (
+                no_outside,
+                tr("Send when the tenant rejects direct send (RejectDirectSend)."),
+                port25,
+            ),
+        )
+    if method is Method.CONNECTOR:
+        return (
+            (anyone, tr("Send without a mailbox or password on the device.")),
+            (
+                tr(
+                    "Send from any other network: only from the office address or "
+                    "certificate the connector recognises."
+                ),
+                port25,
+            ),
+        )
+    return (
+        (
+            tr("Send many messages to mailboxes in your own organisation."),
+            tr("Use an account that needs no licence."),
+        ),
+        (no_outside, tr("Send for free: High Volume Email is billed per recipient.")),
+    )
+
+
+def _retirement_note(method: Method, today: date) -> str | None:
+    if method is Method.SMTP_AUTH:
+        outlook = basic_auth_outlook(today)
+        return f"{outlook.headline} {outlook.detail}"
+    if method is Method.HVE:
+        until = HVE_BASIC_UNTIL.strftime("%B %Y")
+        if hve_basic_supported(today):
+            return tr(
+                "High Volume Email accepts a password (Basic authentication) until {until}; "
+                "move this device to OAuth before then."
+            ).format(until=until)
+        return tr(
+            "High Volume Email stopped accepting a password (Basic authentication) in "
+            "{until}: this device must sign in with OAuth."
+        ).format(until=until)
+    return None
+
+
+_SIGN_IN_WORDS = {
+    OAuthSignIn.DEVICE_CODE: tr(
+        "The device shows a code; open microsoft.com/devicelogin on any computer, enter the "
+        "code and sign in as the mailbox."
+    ),
+    OAuthSignIn.WEB_PAGE: tr(
+        "Start the sign-in from the device's web page and sign in as the mailbox."
+    ),
+    OAuthSignIn.CONTROL_PANEL: tr(
+        "The sign-in is done on the device's own control panel, not on its web page."
+    ),
+}
+
+
+def _oauth_how(vendor: Vendor) -> str:
+    oauth = vendor.oauth
+    parts: list[str] = []
+    if oauth.sign_in is not None:
+        parts.append(_SIGN_IN_WORDS[oauth.sign_in])
+    else:
+        parts.append(tr("Where and how to sign in differs by model."))
+    if oauth.where:
+        parts.append(tr("Where: {where}.").format(where=oauth.where))
+    parts.append(oauth.note)
+    return " ".join(p.strip() for p in parts if p.strip())
+
+
+def _warnings(
+    printer: Printer, vendor: Vendor, method: Method, settings: DeviceSettings
+) -> list[str]:
+    found: list[str] = []
+    if method is Method.SMTP_AUTH_OAUTH:
+        if vendor.oauth.availability is OAuthAvailability.NO or printer.oauth is Tri.NO:
+            found.append(
+                tr(
+                    "This device cannot sign in with OAuth: choose another method for it "
+                    "(the values below will not work)."
+                )
+            )
+    if method in (Method.SMTP_AUTH, Method.SMTP_AUTH_OAUTH, Method.HVE) and (printer.port_465_only):
+        found.append(
+            tr(
+                "This device offers only port 465 (implicit TLS), which Microsoft 365 does "
+                "not accept for signed-in sending: choose a connector or direct send."
+            )
+        )
+    offered = {s.value for s in vendor.security_options}
+    if settings.tls_required and settings.security.value not in offered:
+        found.append(
+            tr("{vendor}'s devices are not listed with {security}; check the device first.").format(
+                vendor=vendor.name, security=_GENERIC_SECURITY[settings.security]
+            )
+        )
+    if not settings.sender:
+        found.append(tr("No sender address is set for this printer yet."))
+    return found
+
+
+def _row(
+    key: FieldKey,
+    label: str,
+    settings: DeviceSettings,
+    vendor: Vendor,
+    password: str | None,
+    note: str,
+) -> SheetRow:
+    row = _value_row(key, label, settings, vendor, password, note)
+    if row.state is RowState.NOT_USED and row.note:
+        # A hint about a setting the device leaves empty only confuses.
+        return SheetRow(row.key, row.label, row.value, "", row.state)
+    return row
+
+
+def _value_row(
+    key: FieldKey,
+    label: str,
+    settings: DeviceSettings,
+    vendor: Vendor,
+    password: str | None,
+    note: str,
+) -> SheetRow:
+    auth = settings.auth
+    if key is FieldKey.SERVER:
+        return SheetRow(key, label, settings.server, note)
+    if key is FieldKey.PORT:
+        return SheetRow(key, label, str(settings.port), note)
+    if key is FieldKey.SECURITY:
+        word = vendor.choice(key, settings.security.value) or _GENERIC_SECURITY[settings.security]
+        if settings.security is Security.STARTTLS and not settings.tls_required:
+            note = " ".join(
+                p for p in (tr("Optional here, but use it when the device offers it."), note) if p
+            )
+        return SheetRow(key, label, word, note)
+    if key is FieldKey.AUTH:
+        word = vendor.choice(key, auth.value) or _GENERIC_AUTH[auth]
+        return SheetRow(
+            key, label, word, note, RowState.NOT_USED if auth is AuthKind.NONE else RowState.VALUE
+        )
+    if key is FieldKey.USERNAME:
+        if auth is AuthKind.NONE or not settings.username:
+            return SheetRow(key, label, tr("Leave empty"), note, RowState.NOT_USED)
+        return SheetRow(key, label, settings.username, note)
+    if key is FieldKey.PASSWORD:
+        if auth is AuthKind.NONE:
+            return SheetRow(key, label, tr("Leave empty"), note, RowState.NOT_USED)
+        if auth is AuthKind.OAUTH:
+            return SheetRow(
+                key,
+                label,
+                tr("Not used: the device signs in with Microsoft (see below)"),
+                note,
+                RowState.NOT_USED,
+            )
+        if password:
+            return SheetRow(key, label, password, note, RowState.SECRET_SHOWN)
+        return SheetRow(key, label, PASSWORD_IN_KEYRING, note, RowState.SECRET_HIDDEN)
+    return SheetRow(key, label, settings.sender or tr("Not set yet"), note)
+
+
+def build_printer_sheet(
+    profile: SiteProfile,
+    printer: Printer,
+    vendor: Vendor,
+    cloud: Cloud,
+    *,
+    method: Method,
+    today: date,
+    password: str | None = None,
+    last_test: LastTest | None = None,
+    mx_host: str | None = None,
+) -> PrinterSheet:
+    """The sheet for one printer. `password` only when the user asked to print it."""
+    settings = device_settings(
+        method,
+        cloud,
+        domain=profile.site.domain,
+        sender=printer.sender,
+        username=printer.username,
+        mx_host=mx_host,
+        tls12=printer.tls12,
+    )
+    rows = [_row(f.key, f.label, settings, vendor, password, f.note) for f in vendor.fields]
+    # A vendor entry that lacks a setting still gets it, under the generic name.
+    listed = {f.key for f in vendor.fields}
+    rows.extend(
+        _row(key, _GENERIC_LABELS[key], settings, vendor, password, "")
+        for key in FieldKey
+        if key not in listed
+    )
+    info = METHOD_INFO[method]
+    can, cannot = _can_cannot(method)
+    return PrinterSheet(
+        site_name=profile.site.name,
+        domain=profile.site.domain,
+        printer_name=printer.name,
+        model=printer.model,
+        location=printer.location,
+        vendor_id=vendor.id,
+        vendor_name=vendor.name,
+        families=vendor.families,
+        method=method,
+        method_title=info.title,
+        method_sentence=info.short,
+        can=can,
+        cannot=cannot,
+        rows=tuple(rows),
+        menu_steps=vendor.menu_steps,
+        labels_checked=vendor.labels_checked,
+        oauth_how=_oauth_how(vendor) if settings.auth is AuthKind.OAUTH else None,
+        notes=settings.notes,
+        warnings=tuple(_warnings(printer, vendor, method, settings)),
+        pitfalls=vendor.pitfalls_for(settings.auth.value),
+        last_test=last_test,
+        retirement_note=_retirement_note(method, today),
+        qr_payload=qr_payload(settings),
+        generated=today,
+    )
+
+
+def build_site_sheets(
+    profile: SiteProfile,
+    cloud: Cloud,
+    vendor_for: Callable[[str], Vendor],
+    *,
+    today: date,
+    printers: tuple[str, ...] | None = None,
+    passwords: Mapping[str, str] | None = None,
+    last_tests: Mapping[str, LastTest] | None = None,
+    mx_host: str | None = None,
+) -> tuple[PrinterSheet, ...]:
+    """One sheet per printer of the profile (or of `printers`, by name), in profile order.
+
+    `passwords` and `last_tests` are keyed by printer name. Raises ValueError when the
+    profile has no method yet.
+    """
+    if profile.method is None:
+        raise ValueError("the profile has no sending method yet")
+    chosen = profile.printers
+    if printers is not None:
+        wanted = {name.casefold() for name in printers}
+        chosen = tuple(p for p in profile.printers if p.name.casefold() in wanted)
+    return tuple(
+        build_printer_sheet(
+            profile,
+            printer,
+            vendor_for(printer.vendor),
+            cloud,
+            method=profile.method,
+            today=today,
+            password=(passwords or {}).get(printer.name),
+            last_test=(last_tests or {}).get(printer.name),
+            mx_host=mx_host,
+        )
+        for printer in chosen
+    )

@@ -1,0 +1,192 @@
+"""`python main.py sheet PROFILE.json -o OUT.pdf`: the printers' settings sheets as PDF.
+
+Offscreen: a QGuiApplication on the offscreen platform paints the PDF; no window opens.
+
+Exit codes: 0 written; 2 bad input (missing or damaged profile, a profile without a
+method, an unknown printer name, --include-password without a password in the
+keyring, an output that cannot be written); 1 the keyring refused (it is locked or
+missing).
+
+--include-password reads each signing-in printer's password from the keyring entry
+(site = the profile's site name, purpose = "smtp-password:<user name>"), the same
+entry the wizard saves. A missing entry stops the export with exit 2 rather than
+printing a sheet without the password the user asked for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import date
+from pathlib import Path
+
+from wizard.core.clouds import CloudId, cloud_by_id
+from wizard.core.errors import InvalidInput, ProfileError
+from wizard.core.i18n import tr
+from wizard.core.methods import Method
+from wizard.core.profile import Printer, SiteProfile
+from wizard.core.sheet import PrinterSheet, build_site_sheets
+
+# Methods whose device signs in with a password kept in the keyring.
+PASSWORD_METHODS = (Method.SMTP_AUTH, Method.HVE)
+
+
+def password_purpose(printer: Printer) -> str:
+    """The keyring purpose of a printer's SMTP password (the wizard saves it so)."""
+    return f"smtp-password:{printer.username or printer.sender}"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("profile", metavar="PROFILE.json", help="a site profile saved by the wizard")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="OUT.pdf",
+        help="the PDF to write (a folder with --one-file-per-printer)",
+    )
+    p.add_argument(
+        "--printer",
+        action="append",
+        metavar="NAME",
+        help="only this printer (repeat for several; default: every printer)",
+    )
+    p.add_argument(
+        "--include-password",
+        action="store_true",
+        help="print the password from the keyring on the sheets (keep them safe)",
+    )
+    p.add_argument("--paper", choices=["a4", "letter"], default="a4", help="paper size (a4)")
+    p.add_argument(
+        "--one-file-per-printer",
+        action="store_true",
+        help="write one PDF per printer into the folder given with -o",
+    )
+
+
+def _ensure_gui() -> object:
+    # An empty QT_QPA_PLATFORM is not "unset": Qt would try xcb and fail headless.
+    if not os.environ.get("QT_QPA_PLATFORM"):
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from PySide6.QtGui import QGuiApplication
+
+    return QGuiApplication.instance() or QGuiApplication([sys.argv[0] if sys.argv else "relay"])
+
+
+def _load(path: Path) -> SiteProfile:
+    from wizard.services.profile_store import load_profile
+
+    try:
+        return load_profile(path)
+    except ProfileError as exc:
+        # A profile the command cannot read is bad input (exit 2), not a failed check.
+        raise InvalidInput(exc.what, exc.why, exc.next_step, detail=exc.detail) from None
+
+
+def _chosen(profile: SiteProfile, names: list[str] | None) -> tuple[str, ...] | None:
+    if not profile.printers:
+        raise InvalidInput(
+            tr("This profile has no printers."),
+            next_step=tr("Add the printers in the wizard, then export again."),
+        )
+    if not names:
+        return None
+    known = {p.name.casefold(): p.name for p in profile.printers}
+    unknown = [n for n in names if n.casefold() not in known]
+    if unknown:
+        raise InvalidInput(
+            tr("No printer is called {names} in this profile.").format(
+                names=", ".join(f"'{n}'" for n in unknown)
+            ),
+            next_step=tr("Printers in this profile: {names}.").format(
+                names=", ".join(p.name for p in profile.printers)
+            ),
+        )
+    return tuple(names)
+
+
+def _passwords(profile: SiteProfile, chosen: tuple[str, ...] | None) -> dict[str, str]:
+    from wizard.services.secrets import SecretStore
+
+    if profile.method not in PASSWORD_METHODS:
+        print(
+            tr("note: this method signs in without a password; there is none to include."),
+            file=sys.stderr,
+        )
+        return {}
+    wanted = {n.casefold() for n in chosen} if chosen else None
+    store = SecretStore()
+    found: dict[str, str] = {}
+    for printer in profile.printers:
+        if wanted is not None and printer.name.casefold() not in wanted:
+            continue
+        purpose = password_purpose(printer)
+        secret = store.get(profile.site.name, purpose)
+        if not secret:
+            raise InvalidInput(
+                tr("The keyring holds no password for {printer} ({entry}).").format(
+                    printer=printer.name, entry=f"{profile.site.name}/{purpose}"
+                ),
+                next_step=tr(
+                    "Save the password in the wizard first, or export without --include-password."
+                ),
+            )
+        found[printer.name] = secret
+    return found
+
+
+def run_sheet(args: argparse.Namespace) -> int:
+    from wizard.export.layout import Paper
+    from wizard.export.sheets import write_sheet_files, write_sheets_pdf
+    from wizard.services.vendors import vendor_by_id
+
+    profile = _load(Path(args.profile))
+    if profile.method is None:
+        raise InvalidInput(
+            tr("This profile has no sending method yet."),
+            next_step=tr("Choose a method in the wizard, then export the sheets."),
+        )
+    cloud = cloud_by_id(str(profile.site.cloud))
+    if cloud is None:
+        # The sandbox's endpoints are loopback addresses: no printer can use them.
+        which = "sandbox" if profile.site.cloud is CloudId.SANDBOX else str(profile.site.cloud)
+        raise InvalidInput(
+            tr("Sheets need a Microsoft 365 cloud; this profile uses the {cloud}.").format(
+                cloud=which
+            )
+        )
+    chosen = _chosen(profile, args.printer)
+    passwords = _passwords(profile, chosen) if args.include_password else {}
+    app = _ensure_gui()
+    sheets: tuple[PrinterSheet, ...] = build_site_sheets(
+        profile,
+        cloud,
+        vendor_by_id,
+        today=date.today(),
+        printers=chosen,
+        passwords=passwords,
+    )
+    paper = Paper(args.paper)
+    out = Path(args.output)
+    try:
+        if args.one_file_per_printer:
+            written = write_sheet_files(sheets, out, paper=paper)
+            print(
+                tr("Wrote {n} sheet(s) to {folder}: {files}").format(
+                    n=len(written), folder=out, files=", ".join(p.name for p in written)
+                )
+            )
+        else:
+            write_sheets_pdf(sheets, out, paper=paper)
+            print(tr("Wrote {n} sheet(s) to {path}").format(n=len(sheets), path=out))
+    except OSError as exc:
+        raise InvalidInput(
+            tr("The sheets could not be written to {path}.").format(path=out),
+            next_step=tr("Choose another file or folder."),
+            detail=exc.strerror or str(exc),
+        ) from None
+    if passwords:
+        print(tr("note: the sheets contain passwords; keep them safe."), file=sys.stderr)
+    del app
+    return 0

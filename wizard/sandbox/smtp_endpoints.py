@@ -58,9 +58,11 @@ class SubmissionSession(ExchangeSession):
         return None
 
     async def check_recipient(self, recipient: str) -> str | None:
-        if self.hve and not self.config.state.is_accepted(domain_of(recipient)):
-            return replies.NON_ACCEPTED_DOMAIN
-        return None
+        if not self.hve:
+            return None  # client submission sends anywhere
+        with self.config.state.lock:
+            internal = self.config.state.is_accepted(domain_of(recipient))
+        return None if internal else replies.NON_ACCEPTED_DOMAIN
 
     def check_content(self, content: bytes) -> str | None:
         assert self.signed_in is not None and self.signed_in.mailbox is not None

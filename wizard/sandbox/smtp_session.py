@@ -256,8 +256,13 @@ class ExchangeSession(SMTP):
             return
         mechanism, _, initial = (arg or "").strip().partition(" ")
         mechanism = mechanism.upper()
-        handlers = {"LOGIN": self._auth_login, "PLAIN": self._auth_plain}
-        handlers["XOAUTH2"] = self._auth_xoauth2
+        # PLAIN is not announced (Exchange Online lists LOGIN and XOAUTH2) but is
+        # taken inside TLS, as the issue asks of the stand-in.
+        handlers = {
+            "LOGIN": self._auth_login,
+            "PLAIN": self._auth_plain,
+            "XOAUTH2": self._auth_xoauth2,
+        }
         handler = handlers.get(mechanism)
         if handler is None:
             await self.push(replies.AUTH_UNRECOGNIZED if mechanism else replies.INVALID_ARGUMENTS)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from wizard.sandbox.https import Response
+
 # code -> (OAuth error, message template)
 CATALOG: dict[int, tuple[str, str]] = {
     90002: (
@@ -171,3 +173,8 @@ def parse_aadsts(text: str) -> int | None:
     """'AADSTS50076' or '50076' -> 50076 (Account.sign_in_error accepts either)."""
     digits = text.strip().upper().removeprefix("AADSTS")
     return int(digits) if digits.isdigit() else None
+
+
+def error_response(error: AadError, correlation_id: str | None = None) -> Response:
+    """The JSON error answer of a token, device code or discovery request."""
+    return Response.of_json(error.status, error.body(correlation_id))

@@ -17,6 +17,7 @@ from typing import Any
 
 from wizard.sandbox.cmdlets import Cmdlet, CmdletError, Context, bind, unknown_cmdlet
 from wizard.sandbox.cmdlets_org import CMDLETS as ORG_CMDLETS
+from wizard.sandbox.cmdlets_recipients import CMDLETS as RECIPIENT_CMDLETS
 from wizard.sandbox.cmdlets_transport import CMDLETS as TRANSPORT_CMDLETS
 from wizard.sandbox.faults import apply_fault, take_fault
 from wizard.sandbox.https import Request, Response
@@ -28,7 +29,9 @@ EXCHANGE_APP_ID = "00000002-0000-0ff1-ce00-000000000000"
 DEFAULT_PAGE_SIZE = 1000
 _PAGE_SIZE_RE = re.compile(r"odata\.maxpagesize\s*=\s*(\d+)", re.IGNORECASE)
 
-REGISTRY: dict[str, Cmdlet] = {c.name.lower(): c for c in [*TRANSPORT_CMDLETS, *ORG_CMDLETS]}
+REGISTRY: dict[str, Cmdlet] = {
+    c.name.lower(): c for c in [*TRANSPORT_CMDLETS, *ORG_CMDLETS, *RECIPIENT_CMDLETS]
+}
 
 
 def _bad_request(text: str) -> Response:

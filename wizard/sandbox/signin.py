@@ -11,10 +11,11 @@ Routes:
 from __future__ import annotations
 
 from wizard.sandbox import signin_html
+from wizard.sandbox.devicecode import DEVICE_LOGIN_PATH
 from wizard.sandbox.https import Request, Response
 from wizard.sandbox.identity import IdentityProvider
 
-DEVICE_LOGIN = "/devicelogin"
+DEVICE_LOGIN = DEVICE_LOGIN_PATH
 DEVICE_CONFIRM = "/devicelogin/confirm"
 
 
@@ -48,7 +49,7 @@ class SignInPages:
         return Response.of_html(404, signin_html.message_page("Not found", "No such page."))
 
     def _authorize(self, tenant: str, params: dict[str, str], action: str) -> Response:
-        outcome = self.identity.begin_authorize(tenant, params)
+        outcome = self.identity.interactive.begin(tenant, params)
         if outcome.page_error is not None:
             return Response.of_html(400, signin_html.error_page(outcome.page_error))
         if outcome.redirect is not None:
@@ -69,7 +70,7 @@ class SignInPages:
         )
 
     def _account_picked(self, form: dict[str, str]) -> Response:
-        pending = self.identity.pending_sign_in(form.get("flow", ""))
+        pending = self.identity.interactive.pending(form.get("flow", ""))
         if pending is None:
             return Response.of_html(
                 400,
@@ -79,10 +80,10 @@ class SignInPages:
                 ),
             )
         upn = None if form.get("cancel") else form.get("upn")
-        return self.identity.finish_authorize(pending, upn)
+        return self.identity.interactive.finish(pending, upn)
 
     def _device_code_entered(self, form: dict[str, str]) -> Response:
-        grant = self.identity.device_grant(form.get("otc", ""))
+        grant = self.identity.devices.find(form.get("otc", ""))
         if grant is None:
             return Response.of_html(
                 400,
@@ -105,7 +106,7 @@ class SignInPages:
         )
 
     def _device_decided(self, form: dict[str, str]) -> Response:
-        grant = self.identity.device_grant(form.get("flow", ""))
+        grant = self.identity.devices.find(form.get("flow", ""))
         if grant is None:
             return Response.of_html(
                 400,
@@ -114,7 +115,7 @@ class SignInPages:
                 ),
             )
         upn = None if form.get("cancel") else form.get("upn")
-        problem = self.identity.device_decide(grant, upn)
+        problem = self.identity.devices.decide(grant, upn)
         if problem is not None:
             return Response.of_html(400, signin_html.error_page(problem))
         if upn is None:

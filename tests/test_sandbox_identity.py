@@ -8,7 +8,7 @@ import re
 import webbrowser
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import msal
 import pytest
@@ -210,6 +210,28 @@ def test_bad_client_or_redirect_is_shown_on_the_page(
     with pytest.raises(SignInPageError) as caught:
         complete_sign_in(_authorize_url(sandbox, **params), ADMIN)
     assert code in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "params,expected",
+    [
+        ({"response_type": "token"}, ("unsupported_response_type", "AADSTS700054")),
+        ({"scope": "https://unknown.example/.default"}, ("invalid_resource", "AADSTS500011")),
+    ],
+)
+def test_later_authorize_errors_go_back_to_the_app(
+    sandbox: Sandbox, params: dict[str, str], expected: tuple[str, str]
+) -> None:
+    url = _authorize_url(sandbox, response_mode="query", **params)
+    with requests.Session() as http:
+        http.trust_env = False
+        response = http.get(url, allow_redirects=False)
+    assert response.status_code == 302
+    location = urlsplit(response.headers["Location"])
+    assert f"{location.scheme}://{location.netloc}" == "http://localhost:5555"
+    answer = dict(parse_qsl(location.query))
+    assert answer["error"] == expected[0] and answer["state"] == "st"
+    assert answer["error_description"].startswith(expected[1])
 
 
 def test_unknown_tenant_page_is_aadsts90002(sandbox: Sandbox) -> None:

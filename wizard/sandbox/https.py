@@ -40,11 +40,6 @@ class Request:
     # Set when the server is stopping: a deliberately slow answer waits on it.
     stopping: threading.Event = field(default_factory=threading.Event, repr=False)
 
-    @property
-    def target(self) -> str:
-        """The path and query as sent (for building next links)."""
-        return self.path
-
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode, urlsplit
 
@@ -71,7 +71,6 @@ class AuthorizeOutcome:
     page_error: AadError | None = None
     # Sent back to the app's redirect URI.
     redirect: Response | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 class InteractiveSignIn:

@@ -35,6 +35,7 @@ from wizard.core.spf import (
     SpfWalk,
     largest_includes,
 )
+from wizard.core.tenant import MxSource, TenantSnapshot, normalise_domain
 from wizard.core.validation import check_public_ipv4
 
 # Methods whose mail reaches Microsoft 365 from the office's own IP address.
@@ -565,7 +566,7 @@ def _spf_site_ip_check(ctx: CheckContext, facts: SpfFacts) -> CheckResult:
                     "checks SPF against it: without it, messages may go to junk or be "
                     "rejected by the domain's DMARC policy."
                 ).format(ctx.method_words),
-                evaluation.explanation,
+                tr("How a receiver sees it (pyspf): {0}").format(evaluation.explanation),
             ),
             fix,
             found,
@@ -1173,3 +1174,25 @@ def blocklist_check(ctx: CheckContext, answers: Sequence[tuple[str, DnsAnswer]])
         ),
         tuple(details),
     )
+
+
+def expected_from_snapshot(snapshot: TenantSnapshot | None, domain: str) -> ExpectedRecords:
+    """What the signed-in tenant says the domain's MX and DKIM records must be.
+
+    A computed MX (the tenant could not be asked) is no expectation: the check then
+    accepts both Microsoft forms. DKIM counts only when the tenant has both CNAMEs.
+    """
+    if snapshot is None:
+        return ExpectedRecords()
+    mx = snapshot.mx
+    mx_host = (
+        mx.host
+        if mx is not None
+        and mx.source is MxSource.GRAPH
+        and normalise_domain(mx.domain) == normalise_domain(domain)
+        else None
+    )
+    dkim = snapshot.dkim_for(domain)
+    if dkim is not None and dkim.selector1_cname and dkim.selector2_cname:
+        return ExpectedRecords(mx_host, dkim.selector1_cname, dkim.selector2_cname)
+    return ExpectedRecords(mx_host)

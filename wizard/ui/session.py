@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, Signal
 
 from wizard.core.advisor import Advice, TenantFacts, advise
 from wizard.core.clouds import Cloud
+from wizard.core.dns_model import DnsReport
 from wizard.core.methods import Method
 from wizard.core.profile import Printer, Site, SiteProfile
 from wizard.ui.tasks import TaskRunner
@@ -31,6 +32,7 @@ class WizardSession(QObject):
     cloudChanged = Signal(object)  # Cloud
     profilePathChanged = Signal(object)  # Path | None
     tenantFactsChanged = Signal(object)  # TenantFacts
+    dnsReportChanged = Signal(object)  # DnsReport | None
     unsavedChanged = Signal(bool)
 
     def __init__(
@@ -53,6 +55,7 @@ class WizardSession(QObject):
         self._clock = clock
         self._tenant_facts = TenantFacts()
         self._advice: Advice | None = None
+        self._dns_report: DnsReport | None = None
         # The one runner for every page's blocking work; shut down with the window.
         self.tasks = TaskRunner(self)
 
@@ -129,6 +132,7 @@ class WizardSession(QObject):
         self.set_profile(blank)
         self._set_path(None)
         self.set_tenant_facts(TenantFacts())
+        self.set_dns_report(None)
         self.unsavedChanged.emit(False)
 
     def _set_path(self, path: Path | None) -> None:
@@ -148,6 +152,19 @@ class WizardSession(QObject):
         self._tenant_facts = facts
         self._advice = None
         self.tenantFactsChanged.emit(facts)
+
+    # The DNS check (filled in by the DNS page) -------------------------------------
+
+    @property
+    def dns_report(self) -> DnsReport | None:
+        """The last complete DNS check of the site's domain, for the report and sheets."""
+        return self._dns_report
+
+    def set_dns_report(self, report: DnsReport | None) -> None:
+        if report is self._dns_report:
+            return
+        self._dns_report = report
+        self.dnsReportChanged.emit(report)
 
     # Derived ---------------------------------------------------------------------
 

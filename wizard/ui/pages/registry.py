@@ -7,14 +7,18 @@ skips the steps that have no page yet.
 from __future__ import annotations
 
 from wizard.ui.pages.base import WizardPage
+from wizard.ui.pages.dns import DnsPage
 from wizard.ui.pages.method import MethodPage
 from wizard.ui.pages.site import SitePage
 from wizard.ui.pages.summary import SummaryPage
+from wizard.ui.pages.test_message import TestMessagePage
 from wizard.ui.pages.welcome import WelcomePage
 
 PAGES: tuple[type[WizardPage], ...] = (
     WelcomePage,
     SitePage,
     MethodPage,
+    DnsPage,
+    TestMessagePage,
     SummaryPage,
 )

@@ -1,0 +1,330 @@
+"""Exchange Online cmdlets over REST: the admin API's InvokeCommand (M365-FACTS.md).
+
+    admin = ExchangeAdmin(cloud, tenant_id, "admin@contoso.com", signin.exchange_token)
+    result = admin.invoke("Get-InboundConnector")
+    for connector in result.values: ...
+
+`POST {exchange_api}/adminapi/beta/{tenant}/InvokeCommand` with
+`{"CmdletInput": {"CmdletName": ..., "Parameters": {...}}}`; the answer's `value` is
+the cmdlet's output, paged with `@odata.nextLink` (followed with the same body), and
+`@adminapi.warnings` carries the cmdlet's warnings. Failures become typed errors with
+the server's own text: `ExchangeCommandError` for a cmdlet that failed,
+`PermissionDenied` for 403, `Throttled` once 429 persists beyond the retries,
+`NeedsSignIn` when a refreshed token is refused again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import requests
+
+from wizard.core.clouds import Cloud
+from wizard.core.errors import PermissionDenied, ServiceError
+from wizard.core.i18n import tr
+from wizard.core.plan import Cmdlet
+from wizard.services.cancel import Cancellation, check
+from wizard.services.http import DEFAULT_RETRY, RetryPolicy, make_session, send, with_retries
+from wizard.services.signin import NeedsSignIn
+
+log = logging.getLogger(__name__)
+
+SERVICE = tr("the Exchange Online admin API")
+PAGE_SIZE = 1000
+# A tenant with more pages than this is far beyond what the wizard reads.
+MAX_PAGES = 100
+
+
+class TokenProvider(Protocol):
+    def __call__(self, force_refresh: bool = False) -> str: ...
+
+
+class ExchangeCommandError(ServiceError):
+    """A cmdlet failed; `server_text` is Exchange's own explanation."""
+
+    def __init__(
+        self,
+        what: str,
+        why: str = "",
+        next_step: str = "",
+        *,
+        cmdlet: str = "",
+        status: int = 0,
+        code: str = "",
+        error_type: str = "",
+        server_text: str = "",
+        detail: str = "",
+        retryable: bool | None = None,
+    ) -> None:
+        super().__init__(what, why, next_step, detail=detail, retryable=retryable)
+        self.cmdlet = cmdlet
+        self.status = status
+        self.code = code
+        self.error_type = error_type
+        self.server_text = server_text
+
+    @property
+    def is_not_found(self) -> bool:
+        return (
+            self.status == 404
+            or "NotFound" in self.error_type
+            or "couldn't be found" in self.server_text
+            or "could not be found" in self.server_text
+        )
+
+    @property
+    def already_exists(self) -> bool:
+        text = self.server_text.lower()
+        return "AlreadyExists" in self.error_type or "already exists" in text
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    cmdlet: str
+    values: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def first(self) -> dict[str, Any] | None:
+        return self.values[0] if self.values else None
+
+
+def _looks_like_type(part: str) -> bool:
+    return "." in part and ("Exception" in part or part.count(".") >= 2) and " " not in part
+
+
+def _split_detail(message: str) -> tuple[str, str, str]:
+    """A cmdlet error's detail -> (exception type, error id or reason, text).
+
+    Exchange formats `details[].message` as three '|'-separated parts; live tenants
+    send `ErrorId|ExceptionType|Text` (the id may be empty), and some documents name
+    them `Type|Reason|Text`. Whichever part looks like a .NET exception type is the
+    type; the last part (which may itself contain '|') is the text.
+    """
+    parts = message.split("|", 2)
+    if len(parts) < 3:
+        if len(parts) == 2 and _looks_like_type(parts[0].strip()):
+            return parts[0].strip(), "", parts[1].strip()
+        return "", "", message.strip()
+    first, second, text = (p.strip() for p in parts)
+    if _looks_like_type(second) and not _looks_like_type(first):
+        return second, first, text
+    return first, second, text
+
+
+def parse_error(response: requests.Response, cmdlet: str) -> ExchangeCommandError:
+    """An admin API error answer as ExchangeCommandError with the server's text."""
+    status = response.status_code
+    code = ""
+    message = ""
+    error_type = ""
+    reason = ""
+    text = ""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        error = body["error"]
+        code = str(error.get("code") or "")
+        message = str(error.get("message") or "")
+        for item in error.get("details") or []:
+            if isinstance(item, dict) and item.get("message"):
+                error_type, reason, text = _split_detail(str(item["message"]))
+                break
+        inner = error.get("innererror")
+        internal = inner.get("internalexception") if isinstance(inner, dict) else None
+        if not text and isinstance(internal, dict) and internal.get("message"):
+            # Parameter binding problems come without details, as the inner exception.
+            error_type = str(internal.get("type") or "")
+            text = str(internal["message"]).strip()
+        if not text and message:
+            error_type, reason, text = _split_detail(message)
+    if not text:
+        text = response.text.strip()[:500] or f"HTTP {status}"
+    retryable = status >= 500 or status == 408
+    what = tr("Exchange could not run {cmdlet}.").format(cmdlet=cmdlet)
+    why = tr("Exchange answered: {text}").format(text=text[:600])
+    next_step = (
+        tr("Try again in a minute.")
+        if retryable
+        else tr("Check the setting it names, or make the change in the Exchange admin center.")
+    )
+    return ExchangeCommandError(
+        what,
+        why,
+        next_step,
+        cmdlet=cmdlet,
+        status=status,
+        code=code,
+        error_type=error_type,
+        server_text=text,
+        detail=f"HTTP {status} {code} {error_type} {reason}: {text}"[:2000],
+        retryable=retryable,
+    )
+
+
+def _is_read(cmdlet: str) -> bool:
+    return cmdlet.split("-", 1)[0].lower() in ("get", "test")
+
+
+class ExchangeAdmin:
+    """One signed-in admin's InvokeCommand client for one tenant."""
+
+    def __init__(
+        self,
+        cloud: Cloud,
+        tenant_id: str,
+        anchor_upn: str,
+        token: TokenProvider,
+        *,
+        session: requests.Session | None = None,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        page_size: int = PAGE_SIZE,
+    ) -> None:
+        self.cloud = cloud
+        self.page_size = page_size
+        self.tenant_id = tenant_id
+        self.anchor_upn = anchor_upn
+        self._token = token
+        self._session = session if session is not None else make_session(cloud)
+        self._retry = retry
+        self.url = cloud.admin_api_url(tenant_id)
+
+    def _headers(self, token: str) -> dict[str, str]:
+        return {
+            "Authorization": f"Bearer {token}",
+            "X-AnchorMailbox": f"UPN:{self.anchor_upn}",
+            "Prefer": f"odata.maxpagesize={self.page_size}",
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+        }
+
+    def run(
+        self,
+        cmdlet: Cmdlet,
+        secrets: Mapping[str, str] | None = None,
+        *,
+        cancel: Cancellation | None = None,
+    ) -> CommandResult:
+        """Run a plan's cmdlet; secret parameters are filled in only here."""
+        return self.invoke(cmdlet.name, cmdlet.invoke_parameters(secrets), cancel=cancel)
+
+    def invoke(
+        self,
+        cmdlet: str,
+        parameters: Mapping[str, Any] | None = None,
+        *,
+        cancel: Cancellation | None = None,
+    ) -> CommandResult:
+        body = {"CmdletInput": {"CmdletName": cmdlet, "Parameters": dict(parameters or {})}}
+        values: list[dict[str, Any]] = []
+        warnings: list[str] = []
+        url: str | None = self.url
+        pages = 0
+        while url is not None:
+            check(cancel)
+            page = self._post(url, body, cmdlet, cancel)
+            raw = page.get("value")
+            if isinstance(raw, list):
+                values.extend(v for v in raw if isinstance(v, dict))
+            elif isinstance(raw, dict):
+                values.append(raw)
+            for warning in page.get("@adminapi.warnings") or []:
+                if str(warning).strip():
+                    warnings.append(str(warning).strip())
+            pages += 1
+            url = self._next_link(page.get("@odata.nextLink"), cmdlet, pages)
+        for warning in warnings:
+            log.info("%s: Exchange warned: %s", cmdlet, warning)
+        return CommandResult(cmdlet, values, warnings)
+
+    def _next_link(self, link: object, cmdlet: str, pages: int) -> str | None:
+        if not link:
+            return None
+        text = str(link)
+        ours, theirs = urlsplit(self.url), urlsplit(text)
+        # The bearer token goes only to the admin API itself.
+        if (theirs.scheme, theirs.netloc) != (ours.scheme, ours.netloc):
+            raise ExchangeCommandError(
+                tr("Exchange sent a next-page link to another server."),
+                tr("The wizard does not send your sign-in anywhere else."),
+                detail=f"{cmdlet}: nextLink {theirs.netloc!r}",
+                cmdlet=cmdlet,
+            )
+        if pages >= MAX_PAGES:
+            raise ExchangeCommandError(
+                tr("{cmdlet} returned more pages than the wizard reads.").format(cmdlet=cmdlet),
+                cmdlet=cmdlet,
+            )
+        return text
+
+    def _post(
+        self, url: str, body: dict[str, Any], cmdlet: str, cancel: Cancellation | None
+    ) -> dict[str, Any]:
+        refreshed = False
+        while True:
+            token = self._token(force_refresh=refreshed)
+
+            def attempt(token: str = token) -> requests.Response:
+                return send(
+                    self._session,
+                    "POST",
+                    url,
+                    service=SERVICE,
+                    headers=self._headers(token),
+                    json=body,
+                )
+
+            response = with_retries(
+                attempt,
+                service=SERVICE,
+                idempotent=_is_read(cmdlet),
+                policy=self._retry,
+                cancel=cancel,
+            )
+            if response.status_code == 401 and not refreshed:
+                log.info("%s: token refused (401); refreshing it once", cmdlet)
+                refreshed = True
+                continue
+            break
+        if response.status_code == 401:
+            raise NeedsSignIn(
+                tr("Exchange Online did not accept your sign-in."),
+                tr("The sign-in expired or was revoked."),
+                tr("Sign in again."),
+                detail=parse_error(response, cmdlet).detail,
+            )
+        if response.status_code == 403:
+            error = parse_error(response, cmdlet)
+            raise PermissionDenied(
+                tr("Your account may not run {cmdlet} in this tenant.").format(cmdlet=cmdlet),
+                tr(
+                    "It needs the Exchange Administrator or Global Administrator role. "
+                    "Exchange answered: {text}"
+                ).format(text=error.server_text[:400]),
+                tr("Sign in with an admin account, or ask an admin to give you the role."),
+                detail=error.detail,
+            )
+        if response.status_code >= 400:
+            raise parse_error(response, cmdlet)
+        try:
+            data = response.json()
+        except ValueError:
+            raise ExchangeCommandError(
+                tr("Exchange answered {cmdlet} with something that is not JSON.").format(
+                    cmdlet=cmdlet
+                ),
+                next_step=tr("Try again in a minute."),
+                cmdlet=cmdlet,
+                status=response.status_code,
+                detail=response.text[:500],
+                retryable=True,
+            ) from None
+        if not isinstance(data, dict):
+            return {"value": data if isinstance(data, list) else []}
+        return data

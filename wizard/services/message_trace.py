@@ -1,0 +1,329 @@
+"""Did the test message arrive? Ask Exchange's message trace until it knows.
+
+After the server accepted a test message, `Get-MessageTraceV2` (through the Exchange
+admin API's InvokeCommand) shows what became of it: Delivered, Failed, Quarantined,
+or still Pending. Microsoft's trace lags by minutes, so the search polls with a
+growing pause until a bounded deadline and then says honestly that it does not know
+yet. Pauses go through the cancellation's `wait()` (the UI's CancelToken wakes at once
+on cancel) and time through an injected clock, so tests run it without waiting.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any, Protocol
+
+from wizard.core.errors import Throttled, WizardError
+from wizard.core.i18n import tr
+from wizard.services.cancel import CancelFlag, Cancellation, Cancelled
+
+log = logging.getLogger(__name__)
+
+CMDLET = "Get-MessageTraceV2"
+DETAIL_CMDLET = "Get-MessageTraceDetailV2"
+# Microsoft's trace usually shows a message within 5 to 10 minutes.
+DEFAULT_TIMEOUT = 600.0
+FIRST_DELAY = 5.0
+MAX_DELAY = 60.0
+BACKOFF = 2.0
+# Sent-time window: a little slack for the clocks of this computer and Microsoft's.
+_SLACK = timedelta(minutes=15)
+
+
+class _Rows(Protocol):
+    @property
+    def values(self) -> list[dict[str, Any]]: ...
+
+
+class AdminClient(Protocol):
+    """What the search needs of `exchange_admin.ExchangeAdmin`: InvokeCommand."""
+
+    def invoke(
+        self,
+        cmdlet: str,
+        parameters: Mapping[str, Any] | None = None,
+        *,
+        cancel: Cancellation | None = None,
+    ) -> _Rows: ...
+
+
+class TraceState(StrEnum):
+    DELIVERED = "delivered"
+    PENDING = "pending"  # seen, not final yet (or not seen before the deadline)
+    FAILED = "failed"
+    QUARANTINED = "quarantined"  # held as spam, malware or by a rule
+    NOT_FOUND = "not-found"  # not in the trace before the deadline
+    UNAVAILABLE = "unavailable"  # the trace could not be asked (no role, API down)
+    CANCELLED = "cancelled"
+
+
+FINAL_STATES = {TraceState.DELIVERED, TraceState.FAILED, TraceState.QUARANTINED}
+
+
+@dataclass(frozen=True)
+class TraceRow:
+    recipient: str
+    status: str  # as Exchange says it: "Delivered", "Pending", "FilteredAsSpam" ...
+    received: str
+    from_ip: str | None
+    message_trace_id: str
+    subject: str
+
+
+@dataclass(frozen=True)
+class TraceResult:
+    state: TraceState
+    title: str  # plain words for the page's banner
+    detail: str  # what Exchange said (the failure reason, the rows' statuses)
+    rows: tuple[TraceRow, ...]
+    attempts: int
+    elapsed: float
+
+    @property
+    def final(self) -> bool:
+        return self.state in FINAL_STATES
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "state": str(self.state),
+            "title": self.title,
+            "detail": self.detail,
+            "attempts": self.attempts,
+            "elapsed_seconds": round(self.elapsed, 1),
+            "rows": [
+                {
+                    "recipient": r.recipient,
+                    "status": r.status,
+                    "received": r.received,
+                    "from_ip": r.from_ip,
+                    "message_trace_id": r.message_trace_id,
+                }
+                for r in self.rows
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class TraceProgress:
+    """Reported before each pause: how the search is going."""
+
+    attempt: int
+    state: TraceState
+    next_check_in: float
+    elapsed: float
+
+
+_TITLES: dict[TraceState, str] = {
+    TraceState.DELIVERED: tr("The message reached the mailbox"),
+    TraceState.PENDING: tr("Microsoft 365 is still delivering it"),
+    TraceState.FAILED: tr("Microsoft 365 could not deliver it"),
+    TraceState.QUARANTINED: tr("Microsoft 365's filters are holding it (quarantine)"),
+    TraceState.NOT_FOUND: tr("It is not in the message trace yet"),
+    TraceState.UNAVAILABLE: tr("The message trace could not be checked"),
+    TraceState.CANCELLED: tr("The message trace check was stopped"),
+}
+
+
+def _state_of(status: str) -> TraceState:
+    value = status.strip().lower()
+    if value == "delivered":
+        return TraceState.DELIVERED
+    if value == "failed":
+        return TraceState.FAILED
+    if value in ("quarantined", "filteredasspam"):
+        return TraceState.QUARANTINED
+    # "Pending", "Expanded" (a group, still resolving), "GettingStatus", "None".
+    return TraceState.PENDING
+
+
+def _combine(rows: Sequence[TraceRow]) -> TraceState:
+    """One state for all recipients: the worst one wins, Delivered only if all are."""
+    states = {_state_of(r.status) for r in rows}
+    for state in (TraceState.FAILED, TraceState.QUARANTINED, TraceState.PENDING):
+        if state in states:
+            return state
+    return TraceState.DELIVERED
+
+
+def _bare(message_id: str) -> str:
+    return message_id.strip().strip("<>").lower()
+
+
+def _rows(values: list[dict[str, Any]], message_id: str, token: str) -> list[TraceRow]:
+    rows = []
+    for value in values:
+        same_id = _bare(str(value.get("MessageId", ""))) == _bare(message_id)
+        subject = str(value.get("Subject") or "")
+        if not same_id and token not in subject:
+            continue
+        rows.append(
+            TraceRow(
+                recipient=str(value.get("RecipientAddress") or ""),
+                status=str(value.get("Status") or ""),
+                received=str(value.get("Received") or ""),
+                from_ip=value.get("FromIP"),
+                message_trace_id=str(value.get("MessageTraceId") or ""),
+                subject=subject,
+            )
+        )
+    return rows
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class MessageTraceSearch:
+    """Polls the trace for one sent message; `run()` on a worker thread."""
+
+    def __init__(
+        self,
+        admin: AdminClient,
+        *,
+        sender: str,
+        message_id: str,
+        token: str,
+        sent_at: datetime,
+        timeout: float = DEFAULT_TIMEOUT,
+        first_delay: float = FIRST_DELAY,
+        max_delay: float = MAX_DELAY,
+        cancel: Cancellation | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] | None = None,
+        on_progress: Callable[[TraceProgress], None] | None = None,
+    ) -> None:
+        self._admin = admin
+        self._sender = sender
+        self._message_id = message_id
+        self._token = token
+        self._sent_at = sent_at
+        self._timeout = timeout
+        self._first_delay = first_delay
+        self._max_delay = max_delay
+        self._cancel: Cancellation = cancel if cancel is not None else CancelFlag()
+        self._clock = clock
+        self._now = now or (lambda: datetime.now(UTC))
+        self._on_progress = on_progress
+
+    def run(self) -> TraceResult:
+        started = self._clock()
+        delay = self._first_delay
+        attempts = 0
+        rows: list[TraceRow] = []
+        last_error: WizardError | None = None
+        while True:
+            if self._cancel.cancelled:
+                return self._result(TraceState.CANCELLED, rows, attempts, started)
+            attempts += 1
+            try:
+                rows = self._ask()
+                last_error = None
+            except Cancelled:
+                return self._result(TraceState.CANCELLED, rows, attempts, started)
+            except Throttled as exc:
+                last_error = exc
+                delay = max(delay, exc.retry_after)
+            except WizardError as exc:
+                # No role, a refused sign-in, a cmdlet error: asking again changes
+                # nothing. A network hiccup or a busy service may pass.
+                if not exc.retryable:
+                    return self._unavailable(exc, attempts, started)
+                last_error = exc
+            state = _combine(rows) if rows else TraceState.NOT_FOUND
+            if state in FINAL_STATES:
+                result = self._result(state, rows, attempts, started)
+                if state is not TraceState.DELIVERED:
+                    result = self._with_detail(result)
+                return result
+            elapsed = self._clock() - started
+            remaining = self._timeout - elapsed
+            if remaining <= 0:
+                if last_error is not None and not rows:
+                    return self._unavailable(last_error, attempts, started)
+                return self._result(state, rows, attempts, started)
+            pause = min(delay, remaining)
+            if self._on_progress is not None:
+                self._on_progress(TraceProgress(attempts, state, pause, elapsed))
+            if self._cancel.wait(pause) or self._cancel.cancelled:
+                return self._result(TraceState.CANCELLED, rows, attempts, started)
+            delay = min(delay * BACKOFF, self._max_delay)
+
+    def _ask(self) -> list[TraceRow]:
+        parameters: dict[str, Any] = {
+            "SenderAddress": [self._sender],
+            "MessageId": [self._message_id],
+            "StartDate": _iso(self._sent_at - _SLACK),
+            "EndDate": _iso(max(self._now(), self._sent_at) + _SLACK),
+        }
+        values = self._admin.invoke(CMDLET, parameters, cancel=self._cancel).values
+        rows = _rows(values, self._message_id, self._token)
+        log.debug("message trace for %s: %d row(s)", self._token, len(rows))
+        return rows
+
+    def _with_detail(self, result: TraceResult) -> TraceResult:
+        """Add Exchange's reason for a failure (Get-MessageTraceDetailV2), if it has one."""
+        reasons = []
+        for row in result.rows:
+            if _state_of(row.status) is TraceState.DELIVERED or not row.message_trace_id:
+                continue
+            try:
+                events = self._admin.invoke(
+                    DETAIL_CMDLET,
+                    {"MessageTraceId": row.message_trace_id, "RecipientAddress": row.recipient},
+                    cancel=self._cancel,
+                ).values
+            except WizardError as exc:
+                log.info("message trace detail unavailable: %s", exc.what)
+                continue
+            for event in events:
+                text = str(event.get("Detail") or "").strip()
+                if text and text not in reasons:
+                    reasons.append(text)
+        if not reasons:
+            return result
+        return TraceResult(
+            result.state,
+            result.title,
+            " ".join([result.detail, *reasons]).strip(),
+            result.rows,
+            result.attempts,
+            result.elapsed,
+        )
+
+    def _result(
+        self, state: TraceState, rows: Sequence[TraceRow], attempts: int, started: float
+    ) -> TraceResult:
+        detail = "; ".join(f"{r.recipient}: {r.status}" for r in rows)
+        if state is TraceState.NOT_FOUND:
+            detail = tr(
+                "The message was accepted, but Microsoft's message trace does not list it "
+                "yet. The trace often lags 5 to 10 minutes; check again later in the "
+                "Exchange admin center (Mail flow > Message trace) for {token}."
+            ).format(token=self._token)
+        elif state is TraceState.PENDING:
+            detail = (detail + ". " if detail else "") + tr(
+                "Delivery is not finished yet; look again in a few minutes."
+            )
+        elapsed = self._clock() - started
+        log.info("message trace for %s: %s after %d check(s)", self._token, state, attempts)
+        return TraceResult(state, _TITLES[state], detail, tuple(rows), attempts, elapsed)
+
+    def _unavailable(self, exc: WizardError, attempts: int, started: float) -> TraceResult:
+        return TraceResult(
+            TraceState.UNAVAILABLE,
+            _TITLES[TraceState.UNAVAILABLE],
+            exc.plain(),
+            (),
+            attempts,
+            self._clock() - started,
+        )
+
+
+def find_test_message(admin: AdminClient, **kwargs: Any) -> TraceResult:
+    """Poll the trace for one message (see MessageTraceSearch for the arguments)."""
+    return MessageTraceSearch(admin, **kwargs).run()

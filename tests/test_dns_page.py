@@ -54,7 +54,7 @@ def test_demo_page_shows_problems_fixes_and_turns_green(
     spf_row = page.rows[CheckId.SPF_SITE_IP]
     assert spf_row.status_line.word == "Problem" and spf_row.details.isVisible()
     assert spf_row.fix_box is not None and spf_row.fix_box.value_copy is not None
-    qtbot.mouseClick(spf_row.fix_box.value_copy, Qt.MouseButton.LeftButton)
+    spf_row.fix_box.value_copy.click()
     assert QGuiApplication.clipboard().text() == (
         "v=spf1 include:spf.protection.outlook.com ip4:203.0.113.25 -all"
     )

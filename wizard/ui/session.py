@@ -24,6 +24,9 @@ from wizard.core.clouds import Cloud
 from wizard.core.dns_model import DnsReport
 from wizard.core.methods import Method
 from wizard.core.profile import Printer, Site, SiteProfile
+from wizard.core.transcript import SmtpTestResult
+from wizard.services.message_trace import TraceResult
+from wizard.services.signin import SignedIn, SignIn
 from wizard.ui.tasks import TaskRunner
 
 
@@ -34,6 +37,8 @@ class WizardSession(QObject):
     tenantFactsChanged = Signal(object)  # TenantFacts
     dnsReportChanged = Signal(object)  # DnsReport | None
     unsavedChanged = Signal(bool)
+    testResultChanged = Signal(object)  # SmtpTestResult | None
+    traceResultChanged = Signal(object)  # TraceResult | None
 
     def __init__(
         self,
@@ -55,6 +60,9 @@ class WizardSession(QObject):
         self._clock = clock
         self._tenant_facts = TenantFacts()
         self._advice: Advice | None = None
+        self._test_result: SmtpTestResult | None = None
+        self._trace_result: TraceResult | None = None
+        self._sign_in: SignIn | None = None
         self._dns_report: DnsReport | None = None
         # The one runner for every page's blocking work; shut down with the window.
         self.tasks = TaskRunner(self)
@@ -70,6 +78,10 @@ class WizardSession(QObject):
             return
         self._cloud = cloud
         self._advice = None
+        # Tokens of one cloud are worthless in another.
+        if self._sign_in is not None:
+            self._sign_in.sign_out()
+            self._sign_in = None
         self.cloudChanged.emit(cloud)
         self.update_site(cloud=cloud.id)
 
@@ -132,6 +144,7 @@ class WizardSession(QObject):
         self.set_profile(blank)
         self._set_path(None)
         self.set_tenant_facts(TenantFacts())
+        self.set_test_result(None)
         self.set_dns_report(None)
         self.unsavedChanged.emit(False)
 
@@ -165,6 +178,48 @@ class WizardSession(QObject):
             return
         self._dns_report = report
         self.dnsReportChanged.emit(report)
+
+    # Signing in (the Sign-in page; the Test message page signs in a mailbox) --
+
+    @property
+    def sign_in(self) -> SignIn:
+        """The one sign-in of this window for the current cloud (tokens in memory)."""
+        if self._sign_in is None:
+            self._sign_in = SignIn(self._cloud)
+        return self._sign_in
+
+    def set_sign_in(self, sign_in: SignIn) -> None:
+        """Use this sign-in (e.g. one with its own app settings or browser opener)."""
+        if self._sign_in is not None and self._sign_in is not sign_in:
+            self._sign_in.sign_out()
+        self._sign_in = sign_in
+
+    @property
+    def signed_in(self) -> SignedIn | None:
+        """The signed-in admin, if any (without creating a sign-in)."""
+        return self._sign_in.account if self._sign_in is not None else None
+
+    # The test message (filled in by the Test message page) ------------------------
+
+    @property
+    def test_result(self) -> SmtpTestResult | None:
+        """The last test message, with its date (`started`), for the sheets and report."""
+        return self._test_result
+
+    @property
+    def trace_result(self) -> TraceResult | None:
+        """What the message trace said about `test_result`, when it was checked."""
+        return self._trace_result
+
+    def set_test_result(self, result: SmtpTestResult | None) -> None:
+        self._test_result = result
+        self._trace_result = None
+        self.testResultChanged.emit(result)
+        self.traceResultChanged.emit(None)
+
+    def set_trace_result(self, trace: TraceResult | None) -> None:
+        self._trace_result = trace
+        self.traceResultChanged.emit(trace)
 
     # Derived ---------------------------------------------------------------------
 

@@ -37,6 +37,8 @@ DEFAULT_DIST = ROOT / "dist"
 # also gets a console twin (see executables()).
 APP_NAME = "relay-wizard"
 MAC_APP_NAME = "Relay Wizard"
+PRODUCT_NAME = "Relay Wizard for Microsoft 365"
+ORG_DISPLAY_NAME = "Relay Wizard"
 # Reverse-DNS identifier of the macOS bundle: the publisher replaces it with one under
 # a domain it owns before signing (README, "Building the app").
 MAC_BUNDLE_ID = "com.example.relay-wizard"
@@ -228,7 +230,8 @@ REQUIRED_PLUGINS = {
 DLOPENED_LIBRARIES = {"libdbus-1.so.3"}
 
 
-def platform_key(platform: str = sys.platform) -> str:
+def platform_key(platform: str | None = None) -> str:
+    platform = sys.platform if platform is None else platform
     if platform.startswith("win"):
         return "win32"
     if platform == "darwin":
@@ -358,7 +361,7 @@ def bundle_problems(
     modules: Iterable[str],
     data_dests: Iterable[str],
     binary_dests: Iterable[str],
-    platform: str = sys.platform,
+    platform: str | None = None,
 ) -> list[str]:
     """What is wrong with an analysed bundle; the spec stops the build on any."""
     key = platform_key(platform)
@@ -381,6 +384,39 @@ def bundle_problems(
     for plugin in sorted(REQUIRED_PLUGINS[key] - plugins):
         problems.append(f"Qt plugin {plugin[0]}/{plugin[1]} is missing")
     return problems
+
+
+def windows_version_text(version: str) -> str:
+    """The Windows version resource, in the text form PyInstaller's `version=` reads.
+
+    Explorer shows it under Properties > Details, and signing tools and antivirus
+    scanners read the product name from it.
+    """
+    numbers = [int(part) for part in re.findall(r"\d+", version)[:4]]
+    four = tuple(numbers + [0] * (4 - len(numbers)))
+    strings = {
+        "CompanyName": ORG_DISPLAY_NAME,
+        "FileDescription": PRODUCT_NAME,
+        "FileVersion": version,
+        "InternalName": APP_NAME,
+        "OriginalFilename": f"{APP_NAME}.exe",
+        "ProductName": PRODUCT_NAME,
+        "ProductVersion": version,
+    }
+    table = ",\n".join(f"          StringStruct({k!r}, {v!r})" for k, v in strings.items())
+    return f"""VSVersionInfo(
+  ffi=FixedFileInfo(filevers={four}, prodvers={four}, mask=0x3f, flags=0x0,
+                    OS=0x40004, fileType=0x1, subtype=0x0, date=(0, 0)),
+  kids=[
+    StringFileInfo([
+      StringTable('040904B0', [
+{table}
+      ])
+    ]),
+    VarFileInfo([VarStruct('Translation', [1033, 1200])])
+  ]
+)
+"""
 
 
 # --- Where things go ----------------------------------------------------------------
@@ -409,7 +445,7 @@ class Executables:
     bundle: Path  # the folder (or single file, or .app) to sign and ship
 
 
-def executables(dist: Path, onefile: bool, platform: str = sys.platform) -> Executables:
+def executables(dist: Path, onefile: bool, platform: str | None = None) -> Executables:
     key = platform_key(platform)
     if key == "win32":
         if onefile:

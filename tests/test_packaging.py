@@ -6,6 +6,7 @@ frozen self-test); these checks take about a second.
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import os
 import plistlib
@@ -360,27 +361,57 @@ def _qt_file(*parts: str) -> str:
     return str(Path(next(iter(spec.submodule_search_locations))).joinpath(*parts))
 
 
-def _analysis_result(pure_extra: list[str]) -> Callable[..., Any]:
-    """A small but real Linux analysis: real PySide6 files, so links resolve with ldd."""
+# Stand-in plugin files per platform: (folder, file name, kept by the rules).
+_FAKE_PLUGINS = {
+    "win32": [
+        ("platforms", "qwindows.dll", True),
+        ("platforms", "qoffscreen.dll", True),
+        ("platforms", "qminimal.dll", False),
+        ("imageformats", "qsvg.dll", True),
+        ("imageformats", "qtiff.dll", False),
+        ("styles", "qmodernwindowsstyle.dll", True),
+    ],
+    "darwin": [
+        ("platforms", "libqcocoa.dylib", True),
+        ("platforms", "libqoffscreen.dylib", True),
+        ("platforms", "libqminimal.dylib", False),
+        ("imageformats", "libqsvg.dylib", True),
+        ("imageformats", "libqwebp.dylib", False),
+        ("styles", "libqmacstyle.dylib", True),
+    ],
+}
+
+
+def _analysis_result(pure_extra: list[str], platform: str) -> Callable[..., Any]:
+    """What PyInstaller's analysis hands the spec, small. On Linux the files are real
+    PySide6 files, so the spec's link walk (ldd) sees the real links."""
 
     def analysis(scripts: list[str], **kwargs: Any) -> Any:
         result = type("A", (), {})()
         result.scripts = [("main", scripts[0], "PYSOURCE")]
-        modules = ["keyring", "keyring.backends.SecretService", "wizard.app", "wizard.cli"]
+        modules = ["keyring", rules.KEYRING_BACKENDS[platform], "wizard.app", "wizard.cli"]
         result.pure = [(m, "/src/x.py", "PYMODULE") for m in modules + pure_extra]
-        binaries = [("PySide6/QtWidgets.abi3.so", _qt_file("QtWidgets.abi3.so"), "EXTENSION")]
-        for folder, name in [
-            ("platforms", "libqxcb.so"),
-            ("platforms", "libqoffscreen.so"),
-            ("platforms", "libqvnc.so"),
-            ("imageformats", "libqsvg.so"),
-            ("imageformats", "libqtiff.so"),
-        ]:
-            dest = f"PySide6/Qt/plugins/{folder}/{name}"
-            binaries.append((dest, _qt_file("Qt", "plugins", folder, name), "BINARY"))
-        for name in ["Core", "Gui", "Widgets", "DBus", "XcbQpa", "Network", "OpenGL"]:
-            lib = f"libQt6{name}.so.6"
-            binaries.append((f"PySide6/Qt/lib/{lib}", _qt_file("Qt", "lib", lib), "BINARY"))
+        if platform == "linux":
+            binaries = [("PySide6/QtWidgets.abi3.so", _qt_file("QtWidgets.abi3.so"), "EXTENSION")]
+            for folder, name in [
+                ("platforms", "libqxcb.so"),
+                ("platforms", "libqoffscreen.so"),
+                ("platforms", "libqvnc.so"),
+                ("imageformats", "libqsvg.so"),
+                ("imageformats", "libqtiff.so"),
+            ]:
+                dest = f"PySide6/Qt/plugins/{folder}/{name}"
+                binaries.append((dest, _qt_file("Qt", "plugins", folder, name), "BINARY"))
+            for name in ["Core", "Gui", "Widgets", "DBus", "XcbQpa", "Network", "OpenGL"]:
+                lib = f"libQt6{name}.so.6"
+                binaries.append((f"PySide6/Qt/lib/{lib}", _qt_file("Qt", "lib", lib), "BINARY"))
+        else:
+            plugins = "PySide6/plugins" if platform == "win32" else "PySide6/Qt/plugins"
+            any_file = _qt_file("__init__.py")  # only its size is read
+            binaries = [
+                (f"{plugins}/{folder}/{name}", any_file, "BINARY")
+                for folder, name, _kept in _FAKE_PLUGINS[platform]
+            ]
         result.binaries = binaries
         [(resources, dest)] = kwargs["datas"]
         result.datas = [
@@ -406,21 +437,26 @@ def _run_spec(
     spec_args: list[str] | None = None,
     pure_extra: list[str] | None = None,
     workpath: Path | None = None,
+    platform: str = "linux",
 ) -> _Recorder:
-    pytest.importorskip("PyInstaller", reason="the build extra is not installed")
+    if platform == "linux":
+        pytest.importorskip("PyInstaller", reason="the build extra is not installed")
     recorder = _Recorder()
     namespace: dict[str, Any] = {
         "__name__": "__main__",
         "SPECPATH": str(BUILD),
         "workpath": str(workpath or tmp_path / "work"),
         "DISTPATH": str(tmp_path / "dist"),
-        "Analysis": recorder.cls("Analysis", _analysis_result(pure_extra or [])),
+        "Analysis": recorder.cls("Analysis", _analysis_result(pure_extra or [], platform)),
         "PYZ": recorder.cls("PYZ"),
         "EXE": recorder.cls("EXE"),
         "COLLECT": recorder.cls("COLLECT"),
         "BUNDLE": recorder.cls("BUNDLE"),
     }
     monkeypatch.setattr(sys, "argv", [str(SPEC), *(spec_args or [])])
+    # The spec reads the platform when it runs; Windows and macOS builds cannot run
+    # here, but their branches of the spec can.
+    monkeypatch.setattr(sys, "platform", platform)
     code = compile(SPEC.read_text(encoding="utf-8"), str(SPEC), "exec")
     exec(code, namespace)
     return recorder
@@ -500,6 +536,87 @@ def test_spec_stops_when_pyinstaller_would_work_inside_build(
     with pytest.raises(SystemExit, match="inside build/"):
         _run_spec(tmp_path, monkeypatch, workpath=BUILD / "relay-wizard")
     assert not (BUILD / "relay-wizard").exists()
+
+
+def test_spec_windows_folder_has_the_gui_and_its_console_twin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recorder = _run_spec(tmp_path, monkeypatch, platform="win32")
+    exes = {kwargs["name"]: kwargs for _args, kwargs in recorder.named("EXE")}
+    assert set(exes) == {"relay-wizard", "relay-wizard-cli"}
+    assert exes["relay-wizard"]["console"] is False  # no black window behind the wizard
+    assert exes["relay-wizard-cli"]["console"] is True
+    for kwargs in exes.values():
+        assert kwargs["strip"] is False and kwargs["upx"] is False
+        version_text = Path(kwargs["version"]).read_text(encoding="utf-8")
+        assert f"'ProductVersion', '{rules.app_version()}'" in version_text
+    [(collected, _kwargs)] = recorder.named("COLLECT")
+    assert [item[2]["name"] for item in collected[:2]] == ["relay-wizard", "relay-wizard-cli"]
+    kept = {dest.rsplit("/", 1)[1] for dest in _dests(collected[2])}
+    assert kept == {name for _f, name, keep in _FAKE_PLUGINS["win32"] if keep}
+    assert recorder.named("BUNDLE") == []
+
+
+def test_spec_macos_makes_a_signed_app_bundle(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    identity = "Developer ID Application: Example (TEAM123456)"
+    entitlements = str(BUILD / "entitlements.plist")
+    recorder = _run_spec(
+        tmp_path,
+        monkeypatch,
+        spec_args=["--codesign-identity", identity, "--entitlements", entitlements],
+        platform="darwin",
+    )
+    [(_args, exe)] = recorder.named("EXE")
+    assert exe["console"] is False and exe["strip"] is False
+    assert exe["codesign_identity"] == identity and exe["entitlements_file"] == entitlements
+    [(collected, _kwargs)] = recorder.named("COLLECT")
+    kept = {dest.rsplit("/", 1)[1] for dest in _dests(collected[1])}
+    assert kept == {name for _f, name, keep in _FAKE_PLUGINS["darwin"] if keep}
+    [(_args, bundle)] = recorder.named("BUNDLE")
+    assert bundle["name"] == "Relay Wizard.app"
+    assert bundle["bundle_identifier"] == rules.MAC_BUNDLE_ID
+    assert bundle["info_plist"]["CFBundleShortVersionString"] == rules.app_version()
+    assert bundle["info_plist"]["NSHighResolutionCapable"] is True
+
+
+def test_windows_version_text_fits_pyinstallers_version_classes() -> None:
+    """PyInstaller evaluates the text with its versioninfo classes, on Windows only;
+    here it is evaluated with stand-ins that take exactly those classes' arguments."""
+    found = importlib.util.find_spec("PyInstaller")
+    if found is None or not found.submodule_search_locations:
+        pytest.skip("the build extra is not installed")
+    source = Path(next(iter(found.submodule_search_locations)), "utils/win32/versioninfo.py")
+    classes: dict[str, Any] = {}
+    for node in ast.parse(source.read_text(encoding="utf-8")).body:
+        if not isinstance(node, ast.ClassDef):
+            continue
+        for item in node.body:
+            if isinstance(item, ast.FunctionDef) and item.name == "__init__":
+                params = [a.arg for a in item.args.args[1:]]
+                classes[node.name] = _stand_in(node.name, params)
+    assert {"VSVersionInfo", "FixedFileInfo", "StringTable", "StringStruct"} <= set(classes)
+    made = eval(rules.windows_version_text("1.2.3"), {"__builtins__": {}}, classes)
+    assert made.kind == "VSVersionInfo"
+    ffi = made.args["ffi"]
+    assert ffi.args["filevers"] == ffi.args["prodvers"] == (1, 2, 3, 0)
+    table = made.args["kids"][0].args["kids"][0]
+    strings = {s.args["name"]: s.args["val"] for s in table.args["kids"]}
+    assert strings["ProductVersion"] == "1.2.3"
+    assert strings["OriginalFilename"] == "relay-wizard.exe"
+
+
+def _stand_in(kind: str, params: list[str]) -> Callable[..., Any]:
+    def make(*args: Any, **kwargs: Any) -> Any:
+        assert len(args) <= len(params), f"{kind} takes at most {len(params)} arguments"
+        assert set(kwargs) <= set(params), f"{kind} has no {set(kwargs) - set(params)}"
+        made = type(kind, (), {})()
+        made.kind = kind
+        made.args = {**dict(zip(params, args, strict=False)), **kwargs}
+        return made
+
+    return make
 
 
 # --- The frozen app's own needs ------------------------------------------------------

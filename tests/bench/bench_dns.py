@@ -1,0 +1,163 @@
+"""Benchmark: our full Microsoft 365 DNS check against checkdmarc on the same zone.
+
+    python -m tests.bench.bench_dns [--runs N] [--delay SECONDS]
+
+The sandbox's DNS server serves the demo tenant's zone and waits `--delay` (30 ms by
+default) before every answer, like a resolver some distance away. Measured, each as
+the median of N runs with a fresh client (nothing cached between runs):
+
+1. in process: our full check (site IP, MX, SPF tree + pyspf + the merged fix, DKIM,
+   DMARC, Autodiscover, PTR, blocklists) against checkdmarc's `check_spf`,
+   `check_dmarc` and `check_mx`; the goal is ours in at most half of their time;
+2. whole command lines, interpreter start included: `python main.py check-dns ...
+   --json` against checkdmarc's own CLI (which also checks NS, SOA, DNSSEC, MTA-STS,
+   TLS-RPT and BIMI).
+
+checkdmarc's CLI takes nameservers as IP addresses only and always asks port 53,
+where no sandbox may listen. To run its unchanged CLI against the same server, the
+launcher below gives dnspython's `Do53Nameserver` our port as its default port; the
+CLI's code path is otherwise untouched. The in-process comparison needs no such
+step: checkdmarc's functions accept a `Do53Nameserver` with a port.
+
+It asserts nothing (machines differ): the numbers are for people comparing changes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import dns.nameserver
+
+from wizard.core.clouds import CLOUDS, CloudId, Endpoint
+from wizard.core.methods import Method
+from wizard.sandbox.dns_server import DnsServer
+from wizard.sandbox.tenant import DEMO_DOMAIN, demo_tenant
+from wizard.services.dns_checks import DnsCheckRequest, dns_settings_for, run_dns_checks
+from wizard.services.dns_client import DnsClient
+
+ROOT = Path(__file__).resolve().parents[2]
+
+_CHECKDMARC_CLI = """
+import sys
+import dns.nameserver
+_init = dns.nameserver.Do53Nameserver.__init__
+def _with_port(self, address, port={port}, *args, **kwargs):
+    _init(self, address, port, *args, **kwargs)
+dns.nameserver.Do53Nameserver.__init__ = _with_port
+from checkdmarc._cli import _main
+sys.argv = ["checkdmarc", *sys.argv[1:]]
+_main()
+"""
+
+
+def median_of(runs: int, work: Callable[[], object]) -> tuple[float, object]:
+    times: list[float] = []
+    result: object = None
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = work()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), result
+
+
+def ours(endpoint: Endpoint) -> Callable[[], object]:
+    cloud = replace(CLOUDS[CloudId.WORLDWIDE], dns_server=endpoint)
+
+    def run() -> object:
+        with DnsClient(dns_settings_for(cloud)) as client:
+            report = run_dns_checks(
+                DnsCheckRequest(DEMO_DOMAIN, method=Method.CONNECTOR), cloud, client
+            )
+            run.questions = client.questions  # type: ignore[attr-defined]
+        return report
+
+    return run
+
+
+def theirs(endpoint: Endpoint) -> Callable[[], object]:
+    from checkdmarc.dmarc import check_dmarc
+    from checkdmarc.smtp import check_mx
+    from checkdmarc.spf import check_spf
+
+    servers = [dns.nameserver.Do53Nameserver(endpoint.host, endpoint.port)]
+
+    def run() -> object:
+        return (
+            check_spf(DEMO_DOMAIN, nameservers=servers),
+            check_dmarc(DEMO_DOMAIN, nameservers=servers),
+            check_mx(DEMO_DOMAIN, nameservers=servers),
+        )
+
+    return run
+
+
+def command(args: list[str]) -> Callable[[], object]:
+    env = {k: v for k, v in os.environ.items() if k != "REQUESTS_CA_BUNDLE"}
+
+    def run() -> object:
+        done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        if done.returncode not in (0, 1):
+            raise RuntimeError(f"{args[:3]} exited {done.returncode}: {done.stderr[-500:]}")
+        return done.stdout
+
+    return run
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--delay", type=float, default=0.03, help="seconds per DNS answer")
+    parser.add_argument("--no-cli", action="store_true", help="skip the command-line comparison")
+    args = parser.parse_args()
+    state = demo_tenant()
+    state.dns_delay = args.delay
+    with DnsServer(state) as server:
+        endpoint = server.endpoint
+        ours_run = ours(endpoint)
+        ours_run()  # warm up imports (pyspf, the worker pools)
+        theirs_run = theirs(endpoint)
+        theirs_run()
+        our_time, report = median_of(args.runs, ours_run)
+        their_time, their_result = median_of(args.runs, theirs_run)
+        questions = getattr(ours_run, "questions", 0)
+        spf_result = their_result[0]  # type: ignore[index]
+        print(f"DNS answer delay: {args.delay * 1000:.0f} ms; median of {args.runs} runs")
+        print(
+            f"in process  ours (full Microsoft 365 check, {len(report.checks)} checks, "  # type: ignore[attr-defined]
+            f"{questions} questions): {our_time * 1000:7.0f} ms"
+        )
+        print(
+            f"in process  checkdmarc (SPF + DMARC + MX; SPF lookups "
+            f"{spf_result.get('dns_lookups')}):{'':>14}{their_time * 1000:7.0f} ms"
+        )
+        print(f"ratio ours/checkdmarc: {our_time / their_time:.2f} (goal: 0.50 or less)")
+        if not args.no_cli:
+            ns = f"{endpoint.host}:{endpoint.port}"
+            our_cli = [sys.executable, "main.py", "check-dns", DEMO_DOMAIN, "--nameserver", ns]
+            our_cli += ["--json"]
+            their_cli = [sys.executable, "-c", _CHECKDMARC_CLI.format(port=endpoint.port)]
+            their_cli += [DEMO_DOMAIN, "--nameserver", endpoint.host]
+            cli_runs = max(1, min(args.runs, 3))
+            our_cli_time, out = median_of(cli_runs, command(our_cli))
+            their_cli_time, their_out = median_of(cli_runs, command(their_cli))
+            checks = len(json.loads(str(out))["checks"])
+            assert DEMO_DOMAIN in str(their_out)
+            print(
+                f"command line  ours (check-dns --json, {checks} checks):   {our_cli_time:6.2f} s"
+            )
+            print(f"command line  checkdmarc (its full default set):       {their_cli_time:6.2f} s")
+            print(f"ratio ours/checkdmarc: {our_cli_time / their_cli_time:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

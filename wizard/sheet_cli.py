@@ -24,17 +24,13 @@ from pathlib import Path
 from wizard.core.clouds import CloudId, cloud_by_id
 from wizard.core.errors import InvalidInput, ProfileError
 from wizard.core.i18n import tr
-from wizard.core.methods import Method
-from wizard.core.profile import Printer, SiteProfile
-from wizard.core.sheet import PrinterSheet, build_site_sheets
-
-# Methods whose device signs in with a password kept in the keyring.
-PASSWORD_METHODS = (Method.SMTP_AUTH, Method.HVE)
-
-
-def password_purpose(printer: Printer) -> str:
-    """The keyring purpose of a printer's SMTP password (the wizard saves it so)."""
-    return f"smtp-password:{printer.username or printer.sender}"
+from wizard.core.profile import SiteProfile
+from wizard.core.sheet import (
+    PASSWORD_METHODS,
+    PrinterSheet,
+    build_site_sheets,
+    password_purpose,
+)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -39,6 +39,9 @@ from wizard.core.vendors import FieldKey, OAuthAvailability, OAuthSignIn, Vendor
 
 QR_PAYLOAD_VERSION = 1
 
+# Methods whose device signs in with a password (kept in the keyring).
+PASSWORD_METHODS = (Method.SMTP_AUTH, Method.HVE)
+
 PASSWORD_IN_KEYRING = tr("Kept in the keyring \N{EM DASH} ask your administrator")
 
 # Labels for settings a vendor's entry does not list (and the words for a choice it
@@ -118,6 +121,11 @@ class PrinterSheet:
 
     def row(self, key: FieldKey) -> SheetRow:
         return next(r for r in self.rows if r.key is key)
+
+
+def password_purpose(printer: Printer) -> str:
+    """The keyring purpose of a printer's SMTP password (site = the profile's site name)."""
+    return f"smtp-password:{printer.username or printer.sender}"
 
 
 def qr_payload(settings: DeviceSettings) -> str:

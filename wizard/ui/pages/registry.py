@@ -9,6 +9,7 @@ from __future__ import annotations
 from wizard.ui.pages.base import WizardPage
 from wizard.ui.pages.dns import DnsPage
 from wizard.ui.pages.method import MethodPage
+from wizard.ui.pages.sheets import SheetsPage
 from wizard.ui.pages.site import SitePage
 from wizard.ui.pages.summary import SummaryPage
 from wizard.ui.pages.test_message import TestMessagePage
@@ -20,5 +21,6 @@ PAGES: tuple[type[WizardPage], ...] = (
     MethodPage,
     DnsPage,
     TestMessagePage,
+    SheetsPage,
     SummaryPage,
 )

@@ -1,0 +1,480 @@
+"""Sheets: a preview of each printer's settings sheet; export one or all, and the report.
+
+Previews are painted off the UI thread (the same painting as the PDF) and arrive one
+by one. Exports run off the UI thread too; after an export the site profile is saved
+(to the file it came from, or to the profiles folder), so the sheets and the profile
+that produced them stay together. Passwords are never shown in the previews; they
+are read from the keyring and printed only when the user ticks the box for that
+export.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QLocale, QSize, Qt, QUrl
+from PySide6.QtGui import QDesktopServices, QImage, QPixmap, QResizeEvent
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QRadioButton,
+    QSizePolicy,
+    QVBoxLayout,
+)
+
+from wizard.core.clouds import CLOUDS, Cloud, CloudId
+from wizard.core.errors import SecretStoreError
+from wizard.core.i18n import tr
+from wizard.core.profile import Printer, SiteProfile
+from wizard.core.report_model import SetupReport
+from wizard.core.sheet import (
+    PASSWORD_METHODS,
+    PrinterSheet,
+    build_site_sheets,
+    password_purpose,
+)
+from wizard.export.layout import Paper
+from wizard.export.report import write_report_pdf
+from wizard.export.sheets import (
+    render_sheet_images,
+    sheet_file_name,
+    write_sheet_files,
+    write_sheets_pdf,
+)
+from wizard.services.paths import profiles_dir
+from wizard.services.profile_store import default_profile_name, save_profile
+from wizard.services.secrets import SecretStore
+from wizard.services.vendors import vendor_by_id
+from wizard.ui.messages import UserMessage
+from wizard.ui.pages.base import PageId, WizardPage
+from wizard.ui.style import Tone
+from wizard.ui.tasks import CancelToken
+from wizard.ui.widgets.labels import HintLabel, StatusLine
+
+# Preview resolution: a page 595 pt wide becomes about 660 pixels, sharp enough for a
+# 300-pixel preview at 200% scaling.
+PREVIEW_DPI = 80.0
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    files: tuple[Path, ...]
+    folder: Path
+    profile_path: Path
+    with_passwords: bool
+
+
+class SheetsPage(WizardPage):
+    page_id = PageId.SHEETS
+
+    def build(self) -> None:
+        self.setTitle(self.tr("Settings sheets"))
+        self.setSubTitle(
+            self.tr(
+                "One page per printer to leave beside it: the values under the names its "
+                "own settings page uses, where to find them, and a QR code."
+            )
+        )
+        self.notice = StatusLine(Tone.WARNING, "", "", self.body)
+        self.notice.hide()
+        self.body_layout.addWidget(self.notice)
+
+        columns = QHBoxLayout()
+        columns.setSpacing(12)
+        left = QVBoxLayout()
+        left.setSpacing(6)
+        label = QLabel(self.tr("&Printers"), self.body)
+        self.printer_list = QListWidget(self.body)
+        self.printer_list.setObjectName("sheetPrinters")
+        self.printer_list.setAccessibleName(self.tr("Printers to export"))
+        self.printer_list.setMinimumWidth(180)
+        label.setBuddy(self.printer_list)
+        left.addWidget(label)
+        left.addWidget(self.printer_list, 1)
+        left.addWidget(
+            HintLabel(self.tr("Ticked printers are exported; pick one to preview it."), self.body)
+        )
+        columns.addLayout(left, 1)
+
+        self.preview = QLabel(self.body)
+        self.preview.setObjectName("sheetPreview")
+        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.preview.setFrameShape(QFrame.Shape.StyledPanel)
+        self.preview.setMinimumSize(QSize(240, 340))
+        self.preview.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.preview.setAccessibleName(self.tr("Preview of the selected printer's sheet"))
+        columns.addWidget(self.preview, 2)
+        self.body_layout.addLayout(columns, 1)
+
+        options = QHBoxLayout()
+        paper_label = QLabel(self.tr("P&aper:"), self.body)
+        self.paper = QComboBox(self.body)
+        self.paper.setAccessibleName(self.tr("Paper size"))
+        self.paper.addItem(self.tr("A4"), Paper.A4.value)
+        self.paper.addItem(self.tr("Letter"), Paper.LETTER.value)
+        # Letter where people use it; A4 everywhere else.
+        letter = QLocale().territory() in (
+            QLocale.Country.UnitedStates,
+            QLocale.Country.Canada,
+            QLocale.Country.Mexico,
+        )
+        self.paper.setCurrentIndex(1 if letter else 0)
+        paper_label.setBuddy(self.paper)
+        options.addWidget(paper_label)
+        options.addWidget(self.paper)
+        options.addSpacing(12)
+        self.one_pdf = QRadioButton(self.tr("One P&DF with every sheet"), self.body)
+        self.per_printer = QRadioButton(self.tr("One &file per printer"), self.body)
+        self.one_pdf.setChecked(True)
+        group = QButtonGroup(self)
+        group.addButton(self.one_pdf)
+        group.addButton(self.per_printer)
+        options.addWidget(self.one_pdf)
+        options.addWidget(self.per_printer)
+        options.addStretch(1)
+        self.body_layout.addLayout(options)
+        self.include_password = QCheckBox(
+            self.tr("Print the passwords on the sheets (read from the keyring, this export only)"),
+            self.body,
+        )
+        self.body_layout.addWidget(self.include_password)
+
+        # The page's actions stay in view below the scrolling body.
+        row = QHBoxLayout()
+        self.export_button = QPushButton(self.tr("&Export sheets…"), self)
+        self.export_button.setAutoDefault(False)
+        self.report_button = QPushButton(self.tr("Setup &report…"), self)
+        self.report_button.setAutoDefault(False)
+        self.open_button = QPushButton(self.tr("&Open folder"), self)
+        self.open_button.setAutoDefault(False)
+        self.open_button.setEnabled(False)
+        row.addWidget(self.export_button)
+        row.addWidget(self.report_button)
+        row.addWidget(self.open_button)
+        row.addStretch(1)
+        self.footer_layout.addLayout(row)
+
+        self.sheets: tuple[PrinterSheet, ...] = ()
+        self.previews: dict[str, QPixmap] = {}
+        self.last_folder: Path | None = None
+        self._busy = False
+        self._generation = 0
+        self.printer_list.currentRowChanged.connect(lambda _row: self._show_preview())
+        self.printer_list.itemChanged.connect(lambda _item: self._update_buttons())
+        self.paper.currentIndexChanged.connect(lambda _i: self._render_previews())
+        self.export_button.clicked.connect(self.choose_export_target)
+        self.report_button.clicked.connect(self.choose_report_file)
+        self.open_button.clicked.connect(self.open_folder)
+
+    # Content ------------------------------------------------------------------------
+
+    def _cloud(self) -> Cloud:
+        # The sandbox's endpoints are loopback ports: a sheet shows what a real device
+        # would need, the worldwide values.
+        cloud = self.session.cloud
+        return CLOUDS[CloudId.WORLDWIDE] if cloud.is_sandbox else cloud
+
+    def initializePage(self) -> None:
+        self.status.clear_message()
+        profile = self.session.profile
+        self.printer_list.clear()
+        self.previews = {}
+        self.sheets = ()
+        if profile.method is None or not profile.printers:
+            self.notice.set_status(
+                Tone.WARNING,
+                self.tr("Nothing to print yet"),
+                self.tr("Add the printers and choose a method first.")
+                if profile.method is None
+                else self.tr("Add the printers on the Site page first."),
+            )
+            self.notice.show()
+        else:
+            self.sheets = build_site_sheets(
+                profile, self._cloud(), vendor_by_id, today=self.session.today()
+            )
+            if self.session.cloud.is_sandbox:
+                self.notice.set_status(
+                    Tone.INFO,
+                    self.tr("Sandbox"),
+                    self.tr("The sheets show the Microsoft 365 values a real device needs."),
+                )
+                self.notice.show()
+            else:
+                self.notice.hide()
+        for sheet in self.sheets:
+            item = QListWidgetItem(sheet.printer_name, self.printer_list)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked)
+            item.setToolTip(f"{sheet.vendor_name} {sheet.model}".strip())
+        uses_password = profile.method in PASSWORD_METHODS
+        self.include_password.setVisible(uses_password)
+        if not uses_password:
+            self.include_password.setChecked(False)
+        if self.sheets:
+            self.printer_list.setCurrentRow(0)
+        self._render_previews()
+        self._update_buttons()
+
+    def selected_sheets(self) -> tuple[PrinterSheet, ...]:
+        ticked = {
+            self.printer_list.item(i).text()
+            for i in range(self.printer_list.count())
+            if self.printer_list.item(i).checkState() is Qt.CheckState.Checked
+        }
+        return tuple(s for s in self.sheets if s.printer_name in ticked)
+
+    def _paper(self) -> Paper:
+        return Paper(str(self.paper.currentData() or Paper.A4.value))
+
+    # Previews -------------------------------------------------------------------------
+
+    def _render_previews(self) -> None:
+        self._generation += 1
+        generation = self._generation
+        self.previews = {}
+        self._show_preview()
+        if not self.sheets:
+            return
+        sheets, paper = self.sheets, self._paper()
+
+        def work(token: CancelToken) -> int:
+            for sheet in sheets:
+                token.raise_if_cancelled()
+                # A sheet that flows onto a second page previews its first.
+                image = render_sheet_images([sheet], paper=paper, dpi=PREVIEW_DPI)[0]
+                token.report((generation, sheet.printer_name, image))
+            return len(sheets)
+
+        self.run_task(
+            work,
+            lambda _n, error: self._previews_done(generation, error),
+            name="sheet previews",
+            label=self.tr("Drawing the previews…"),
+            on_progress=self._preview_ready,
+        )
+
+    def _preview_ready(self, value: object) -> None:
+        if not isinstance(value, tuple) or len(value) != 3:
+            return
+        generation, name, image = value
+        if generation != self._generation or not isinstance(image, QImage):
+            return  # from an earlier paper size
+        self.previews[str(name)] = QPixmap.fromImage(image)
+        current = self.printer_list.currentItem()
+        if current is not None and current.text() == name:
+            self._show_preview()
+
+    def _previews_done(self, generation: int, error: BaseException | None) -> None:
+        if error is not None and generation == self._generation:
+            self.show_error(error, doing=self.tr("drawing the previews"))
+
+    def _show_preview(self) -> None:
+        item = self.printer_list.currentItem()
+        pixmap = self.previews.get(item.text()) if item is not None else None
+        if pixmap is None:
+            self.preview.setPixmap(QPixmap())
+            self.preview.setText(self.tr("Preparing the preview…") if item else "")
+            return
+        ratio = self.preview.devicePixelRatioF()
+        target = self.preview.contentsRect().size() * ratio
+        scaled = pixmap.scaled(
+            target, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+        )
+        scaled.setDevicePixelRatio(ratio)
+        self.preview.setPixmap(scaled)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._show_preview()
+
+    # Export -----------------------------------------------------------------------------
+
+    def incomplete_reason(self) -> str | None:
+        if self._busy:
+            return self.tr("Wait until the export has finished.")
+        return None
+
+    def _update_buttons(self) -> None:
+        has = bool(self.selected_sheets())
+        self.export_button.setEnabled(has and not self._busy)
+        self.report_button.setEnabled(self.session.profile.method is not None and not self._busy)
+
+    def _start_folder(self) -> Path:
+        base = self.last_folder or (
+            self.session.profile_path.parent if self.session.profile_path else profiles_dir()
+        )
+        try:
+            base.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            base = Path.home()
+        return base
+
+    def choose_export_target(self) -> None:
+        sheets = self.selected_sheets()
+        if not sheets:
+            return
+        folder = self._start_folder()
+        if self.per_printer.isChecked():
+            dialog = QFileDialog(self, self.tr("Folder for the sheets"), str(folder))
+            dialog.setObjectName("sheetsFolderDialog")
+            dialog.setFileMode(QFileDialog.FileMode.Directory)
+            dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
+            dialog.fileSelected.connect(lambda name: self.export_to(Path(name), per_printer=True))
+        else:
+            if len(sheets) == 1:
+                name = sheet_file_name(sheets[0])
+            else:
+                name = default_profile_name(self.session.profile).replace(".json", "-sheets.pdf")
+            dialog = QFileDialog(self, self.tr("Save the sheets"), str(folder))
+            dialog.setObjectName("sheetsFileDialog")
+            dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+            dialog.setNameFilters([self.tr("PDF files (*.pdf)")])
+            dialog.setDefaultSuffix("pdf")
+            dialog.selectFile(name)
+            dialog.fileSelected.connect(lambda name: self.export_to(Path(name), per_printer=False))
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+
+    def export_to(self, target: Path, *, per_printer: bool) -> None:
+        """Write the ticked sheets to `target` (a PDF, or a folder), then save the profile."""
+        sheets = self.selected_sheets()
+        if not sheets:
+            return
+        profile = self.session.profile
+        with_passwords = self.include_password.isChecked() and self.include_password.isVisible()
+        paper = self._paper()
+        cloud = self._cloud()
+        today = self.session.today()
+        profile_path = self.session.profile_path or profiles_dir() / default_profile_name(profile)
+        names = tuple(s.printer_name for s in sheets)
+
+        def work(token: CancelToken) -> ExportResult:
+            chosen = sheets
+            if with_passwords:
+                passwords = _read_passwords(profile.site.name, profile.printers, names)
+                chosen = build_site_sheets(
+                    profile, cloud, vendor_by_id, today=today, printers=names, passwords=passwords
+                )
+            token.raise_if_cancelled()
+            if per_printer:
+                files = tuple(write_sheet_files(chosen, target, paper=paper))
+                folder = target
+            else:
+                files = (write_sheets_pdf(chosen, target, paper=paper),)
+                folder = target.parent
+            saved = save_profile(profile, profile_path)
+            return ExportResult(files, folder, saved, with_passwords)
+
+        self._set_busy(True)
+        self.run_task(
+            work,
+            lambda result, error: self._exported(result, error, profile),
+            name="export sheets",
+            label=self.tr("Writing the sheets…"),
+        )
+
+    def _exported(
+        self, result: ExportResult | None, error: BaseException | None, profile: SiteProfile
+    ) -> None:
+        self._set_busy(False)
+        if error is not None or result is None:
+            self.show_error(
+                error or RuntimeError("not exported"), doing=self.tr("exporting the sheets")
+            )
+            return
+        self.session.mark_saved(result.profile_path, profile)
+        self.last_folder = result.folder
+        self.open_button.setEnabled(True)
+        files = ", ".join(p.name for p in result.files)
+        why = self.tr("The site profile was saved to {path}.").format(path=result.profile_path)
+        if result.with_passwords:
+            self.show_message(
+                UserMessage(
+                    Tone.WARNING,
+                    self.tr("Saved {files} in {folder}; the sheets contain passwords.").format(
+                        files=files, folder=result.folder
+                    ),
+                    why,
+                    self.tr("Keep them locked away, or export again without passwords."),
+                )
+            )
+        else:
+            self.show_message(
+                UserMessage(
+                    Tone.GOOD,
+                    self.tr("Saved {files} in {folder}.").format(files=files, folder=result.folder),
+                    why,
+                )
+            )
+
+    def choose_report_file(self) -> None:
+        folder = self._start_folder()
+        dialog = QFileDialog(self, self.tr("Save the setup report"), str(folder))
+        dialog.setObjectName("reportFileDialog")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setNameFilters([self.tr("PDF files (*.pdf)")])
+        dialog.setDefaultSuffix("pdf")
+        dialog.selectFile(
+            default_profile_name(self.session.profile).replace(".json", "-setup-report.pdf")
+        )
+        dialog.fileSelected.connect(lambda name: self.export_report(Path(name)))
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+
+    def export_report(self, target: Path) -> None:
+        profile = self.session.profile
+        assessment = self.session.advice.for_method(profile.method) if profile.method else None
+        report = SetupReport.for_profile(profile, self.session.today(), assessment=assessment)
+        paper = self._paper()
+        profile_path = self.session.profile_path or profiles_dir() / default_profile_name(profile)
+
+        def work(_token: CancelToken) -> ExportResult:
+            written = write_report_pdf(report, target, paper=paper)
+            saved = save_profile(profile, profile_path)
+            return ExportResult((written,), written.parent, saved, False)
+
+        self._set_busy(True)
+        self.run_task(
+            work,
+            lambda result, error: self._exported(result, error, profile),
+            name="export report",
+            label=self.tr("Writing the setup report…"),
+        )
+
+    def _set_busy(self, busy: bool) -> None:
+        self._busy = busy
+        self._update_buttons()
+        self.refresh_complete()
+
+    def open_folder(self) -> None:
+        if self.last_folder is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.last_folder)))
+
+
+def _read_passwords(
+    site: str, printers: tuple[Printer, ...], names: tuple[str, ...]
+) -> dict[str, str]:
+    """Each chosen printer's password from the keyring; a missing one stops the export."""
+    store = SecretStore()
+    found: dict[str, str] = {}
+    for printer in printers:
+        if printer.name not in names:
+            continue
+        secret = store.get(site, password_purpose(printer))
+        if not secret:
+            raise SecretStoreError(
+                tr("The keyring holds no password for {printer}.").format(printer=printer.name),
+                next_step=tr("Save it in the wizard first, or export without passwords."),
+            )
+        found[printer.name] = secret
+    return found

@@ -86,3 +86,15 @@ def test_checking_does_not_block_the_ui(qtbot: QtBot, sandbox: Any) -> None:
     qtbot.waitUntil(lambda: all_done(page), timeout=10_000)
     assert time.monotonic() - started < 5
     assert page.check_button.isEnabled()
+
+
+def test_cancel_stops_the_check(qtbot: QtBot, sandbox: Any) -> None:
+    sandbox.state.dns_delay = 0.4  # slow enough to cancel in the middle
+    wizard, page = open_dns_page(qtbot, sandbox, Method.DIRECT_SEND)
+    assert page.task is not None
+    qtbot.waitUntil(lambda: page.status.progress_visible, timeout=5_000)
+    page.task.cancel()
+    qtbot.waitUntil(lambda: not page.running, timeout=10_000)
+    assert page.overall.word == "Stopped"
+    assert wizard.session.dns_report is None  # a partial check is not kept
+    assert page.check_button.isEnabled()

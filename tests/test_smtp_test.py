@@ -10,6 +10,7 @@ import socket
 import ssl
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any
 import pytest
 import trustme
 
+from tests.sandbox_fixtures import allow_legacy_tls, legacy_tls_available
 from wizard.core.device_settings import AuthKind, Security, device_settings
 from wizard.core.errors import InvalidInput
 from wizard.core.methods import Method
@@ -337,43 +339,78 @@ def test_certificate_for_another_name(
     tmp_path: Path, expected_warnings: list[logging.LogRecord]
 ) -> None:
     """A server whose certificate names another host: classified as a name mismatch."""
-    from aiosmtpd.controller import Controller
-    from aiosmtpd.smtp import SMTP as AioSMTP
-
-    ca = trustme.CA()
-    cert = ca.issue_cert("mail.other.example")
-    ca_path = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(ca_path))
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    cert.configure_cert(context)
-    port = _free_port()
-
-    class _Server(Controller):
-        def factory(self) -> AioSMTP:
-            return AioSMTP(self.handler, tls_context=context, hostname="mail.other.example")
-
-    controller = _Server(object(), hostname="127.0.0.1", port=port)
-    controller.start()
+    controller, port, ca_path = _aiosmtpd_server(tmp_path, ("mail.other.example",))
     try:
-        request = SendTestRequest(
-            Method.DIRECT_SEND,
-            "127.0.0.1",
-            port,
-            Security.STARTTLS,
-            False,
-            AuthKind.NONE,
-            None,
-            SCANNER,
-            (USER,),
-            cafile=str(ca_path),
-            timeout=3.0,
-        )
-        result = SmtpTest(request).run()
+        result = SmtpTest(_relay_request(port, ca_path)).run()
     finally:
         controller.stop()
     assert result.failure is ConnectionFailure.CERTIFICATE_NAME, result.transcript_text()
     assert result.verdict.step is WizardStep.SHEETS
     # aiosmtpd logs the handshake our client broke off; nothing else may warn.
+    assert all(r.name == "mail.log" for r in expected_warnings)
+
+
+def _aiosmtpd_server(
+    tmp_path: Path,
+    names: tuple[str, ...],
+    configure: Callable[[ssl.SSLContext], None] | None = None,
+) -> tuple[Any, int, Path]:
+    """A plain aiosmtpd server with STARTTLS and a certificate for `names`."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import SMTP as AioSMTP
+
+    ca = trustme.CA()
+    cert = ca.issue_cert(*names)
+    ca_path = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_path))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    cert.configure_cert(context)
+    if configure is not None:
+        configure(context)
+    port = _free_port()
+
+    class _Server(Controller):
+        def factory(self) -> AioSMTP:
+            return AioSMTP(self.handler, tls_context=context, hostname=names[0])
+
+    controller = _Server(object(), hostname="127.0.0.1", port=port)
+    controller.start()
+    return controller, port, ca_path
+
+
+def _relay_request(port: int, cafile: Path) -> SendTestRequest:
+    return SendTestRequest(
+        Method.DIRECT_SEND,
+        "127.0.0.1",
+        port,
+        Security.STARTTLS,
+        False,
+        AuthKind.NONE,
+        None,
+        SCANNER,
+        (USER,),
+        cafile=str(cafile),
+        timeout=3.0,
+    )
+
+
+@pytest.mark.skipif(not legacy_tls_available(), reason="this OpenSSL has no TLS 1.1")
+def test_server_without_tls12(tmp_path: Path, expected_warnings: list[logging.LogRecord]) -> None:
+    """A server stuck on TLS 1.0/1.1: classified as "TLS 1.2 is not available"."""
+
+    def old_tls_only(context: ssl.SSLContext) -> None:
+        allow_legacy_tls(context)
+        with warnings.catch_warnings():  # TLSv1_1 is deprecated, which is the point
+            warnings.simplefilter("ignore", DeprecationWarning)
+            context.maximum_version = ssl.TLSVersion.TLSv1_1
+
+    controller, port, ca_path = _aiosmtpd_server(tmp_path, ("127.0.0.1",), old_tls_only)
+    try:
+        result = SmtpTest(_relay_request(port, ca_path)).run()
+    finally:
+        controller.stop()
+    assert result.failure is ConnectionFailure.TLS12_UNAVAILABLE, result.transcript_text()
+    assert result.stage is Stage.STARTTLS
     assert all(r.name == "mail.log" for r in expected_warnings)
 
 

@@ -65,6 +65,7 @@ from wizard.services.smtp_wire import (
     classify_failure,
     decode_challenge,
     helo_name,
+    legacy_tls_version,
     text_lines,
     tls_context,
     tls_details,
@@ -372,6 +373,8 @@ class SmtpTest:
                     port=request.port,
                     relay=request.method in _RELAY_METHODS,
                 )
+                if failure is ConnectionFailure.TLS_HANDSHAKE and self._stage is Stage.STARTTLS:
+                    failure, detail = self._probe_old_tls(failure, detail)
                 detail = self._recorder.clean(detail)
                 outcome = Outcome.UNREACHABLE
                 verdict = explain_connection_failure(failure, request.host, request.port)
@@ -414,6 +417,27 @@ class SmtpTest:
             tls=self._tls,
             auth_mechanism=self._mechanism,
             detail=detail,
+        )
+
+    def _probe_old_tls(
+        self, failure: ConnectionFailure, detail: str
+    ) -> tuple[ConnectionFailure, str]:
+        """A handshake that just ended: is the server stuck below TLS 1.2?"""
+        if self._is_stopped():
+            return failure, detail
+        request = self.request
+        info = self._recorder.add
+        info(Direction.TLS, tr("Checking whether the server speaks only TLS 1.0 or 1.1…"))
+        version = legacy_tls_version(request.host, request.port, request.cafile, request.timeout)
+        if version is None:
+            info(Direction.TLS, tr("It does not; the handshake failed for another reason."))
+            return failure, detail
+        info(
+            Direction.TLS,
+            tr("The server agreed to {version} and to nothing newer.").format(version=version),
+        )
+        return ConnectionFailure.TLS12_UNAVAILABLE, tr("the server offers only {version}").format(
+            version=version
         )
 
     # The conversation -----------------------------------------------------------
@@ -524,7 +548,7 @@ class SmtpTest:
             raise _Refused(Stage.STARTTLS, code, _text(text))
         info(
             Direction.TLS,
-            tr("Starting TLS: from here on the conversation is encrypted."),
+            tr("Starting TLS: the handshake begins."),
         )
         assert smtp.sock is not None
         # The same steps as smtplib.starttls(), which would send STARTTLS itself.

@@ -19,6 +19,7 @@ import smtplib
 import socket
 import ssl
 import time
+import warnings
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -275,6 +276,38 @@ def tls_context(cafile: str | None) -> tuple[ssl.SSLContext, str]:
     return context, trusted_by
 
 
+def legacy_tls_version(host: str, port: int, cafile: str | None, timeout: float) -> str | None:
+    """Which TLS version older than 1.2 the server speaks, if only such a one works.
+
+    Asked only after a handshake at TLS 1.2 or newer failed without saying why (many
+    servers just hang up): a second connection offers TLS 1.0/1.1, still verifying the
+    certificate, and is closed right after the handshake without sending anything.
+    """
+    if not getattr(ssl, "HAS_TLSv1_1", False):
+        return None
+    context, _trusted = tls_context(cafile)
+    with warnings.catch_warnings():
+        # Deprecated on purpose: this connection only learns the version.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context.minimum_version = ssl.TLSVersion.TLSv1
+        context.maximum_version = ssl.TLSVersion.TLSv1_1
+    # TLS 1.0/1.1 handshakes sign with SHA-1, which OpenSSL's default level refuses.
+    context.set_ciphers("DEFAULT:@SECLEVEL=0")
+    smtp = smtplib.SMTP(timeout=timeout, local_hostname=helo_name())
+    try:
+        code, _banner = smtp.connect(host, port)
+        if code != 220 or smtp.ehlo()[0] != 250 or not smtp.has_extn("starttls"):
+            return None
+        if smtp.docmd("STARTTLS")[0] != 220 or smtp.sock is None:
+            return None
+        with context.wrap_socket(smtp.sock, server_hostname=host) as tls:
+            return tls.version()
+    except (OSError, smtplib.SMTPException):
+        return None
+    finally:
+        smtp.close()
+
+
 def classify_failure(
     exc: BaseException, *, stage: Stage, port: int, relay: bool
 ) -> tuple[ConnectionFailure, str]:
@@ -362,7 +395,7 @@ def tls_details(sock: ssl.SSLSocket, trusted_by: str) -> TlsDetails:
 
 def tls_lines(tls: TlsDetails, host: str) -> list[str]:
     lines = [
-        tr("{version} established, cipher {cipher} ({bits}-bit)").format(
+        tr("{version} established, cipher {cipher} ({bits}-bit); encrypted from here on").format(
             version=tls.version, cipher=tls.cipher, bits=tls.bits
         ),
         tr("Certificate subject: {subject}").format(subject=tls.subject or "-"),

@@ -98,3 +98,20 @@ def test_cancel_stops_the_check(qtbot: QtBot, sandbox: Any) -> None:
     assert page.overall.word == "Stopped"
     assert wizard.session.dns_report is None  # a partial check is not kept
     assert page.check_button.isEnabled()
+
+
+def test_coming_back_reuses_the_report_unless_something_changed(qtbot: QtBot, sandbox: Any) -> None:
+    wizard, page = open_dns_page(qtbot, sandbox, Method.SMTP_AUTH_OAUTH)
+    qtbot.waitUntil(lambda: all_done(page), timeout=10_000)
+    first = wizard.session.dns_report
+    page.initializePage()
+    assert not page.running and wizard.session.dns_report is first
+    site_ip = page.rows[CheckId.SPF_SITE_IP].result
+    assert site_ip is not None and site_ip.status is CheckStatus.INFO  # not needed
+    wizard.session.set_method(Method.DIRECT_SEND)
+    page.initializePage()
+    assert page.running
+    qtbot.waitUntil(lambda: all_done(page), timeout=10_000)
+    site_ip = page.rows[CheckId.SPF_SITE_IP].result
+    assert site_ip is not None and site_ip.status is CheckStatus.FAIL
+    assert wizard.session.dns_report is not first

@@ -222,6 +222,7 @@ class DnsPage(WizardPage):
         )
         self.footer_layout.addLayout(action)
         self.task: Task[DnsReport] | None = None
+        self._last_request: DnsCheckRequest | None = None
         self.report: DnsReport | None = None
         self.check_button.clicked.connect(self.start_check)
         self.ip_edit.returnPressed.connect(self.start_check)
@@ -259,18 +260,12 @@ class DnsPage(WizardPage):
         if not self.ip_edit.text() and self.session.profile.site.public_ip:
             self.ip_edit.setText(self.session.profile.site.public_ip)
         kept = self.session.dns_report
-        request = self._request()
-        if kept is not None and self._same_inputs(kept, request):
+        # Coming back with the same domain, method, address and tenant expectations
+        # shows the last result; anything changed (e.g. signed in since) checks again.
+        if kept is not None and self._last_request == self._request():
             self._show_report(kept)
             return
         self.start_check()
-
-    def _same_inputs(self, report: DnsReport, request: DnsCheckRequest) -> bool:
-        method = request.method.value if request.method else None
-        same_ip = request.site_ip is None or request.site_ip == report.site_ip
-        return (
-            report.domain == request.domain.strip().lower() and report.method == method and same_ip
-        )
 
     # Running ----------------------------------------------------------------------
 
@@ -289,6 +284,7 @@ class DnsPage(WizardPage):
             )
             return
         request = self._request()
+        self._last_request = request
         cloud = self.session.cloud
         for row in self.rows.values():
             row.set_pending()

@@ -88,6 +88,14 @@ def test_defaults_come_from_the_profile(env: Env) -> None:
     assert page.send_button.isEnabled()
     page._from.setText("not an address")
     assert not page.send_button.isEnabled()
+    # Coming back to the page keeps what was typed; a changed profile keeps it too.
+    page._to.setText(f"user@{DEMO_DOMAIN}")
+    page.initializePage()
+    assert page._to.text() == f"user@{DEMO_DOMAIN}"
+    assert page._from.text() == "not an address"
+    page._from.setText(SCANNER)
+    env.session.update_site(name="Contoso HQ (renamed)")
+    assert page._to.text() == f"user@{DEMO_DOMAIN}" and page._from.text() == SCANNER
 
 
 def test_success_streams_the_transcript_and_remembers_the_password(

@@ -170,6 +170,8 @@ class TestMessagePage(WizardPage):
         self._send_task: Task[SmtpTestResult] | None = None
         self._trace_task: Task[TraceResult] | None = None
         self._keyring_has: dict[str, bool] = {}
+        self._default_from = ""
+        self._default_to = ""
         self.send_button.clicked.connect(self.send)
         self._save.clicked.connect(self.save_transcript)
         self._oauth_button.clicked.connect(self.sign_in_mailbox)
@@ -215,9 +217,16 @@ class TestMessagePage(WizardPage):
     def _device_chosen(self) -> None:
         printer = self._printer()
         sender = printer.sender if printer is not None else ""
-        self._from.setText(sender)
         admin = self.session.signed_in
-        self._to.setText(admin.upn if admin is not None and admin.upn else sender)
+        to = admin.upn if admin is not None and admin.upn else sender
+        # A default replaces only a default: what the user typed stays.
+        for field, default, previous in (
+            (self._from, sender, self._default_from),
+            (self._to, to, self._default_to),
+        ):
+            if not field.text().strip() or field.text() == previous:
+                field.setText(default)
+        self._default_from, self._default_to = sender, to
         self._refresh()
 
     # What the test will do ----------------------------------------------------------------

@@ -38,16 +38,22 @@ def _check_screenshots(folder: Path, scale: int) -> None:
         assert (image.width(), image.height()) == (960 * scale, 680 * scale), name
 
 
+def _keep_for_review(folder: Path, output_dir: Path, name: str) -> None:
+    """Copy the screenshots to test-output/ (checked in the private folder first, as
+    another test run may be writing test-output/ at the same time)."""
+    shutil.copytree(folder, output_dir / name, dirs_exist_ok=True)
+
+
 def test_self_test_saves_one_readable_screenshot_per_page(
-    qtbot: QtBot, output_dir: Path, capsys: pytest.CaptureFixture[str]
+    qtbot: QtBot, tmp_path: Path, output_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    folder = output_dir / "ui-100"
-    shutil.rmtree(folder, ignore_errors=True)
+    folder = tmp_path / "shots"
     assert run_self_test(str(folder)) == 0
     out = capsys.readouterr().out
     assert "Self-test passed" in out
     assert "Keyring: tests.memory_keyring.MemoryKeyring" in out
     _check_screenshots(folder, 1)
+    _keep_for_review(folder, output_dir, "ui-100")
     # The self-test never registers the crash dialog.
     assert app._crash_reporter is None
 
@@ -65,9 +71,8 @@ def test_a_failing_step_makes_the_self_test_fail(
     assert "Self-test FAILED: 1 of 2 steps." in out
 
 
-def test_self_test_from_the_command_line_at_200_percent(output_dir: Path) -> None:
-    folder = output_dir / "ui-200"
-    shutil.rmtree(folder, ignore_errors=True)
+def test_self_test_from_the_command_line_at_200_percent(tmp_path: Path, output_dir: Path) -> None:
+    folder = tmp_path / "shots"
     env = dict(os.environ, QT_SCALE_FACTOR="2", QT_QPA_PLATFORM="")
     result = subprocess.run(
         [sys.executable, "main.py", "self-test", "--out", str(folder)],
@@ -80,4 +85,6 @@ def test_self_test_from_the_command_line_at_200_percent(output_dir: Path) -> Non
     assert result.returncode == 0, result.stdout + result.stderr
     assert "offscreen, scale 2" in result.stdout  # set by the self-test itself
     _check_screenshots(folder, 2)
+    _keep_for_review(folder, output_dir, "ui-200")
     assert PageId.SUMMARY.name.lower() in result.stdout
+    assert "Sandbox stop: stopped" in result.stdout

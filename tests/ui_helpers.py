@@ -22,12 +22,21 @@ from pytestqt.qtbot import QtBot
 
 from wizard.core.clouds import CLOUDS, Cloud, CloudId
 from wizard.core.profile import SiteProfile
+from wizard.ui.pages.base import WizardPage
+from wizard.ui.pages.method import MethodPage
+from wizard.ui.pages.site import SitePage
+from wizard.ui.pages.summary import SummaryPage
+from wizard.ui.pages.welcome import WelcomePage
 from wizard.ui.session import WizardSession
 from wizard.ui.settings import DEFAULT_SIZE
 from wizard.ui.wizard import RelayWizard
 
 # A fixed day before the end of December 2026, so the advice does not drift.
 TODAY = date(2026, 11, 2)
+
+# The pages these tests drive; later pages have their own tests (and talk to the
+# sandbox), so they are left out here.
+FIRST_PAGES: tuple[type[WizardPage], ...] = (WelcomePage, SitePage, MethodPage, SummaryPage)
 
 
 def make_wizard(
@@ -37,9 +46,10 @@ def make_wizard(
     cloud: Cloud | None = None,
     today: date = TODAY,
     remember_size: bool = False,
+    pages: tuple[type[WizardPage], ...] = FIRST_PAGES,
 ) -> RelayWizard:
     session = WizardSession(cloud or CLOUDS[CloudId.WORLDWIDE], profile, clock=lambda: today)
-    wizard = RelayWizard(session, remember_size=remember_size)
+    wizard = RelayWizard(session, pages=pages, remember_size=remember_size)
     qtbot.addWidget(wizard)
     wizard.resize(*DEFAULT_SIZE)
     wizard.show()

@@ -11,8 +11,10 @@ import contextlib
 import logging
 import os
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QGuiApplication
@@ -21,6 +23,10 @@ from PySide6.QtWidgets import QApplication
 from wizard import APP_ID, APP_NAME, ORG_NAME, __version__
 from wizard.core.clouds import CLOUDS, CloudId
 from wizard.core.profile import Site, SiteProfile
+from wizard.ui.pages.base import PageId
+
+if TYPE_CHECKING:
+    from wizard.sandbox.server import Sandbox
 
 log = logging.getLogger(__name__)
 
@@ -51,35 +57,69 @@ def demo_profile(name: str, domain: str, public_ip: str | None) -> SiteProfile:
     return SiteProfile(site=Site(name=name, domain=domain, public_ip=public_ip))
 
 
+class _SandboxStarter(threading.Thread):
+    """Imports and starts the sandbox while the main thread builds the window.
+
+    Its servers start in well under 100 ms; importing them (requests, aiosmtpd,
+    cryptography) is what takes time, and overlaps with Qt's own start here.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(name="sandbox-start", daemon=True)
+        self.sandbox: Sandbox | None = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            from wizard.sandbox.server import Sandbox
+
+            self.sandbox = Sandbox().start()
+        except BaseException as exc:  # noqa: BLE001 - re-raised on the main thread
+            self.error = exc
+
+    def result(self) -> Sandbox:
+        self.join()
+        if self.error is not None:
+            raise self.error
+        assert self.sandbox is not None
+        return self.sandbox
+
+
 def launch_gui(args: argparse.Namespace) -> int:
     started = time.perf_counter()
+    starter = _SandboxStarter() if getattr(args, "demo", False) else None
+    if starter is not None:
+        starter.start()
     app = create_application()
     from wizard.ui.crash import install_crash_reporter, uninstall_crash_reporter
+    from wizard.ui.pages.welcome import WelcomePage
     from wizard.ui.session import WizardSession
     from wizard.ui.tasks import work_still_running
-    from wizard.ui.wizard import PageId, RelayWizard
+    from wizard.ui.wizard import RelayWizard
 
     install_crash_reporter(app)
     with contextlib.ExitStack() as stack:
         cloud = CLOUDS[CloudId.WORLDWIDE]
         profile: SiteProfile | None = None
-        if getattr(args, "demo", False):
-            from wizard.sandbox.server import Sandbox
-
-            sandbox = stack.enter_context(Sandbox())
+        if starter is not None:
+            sandbox = starter.result()
+            stack.callback(sandbox.stop)
             cloud = sandbox.cloud
             state = sandbox.state
             profile = demo_profile(state.display_name, state.default_domain, state.site_public_ip)
         session = WizardSession(cloud, profile)
-        window = RelayWizard(session)
+        # The first page only, so the window is there before every page's module is
+        # imported; the others follow as soon as the event loop runs.
+        window = RelayWizard(session, pages=(WelcomePage,), more_pages_coming=True)
         window.show()
         log.info("Window shown %.0f ms after launch", (time.perf_counter() - started) * 1000)
+        QTimer.singleShot(0, window.add_pages)
         profile_arg = getattr(args, "profile", None)
         if profile_arg:
-            path = Path(profile_arg).expanduser()
             welcome = window.page_for(PageId.WELCOME)
-            # After the first paint, so the window is there while the file is read.
-            QTimer.singleShot(0, lambda: welcome.open_profile(path))  # type: ignore[attr-defined]
+            assert isinstance(welcome, WelcomePage)
+            path = Path(profile_arg).expanduser()
+            QTimer.singleShot(0, lambda: welcome.open_profile(path))
         try:
             code = app.exec()
         finally:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget, QWizard
 
 from wizard import APP_NAME
 from wizard.ui.pages.base import PageId, WizardPage
 from wizard.ui.session import WizardSession
 from wizard.ui.settings import UiSettings, load_ui_settings, save_ui_settings
+from wizard.ui.style import app_stylesheet
 
 __all__ = ["PageId", "RelayWizard"]
 
@@ -24,6 +25,9 @@ MIN_SIZE = (560, 380)
 
 
 class RelayWizard(QWizard):
+    # After `add_pages`: pages may appear after the window (see launch.py).
+    pagesAdded = Signal()
+
     def __init__(
         self,
         session: WizardSession,
@@ -31,14 +35,19 @@ class RelayWizard(QWizard):
         pages: Iterable[type[WizardPage]] | None = None,
         settings: UiSettings | None = None,
         remember_size: bool = True,
+        more_pages_coming: bool = False,
         parent: QWidget | None = None,
     ) -> None:
+        """`pages`: the registered pages by default. `more_pages_coming`: the launcher
+        shows the window with the first page only and calls `add_pages` right after,
+        so the window appears before every page's module is imported."""
         super().__init__(parent)
         if pages is None:
             from wizard.ui.pages.registry import PAGES
 
             pages = PAGES
         self.session = session
+        self.pages_pending = more_pages_coming
         self.setObjectName("relayWizard")
         title = APP_NAME
         if session.cloud.is_sandbox:
@@ -47,6 +56,9 @@ class RelayWizard(QWizard):
         # One look on every platform: a header with title and subtitle that follows
         # the palette (Aero and Mac styles hide the subtitle or add artwork).
         self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
+        # On the window (not only the application) so that every way of opening it,
+        # the tests included, shows the same look.
+        self.setStyleSheet(app_stylesheet())
         self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
         for page_class in pages:
             self.setPage(int(page_class.page_id), page_class(session))
@@ -61,6 +73,21 @@ class RelayWizard(QWizard):
         self._apply_size(settings)
 
     # Pages ------------------------------------------------------------------------
+
+    def add_pages(self, pages: Iterable[type[WizardPage]] | None = None) -> None:
+        """Add the pages that are not there yet (all registered ones by default)."""
+        if pages is None:
+            from wizard.ui.pages.registry import PAGES
+
+            pages = PAGES
+        for page_class in pages:
+            if int(page_class.page_id) not in self.pageIds():
+                self.setPage(int(page_class.page_id), page_class(self.session))
+        self.pages_pending = False
+        self.pagesAdded.emit()
+        current = self.currentPage()
+        if isinstance(current, WizardPage):
+            current.refresh_complete()
 
     def page_for(self, page_id: PageId) -> WizardPage:
         page = self.page(int(page_id))

@@ -157,13 +157,24 @@ class WizardPage(QWizardPage):
     # QWizardPage ------------------------------------------------------------------
 
     def isComplete(self) -> bool:
-        return self.incomplete_reason() is None
+        return self._pending_reason() is None and self.incomplete_reason() is None
 
     def nextId(self) -> int:
         wizard = self.wizard()
         if wizard is None:
             return -1
-        return next_registered(self.page_id, wizard.pageIds())
+        following = next_registered(self.page_id, wizard.pageIds())
+        if following == -1 and getattr(wizard, "pages_pending", False):
+            # The next pages are still being added (launch.py): this is not the last
+            # page, so Next (disabled for the moment) rather than Finish.
+            return int(PATH[min(PATH.index(self.page_id) + 1, len(PATH) - 1)])
+        return following
+
+    def _pending_reason(self) -> str | None:
+        wizard = self.wizard()
+        if wizard is not None and getattr(wizard, "pages_pending", False):
+            return self.tr("Getting the next steps ready…")
+        return None
 
     def cleanupPage(self) -> None:
         # Going Back keeps what was entered: the values live in the session, and
@@ -171,8 +182,7 @@ class WizardPage(QWizardPage):
         pass
 
     def _show_why_not(self) -> None:
-        reason = self.incomplete_reason()
+        reason = self._pending_reason() or self.incomplete_reason()
         if reason:
             self.why_not.set_status(Tone.INFO, self.tr("To continue"), reason)
         self.why_not.setVisible(bool(reason))
-

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QRadioButton,
     QScrollArea,
-    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -34,6 +33,7 @@ from wizard.ui.pages.base import PageId, WizardPage
 from wizard.ui.style import Tone, scaled_font
 from wizard.ui.text import auth_text, security_text
 from wizard.ui.widgets.labels import HintLabel, SectionTitle, StatusBadge, StatusLine
+from wizard.ui.widgets.reflow import Reflow
 from wizard.ui.widgets.values import ValueRows, clear_layout
 
 
@@ -74,7 +74,6 @@ class MethodCard(QFrame):
         self.title.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.title.setBuddy(self.radio)
         self.title.setEnabled(assessment.usable)
-        self.title.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         top.addWidget(self.radio, 0, Qt.AlignmentFlag.AlignTop)
         top.addWidget(self.title, 1)
         self.badge: StatusBadge | None = None
@@ -218,6 +217,8 @@ class MethodPage(WizardPage):
         right.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         right.setWidget(self.preview)
         row.addWidget(right, 9)
+        # Narrow (200% on a small screen): the settings go below the ranking.
+        self.reflow = Reflow(self.body, row, min_chars=100)
         self.cards: list[MethodCard] = []
         self._group = QButtonGroup(self)
         self._group.buttonToggled.connect(self._toggled)

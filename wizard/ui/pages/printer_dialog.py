@@ -25,6 +25,7 @@ from wizard.ui.style import Tone
 from wizard.ui.widgets.choice import TriChoice
 from wizard.ui.widgets.form import Field, add_field
 from wizard.ui.widgets.labels import HintLabel, SectionTitle, StatusLine
+from wizard.ui.widgets.reflow import Reflow
 
 
 class PrinterDialog(QDialog):
@@ -59,8 +60,13 @@ class PrinterDialog(QDialog):
         outer.addWidget(scroll, 1)
         columns = QHBoxLayout(body)
         columns.setSpacing(24)
+        # Two columns when there is room, one below the other when there is not.
+        self.reflow = Reflow(scroll.viewport(), columns, min_chars=90)
+        # Set explicitly: a nested layout would inherit the columns' wide spacing.
         left = QVBoxLayout()
+        left.setSpacing(10)
         right = QVBoxLayout()
+        right.setSpacing(10)
         columns.addLayout(left, 1)
         columns.addLayout(right, 1)
 
@@ -164,16 +170,18 @@ class PrinterDialog(QDialog):
         )
         self.port_465_only = QCheckBox(self.tr("It only offers port &465 (SSL/TLS)"), body)
         self.port_465_only.setAccessibleName(self.tr("Only offers port 465"))
-        right.addWidget(self.port_465_only)
-        right.addWidget(
-            HintLabel(
-                self.tr(
-                    "Tick this if the device has no STARTTLS or port 587 option. Microsoft "
-                    "365 does not accept sign-in on port 465."
-                ),
-                body,
-            )
+        port_hint = self.tr(
+            "Tick this if the device has no STARTTLS or port 587 option. Microsoft 365 "
+            "does not accept sign-in on port 465."
         )
+        self.port_465_only.setAccessibleDescription(port_hint)
+        port_box = QWidget(body)
+        port_layout = QVBoxLayout(port_box)
+        port_layout.setContentsMargins(0, 0, 0, 0)
+        port_layout.setSpacing(3)
+        port_layout.addWidget(self.port_465_only)
+        port_layout.addWidget(HintLabel(port_hint, port_box))
+        right.addWidget(port_box)
         right.addStretch(1)
 
         self.why_not = StatusLine(Tone.INFO, self.tr("To save"), "", self)
@@ -192,6 +200,8 @@ class PrinterDialog(QDialog):
             self._fill(printer)
             self._touched.update({"name", "sender", "username", "model", "location"})
         else:
+            # Until the user picks a make, the generic entry: never a guessed vendor.
+            self.vendor.setCurrentIndex(self.vendor.findData(GENERIC_VENDOR))
             self._vendor_chosen()
         self.vendor.currentIndexChanged.connect(lambda _i: self._vendor_chosen())
         for key, edit in (
@@ -204,11 +214,16 @@ class PrinterDialog(QDialog):
             edit.editingFinished.connect(lambda key=key: self._touch(key))
         self.model.editTextChanged.connect(lambda _t: self._validate())
         self._validate()
-        self.resize(self.sizeHint().expandedTo(self._comfortable_size()))
+        self.resize(self._comfortable_size())
 
     def _comfortable_size(self) -> QSize:
+        """Room for both columns without scrolling, within the screen."""
         metrics = self.fontMetrics()
-        return QSize(metrics.averageCharWidth() * 110, metrics.lineSpacing() * 34)
+        size = QSize(metrics.averageCharWidth() * 125, metrics.lineSpacing() * 46)
+        screen = self.screen()
+        if screen is not None:
+            size = size.boundedTo(screen.availableGeometry().size() * 0.9)
+        return size
 
     # Values ----------------------------------------------------------------------
 

@@ -6,7 +6,6 @@ from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLineEdit,
@@ -29,6 +28,7 @@ from wizard.ui.widgets.choice import TriChoice
 from wizard.ui.widgets.form import Field, add_field
 from wizard.ui.widgets.icons import status_icon
 from wizard.ui.widgets.labels import HintLabel, SectionTitle
+from wizard.ui.widgets.reflow import Reflow
 
 MAX_DAILY_VOLUME = 10_000_000
 
@@ -43,12 +43,9 @@ class SitePage(WizardPage):
         )
         self._vendors: tuple[Vendor, ...] = load_catalog()
         self._touched: set[str] = set()
-        grid = QGridLayout()
-        grid.setHorizontalSpacing(28)
-        grid.setVerticalSpacing(8)
-        grid.setColumnStretch(0, 1)
-        grid.setColumnStretch(1, 1)
-        self.body_layout.addLayout(grid)
+        columns = QHBoxLayout()
+        columns.setSpacing(28)
+        self.body_layout.addLayout(columns)
 
         office = QVBoxLayout()
         office.setSpacing(10)
@@ -82,7 +79,7 @@ class SitePage(WizardPage):
             accessible_name=self.tr("Office's public IP address"),
         )
         office.addStretch(1)
-        grid.addLayout(office, 0, 0)
+        columns.addLayout(office, 1)
 
         needs = QVBoxLayout()
         needs.setSpacing(10)
@@ -125,7 +122,11 @@ class SitePage(WizardPage):
             accessible_name=self.tr("Messages a day, all devices together"),
         )
         needs.addStretch(1)
-        grid.addLayout(needs, 0, 1)
+        columns.addLayout(needs, 1)
+        # Side by side when there is room, one below the other when there is not.
+        self.reflow = Reflow(
+            self.scroll_area.viewport() if self.scroll_area else self, columns, 100
+        )
 
         # The devices' buttons sit beside the section title, so they stay next to
         # the table however small the window is.

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QRadioButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -64,22 +65,18 @@ class WelcomePage(WizardPage):
         self._modes.addButton(self._new)
         self._modes.addButton(self._open)
         self._new.setChecked(True)
-        layout.addWidget(self._new)
-        layout.addWidget(
-            _indented(HintLabel(self.tr("Describe the office and its devices from the start.")))
-        )
-        layout.addWidget(self._open)
+        new_hint = self.tr("Describe the office and its devices from the start.")
+        self._new.setAccessibleDescription(new_hint)
+        layout.addWidget(_choice(self._new, _indented(HintLabel(new_hint))))
         open_box = QWidget(self.body)
         open_layout = QVBoxLayout(open_box)
         open_layout.setContentsMargins(0, 0, 0, 0)
-        open_layout.addWidget(
-            HintLabel(
-                self.tr(
-                    "Continue with a site you saved before (a .json file). The file itself "
-                    "is not changed until you save."
-                )
-            )
+        open_hint = self.tr(
+            "Continue with a site you saved before (a .json file). The file itself is not "
+            "changed until you save."
         )
+        self._open.setAccessibleDescription(open_hint)
+        open_layout.addWidget(HintLabel(open_hint))
         row = QHBoxLayout()
         self._choose = QPushButton(self.tr("&Choose file…"), open_box)
         self._choose.setAccessibleName(self.tr("Choose the site profile file to open"))
@@ -91,10 +88,12 @@ class WelcomePage(WizardPage):
         row.addWidget(self._opened, 1)
         row.addWidget(self._copy_path)
         open_layout.addLayout(row)
-        layout.addWidget(_indented(open_box))
+        layout.addWidget(_choice(self._open, _indented(open_box)))
 
         layout.addWidget(SectionTitle(self.tr("Microsoft 365 cloud"), self.body))
         self._cloud = QComboBox(self.body)
+        self._cloud.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self._cloud.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
         for cloud_id in SELECTABLE_CLOUDS:
             self._cloud.addItem(CLOUDS[cloud_id].name, cloud_id.value)
         self._cloud_field = add_field(
@@ -118,6 +117,8 @@ class WelcomePage(WizardPage):
         layout.addStretch(1)
 
         self._loading = False
+        self._listening = False
+        self._pending_path: Path | None = None
         self._choose.clicked.connect(self.choose_profile)
         self._modes.buttonToggled.connect(lambda *_: self.refresh_complete())
         self._cloud.currentIndexChanged.connect(self._cloud_chosen)
@@ -192,7 +193,7 @@ class WelcomePage(WizardPage):
         self._loading = False
         self._choose.setEnabled(True)
         path = self._pending_path
-        if error is not None or profile is None:
+        if error is not None or profile is None or path is None:
             self.show_error(
                 error or RuntimeError("no profile"), doing=self.tr("opening the profile")
             )
@@ -252,6 +253,17 @@ class WelcomePage(WizardPage):
         cloud = cloud_by_id(str(self._cloud.itemData(index)))
         if cloud is not None and not self.session.cloud.is_sandbox:
             self.session.set_cloud(cloud)
+
+
+def _choice(button: QWidget, details: QWidget) -> QWidget:
+    """A radio button with its explanation close under it."""
+    box = QWidget()
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(2)
+    layout.addWidget(button)
+    layout.addWidget(details)
+    return box
 
 
 def _indented(widget: QWidget) -> QWidget:

@@ -28,7 +28,8 @@ class HintLabel(QLabel):
         self.setObjectName("hint")
         self.setWordWrap(True)
         self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        # No setSizePolicy here: it would drop the height-for-width flag that word
+        # wrapping sets, and layouts would then give the label odd heights.
         self._recolour()
 
     def _recolour(self) -> None:
@@ -77,7 +78,6 @@ class StatusLine(QWidget):
         self._label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         if selectable:
             self._label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self._label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
         layout.addWidget(self._icon, 0, Qt.AlignmentFlag.AlignTop)
         layout.addWidget(self._label, 1)
         self._render()

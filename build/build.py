@@ -20,7 +20,6 @@ import ast
 import functools
 import os
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -580,13 +579,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"build: {built.bundle} ({size / 1e6:.1f} MB)")
     print(f"build: run it with: {built.cli} --version")
     return 0
-
-
-def clean_outputs(dist: Path) -> None:
-    """Remove a previous build's output and work folders (the benchmark starts clean)."""
-    for path in (dist / APP_NAME, work_dir(dist)):
-        if path.exists():
-            shutil.rmtree(path)
 
 
 if __name__ == "__main__":

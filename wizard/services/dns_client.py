@@ -207,7 +207,8 @@ class DnsClient:
             qname = dns.name.from_text(name)
         except dns.exception.DNSException as error:
             return done(AnswerStatus.INVALID, detail=str(error))
-        self.questions += 1
+        with self._lock:
+            self.questions += 1
         try:
             answer = self._resolver(server, lifetime).resolve(
                 qname,

@@ -39,7 +39,9 @@ from wizard.services.smtp_test import (
     Credentials,
     SendTestRequest,
     SmtpTest,
+    envelope_address,
 )
+from wizard.services.smtp_wire import classify_failure
 
 SCANNER = f"scanner@{DEMO_DOMAIN}"
 RECEPTION = f"reception@{DEMO_DOMAIN}"
@@ -414,6 +416,32 @@ def test_server_without_tls12(tmp_path: Path, expected_warnings: list[logging.Lo
     assert all(r.name == "mail.log" for r in expected_warnings)
 
 
+def test_international_sender_uses_smtputf8(sandbox: Any) -> None:
+    sender = f"jürgen@{DEMO_DOMAIN}"
+    result = SmtpTest(_request(sandbox, Method.DIRECT_SEND, sender=sender)).run()
+    assert result.outcome is Outcome.SENT, result.transcript_text()
+    assert f"MAIL FROM:<{sender}> SMTPUTF8" in _client_lines(result)
+    with sandbox.state.lock:
+        entry = next(e for e in sandbox.state.trace if result.token in e.subject)
+    assert entry.sender == sender and f"From: {sender}".encode() in entry.raw
+
+
+def test_international_sender_without_smtputf8(tmp_path: Path) -> None:
+    controller, port, ca_path = _aiosmtpd_server(tmp_path, ("127.0.0.1",))
+    try:
+        request = replace(_relay_request(port, ca_path), sender=f"jürgen@{DEMO_DOMAIN}")
+        result = SmtpTest(request).run()
+    finally:
+        controller.stop()
+    assert result.outcome is Outcome.REFUSED and result.verdict.key == "smtputf8"
+    assert result.stage is Stage.MAIL and result.verdict.step is WizardStep.SITE
+
+
+def test_envelope_addresses() -> None:
+    assert envelope_address("user@bücher.example") == ("user@xn--bcher-kva.example", False)
+    assert envelope_address("jürgen@contoso.example") == ("jürgen@contoso.example", True)
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -577,3 +605,41 @@ def test_bad_input_is_refused_before_connecting() -> None:
 def test_missing_password_is_bad_input(sandbox: Any) -> None:
     with pytest.raises(InvalidInput):
         SmtpTest(_request(sandbox, Method.SMTP_AUTH), Credentials()).run()
+
+
+@pytest.mark.parametrize(
+    "error,stage,port,relay,kind",
+    [
+        (
+            socket.gaierror(-2, "Name or service not known"),
+            Stage.CONNECT,
+            587,
+            False,
+            ConnectionFailure.NAME_NOT_RESOLVED,
+        ),
+        (
+            ConnectionRefusedError(111, "refused"),
+            Stage.CONNECT,
+            587,
+            False,
+            ConnectionFailure.REFUSED,
+        ),
+        (TimeoutError("timed out"), Stage.CONNECT, 25, False, ConnectionFailure.PORT25_BLOCKED),
+        (TimeoutError("timed out"), Stage.BANNER, 2525, True, ConnectionFailure.PORT25_BLOCKED),
+        (TimeoutError("timed out"), Stage.CONNECT, 587, False, ConnectionFailure.TIMEOUT),
+        # Late in the conversation a timeout is the server's, not a blocked port.
+        (TimeoutError("timed out"), Stage.DATA, 25, True, ConnectionFailure.TIMEOUT),
+        (ConnectionResetError(104, "reset"), Stage.MAIL, 25, True, ConnectionFailure.DISCONNECTED),
+        (
+            OSError(101, "Network is unreachable"),
+            Stage.CONNECT,
+            587,
+            False,
+            ConnectionFailure.UNREACHABLE,
+        ),
+    ],
+)
+def test_connection_failures_are_classified(
+    error: BaseException, stage: Stage, port: int, relay: bool, kind: ConnectionFailure
+) -> None:
+    assert classify_failure(error, stage=stage, port=port, relay=relay)[0] is kind

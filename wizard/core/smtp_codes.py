@@ -337,6 +337,20 @@ def explain_cancelled() -> Verdict:
     )
 
 
+def explain_international_address() -> Verdict:
+    """An address with accents or non-Latin letters, and no SMTPUTF8 on the server."""
+    return _v(
+        "smtputf8",
+        tr("This server does not take addresses with accents or non-Latin letters"),
+        tr(
+            "The part before the @ has letters beyond plain ASCII, which needs the "
+            "server's SMTPUTF8 extension, and this server does not offer it."
+        ),
+        tr("Use an address with plain letters before the @, or check the server name."),
+        WizardStep.SITE,
+    )
+
+
 def explain_mechanism_not_offered(mechanism: str, offered: tuple[str, ...]) -> Verdict:
     """The server refused the sign-in method itself (504 5.7.4 after STARTTLS)."""
     return _v(

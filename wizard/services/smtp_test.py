@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
+from email.policy import SMTPUTF8 as SMTPUTF8_POLICY
 from email.utils import format_datetime
 from typing import Any, Protocol
 
@@ -42,6 +43,7 @@ from wizard.core.smtp_codes import (
     explain_accepted,
     explain_cancelled,
     explain_connection_failure,
+    explain_international_address,
     explain_mechanism_not_offered,
     explain_reply,
 )
@@ -56,7 +58,7 @@ from wizard.core.transcript import (
     Transcript,
     TranscriptLine,
 )
-from wizard.core.validation import check_email
+from wizard.core.validation import check_email, domain_to_ascii
 from wizard.services.smtp_wire import (
     Cancelled,
     Recorder,
@@ -197,6 +199,17 @@ class Credentials:
         return "Credentials(<hidden>)"
 
 
+def envelope_address(address: str) -> tuple[str, bool]:
+    """The address as MAIL FROM / RCPT TO carry it (the domain in its ASCII form), and
+    whether it needs SMTPUTF8 (letters beyond ASCII before the @)."""
+    local, _, domain = address.rpartition("@")
+    try:
+        domain = domain_to_ascii(domain)
+    except UnicodeError:
+        pass  # validated before; leave it for the server to judge
+    return f"{local}@{domain}", not local.isascii()
+
+
 def build_message(request: SendTestRequest, token: str, now: datetime) -> tuple[EmailMessage, str]:
     """The test message (plain text, the reference in Subject and a header)."""
     domain = request.sender.rpartition("@")[2] or "relay-wizard.invalid"
@@ -204,8 +217,9 @@ def build_message(request: SendTestRequest, token: str, now: datetime) -> tuple[
     message_id = f"<{token}.{secrets.token_hex(6)}@{domain}>"
     subject = tr("Relay Wizard test message {token}").format(token=token)
     message = EmailMessage(policy=SMTP_POLICY)
-    message["From"] = request.sender
-    message["To"] = ", ".join(request.recipients)
+    # Headers carry domains in their ASCII form, as the envelope does.
+    message["From"] = envelope_address(request.sender)[0]
+    message["To"] = ", ".join(envelope_address(r)[0] for r in request.recipients)
     message["Subject"] = subject
     message["Date"] = format_datetime(now.astimezone())
     message["Message-ID"] = message_id
@@ -237,6 +251,10 @@ def build_message(request: SendTestRequest, token: str, now: datetime) -> tuple[
     )
     message.set_content(body + "\n")
     return message, message_id
+
+
+class _NoSmtpUtf8(Exception):
+    """Internal: an international address, and the server does not offer SMTPUTF8."""
 
 
 class _NoStartTls(Exception):
@@ -343,6 +361,10 @@ class SmtpTest:
             outcome = Outcome.CANCELLED
             verdict = explain_cancelled()
             info(Direction.INFO, tr("Cancelled."))
+        except _NoSmtpUtf8:
+            outcome = Outcome.REFUSED
+            verdict = explain_international_address()
+            info(Direction.INFO, tr("Stopped: {title}").format(title=verdict.title))
         except _NoStartTls:
             outcome = Outcome.UNREACHABLE
             failure = ConnectionFailure.STARTTLS_UNAVAILABLE
@@ -512,17 +534,27 @@ class SmtpTest:
             self._stage = Stage.AUTH
             self._sign_in(smtp, secret)
         self._stage = Stage.MAIL
-        code, text = smtp.mail(request.sender)
+        sender, international = envelope_address(request.sender)
+        recipients = [envelope_address(r) for r in request.recipients]
+        international = international or any(utf8 for _address, utf8 in recipients)
+        options: list[str] = []
+        if international:
+            # An address with non-ASCII letters before the @ travels only with SMTPUTF8.
+            if not smtp.has_extn("smtputf8"):
+                raise _NoSmtpUtf8()
+            options.append("SMTPUTF8")
+        code, text = smtp.mail(sender, options)
         if code != 250:
             raise _Refused(Stage.MAIL, code, _text(text))
         self._stage = Stage.RCPT
-        for recipient in request.recipients:
+        for recipient, _utf8 in recipients:
             code, text = smtp.rcpt(recipient)
             if code not in (250, 251):
                 raise _Refused(Stage.RCPT, code, _text(text))
         self._stage = Stage.DATA
+        policy = SMTPUTF8_POLICY if international else SMTP_POLICY
         try:
-            code, text = smtp.data(message.as_bytes(policy=SMTP_POLICY))
+            code, text = smtp.data(message.as_bytes(policy=policy))
         except smtplib.SMTPDataError as exc:
             raise _Refused(Stage.DATA, exc.smtp_code, _text(exc.smtp_error)) from None
         if code != 250:

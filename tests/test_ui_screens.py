@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QColor, QImage, QPalette
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -23,11 +23,13 @@ from wizard.ui.crash import CrashDialog
 from wizard.ui.pages.base import PageId
 from wizard.ui.pages.site import SitePage
 from wizard.ui.selftest import sample_profile
+from wizard.ui.style import Tone, tone_colour
 
 
 @pytest.fixture
-def shots(output_dir: Path, qapp: QWidget) -> Path:
-    ratio = qapp.primaryScreen().devicePixelRatio()  # type: ignore[attr-defined]
+def shots(output_dir: Path, qapp: QApplication) -> Path:
+    screen = qapp.primaryScreen()
+    ratio = screen.devicePixelRatio() if screen is not None else 1.0
     folder = output_dir / f"ui-states-{ratio:g}x"
     folder.mkdir(exist_ok=True)
     return folder
@@ -137,3 +139,36 @@ def test_crash_dialog(qtbot: QtBot, shots: Path, tmp_path: Path) -> None:
     dialog.show()
     qtbot.waitExposed(dialog)
     _save(dialog, shots / "crash-dialog.png")
+
+
+def test_dark_palette(qtbot: QtBot, shots: Path, qapp: QApplication) -> None:
+    """A dark system palette: the pages take their colours from it."""
+    dark = QPalette()
+    for role, colour in (
+        (QPalette.ColorRole.Window, "#202124"),
+        (QPalette.ColorRole.WindowText, "#e8eaed"),
+        (QPalette.ColorRole.Base, "#2b2c2f"),
+        (QPalette.ColorRole.AlternateBase, "#323336"),
+        (QPalette.ColorRole.Text, "#e8eaed"),
+        (QPalette.ColorRole.Button, "#303134"),
+        (QPalette.ColorRole.ButtonText, "#e8eaed"),
+        (QPalette.ColorRole.Highlight, "#8ab4f8"),
+        (QPalette.ColorRole.HighlightedText, "#202124"),
+        (QPalette.ColorRole.PlaceholderText, "#9aa0a6"),
+        (QPalette.ColorRole.Mid, "#5f6368"),
+    ):
+        dark.setColor(role, QColor(colour))
+    previous = qapp.palette()
+    qapp.setPalette(dark)
+    try:
+        wizard = make_wizard(qtbot, sample_profile())
+        wizard.next()
+        wizard.next()
+        _save(wizard, shots / "dark-method.png")
+        method = wizard.page_for(PageId.METHOD)
+        badge = method.cards[0].badge  # type: ignore[attr-defined]
+        assert badge is not None
+        # The status colours switch to their dark-background variants.
+        assert tone_colour(Tone.GOOD).name() == "#3fb950"
+    finally:
+        qapp.setPalette(previous)

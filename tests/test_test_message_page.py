@@ -14,11 +14,12 @@ from wizard.core.profile import Printer, Site, SiteProfile
 from wizard.core.transcript import Outcome
 from wizard.sandbox.browser import StandInBrowser
 from wizard.sandbox.tenant import DEMO_DOMAIN
+from wizard.services.apply import password_purpose
 from wizard.services.secrets import SecretStore
 from wizard.services.signin import SignIn, SignInSettings
 from wizard.ui.pages.base import PageId
 from wizard.ui.pages.registry import PAGES
-from wizard.ui.pages.test_message import TestMessagePage, password_purpose
+from wizard.ui.pages.test_message import TestMessagePage
 from wizard.ui.session import WizardSession
 from wizard.ui.style import Tone
 from wizard.ui.wizard import RelayWizard
@@ -125,7 +126,8 @@ def test_success_streams_the_transcript_and_remembers_the_password(
     # The next test uses the kept password.
     env.qtbot.waitUntil(lambda: page._kept.isVisible(), timeout=5000)
     env.send()
-    assert env.session.test_result is not result and env.session.test_result.sent
+    again = env.session.test_result
+    assert again is not None and again is not result and again.sent
 
 
 def test_signed_in_admin_sees_the_message_trace(env: Env, output_dir: Path) -> None:

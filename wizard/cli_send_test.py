@@ -29,6 +29,7 @@ from wizard.core.methods import Method
 from wizard.core.steps import STEP_TITLES
 from wizard.core.transcript import Outcome, SmtpTestResult, TranscriptLine
 from wizard.core.validation import check_email
+from wizard.services.apply import password_purpose
 from wizard.services.secrets import SecretStore
 from wizard.services.smtp_test import (
     DEFAULT_TIMEOUT,
@@ -43,11 +44,6 @@ EXIT_CODES: dict[Outcome, int] = {
     Outcome.CANCELLED: 1,
     Outcome.UNREACHABLE: 3,
 }
-
-
-def password_purpose(username: str) -> str:
-    """The keyring purpose under which a mailbox's SMTP password is kept (per site)."""
-    return f"smtp-password:{username.strip().lower()}"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -30,6 +30,7 @@ from wizard.core.profile import Printer
 from wizard.core.steps import WizardStep
 from wizard.core.transcript import SmtpTestResult, TranscriptLine
 from wizard.core.validation import check_email
+from wizard.services.apply import password_purpose
 from wizard.services.atomic import write_atomic
 from wizard.services.exchange_admin import ExchangeAdmin
 from wizard.services.message_trace import (
@@ -63,11 +64,6 @@ STEP_PAGES: dict[WizardStep, PageId] = {
     WizardStep.DNS: PageId.DNS,
     WizardStep.SHEETS: PageId.SHEETS,
 }
-
-
-def password_purpose(username: str) -> str:
-    """Keyring purpose of a mailbox's SMTP password (same as the CLI's --keyring-entry)."""
-    return f"smtp-password:{username.strip().lower()}"
 
 
 class TestMessagePage(WizardPage):

@@ -89,40 +89,56 @@ class TestMessagePage(WizardPage):
         self._settings_line.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self._settings_line)
 
+        # From and To side by side, password and "remember" on one line: the verdict
+        # and the transcript below should fit without scrolling.
+        addresses = QHBoxLayout()
+        addresses.setSpacing(12)
+        left, right = QVBoxLayout(), QVBoxLayout()
+        addresses.addLayout(left, 1)
+        addresses.addLayout(right, 1)
+        layout.addLayout(addresses)
         self._from = QLineEdit(self.body)
         self._from_field = add_field(
-            layout,
+            left,
             self.tr("&From (the device's sender address)"),
             self._from,
-            self.tr("What the device puts in From; for SMTP AUTH, also the mailbox that signs in."),
+            self.tr("For SMTP AUTH also the mailbox that signs in."),
         )
         self._to = QLineEdit(self.body)
         self._to_field = add_field(
-            layout,
+            right,
             self.tr("&To"),
             self._to,
-            self.tr("A mailbox you can look into. The message says it is a test."),
+            self.tr("A mailbox you can look into."),
         )
 
         # Password (SMTP AUTH with a password, High Volume Email).
         self._password_box = QWidget(self.body)
-        password_layout = QVBoxLayout(self._password_box)
+        password_layout = QHBoxLayout(self._password_box)
         password_layout.setContentsMargins(0, 0, 0, 0)
+        password_layout.setSpacing(12)
+        typed = QVBoxLayout()
+        password_layout.addLayout(typed, 1)
         self._password = QLineEdit(self._password_box)
         self._password.setEchoMode(QLineEdit.EchoMode.Password)
         self._password_field = add_field(
-            password_layout,
+            typed,
             self.tr("&Password of the mailbox"),
             self._password,
-            self.tr("Typed once for this test; it is never shown, logged or saved in a file."),
+            self.tr("Typed once for this test; never shown, logged or saved in a file."),
         )
+        self._kept = HintLabel("", self._password_box)
+        typed.addWidget(self._kept)
         self._remember = QCheckBox(self.tr("&Remember it in the keyring"), self._password_box)
         self._remember.setToolTip(
             self.tr("Kept in the operating system's keyring for this site, nowhere else.")
         )
-        password_layout.addWidget(self._remember)
-        self._kept = HintLabel("", self._password_box)
-        password_layout.addWidget(self._kept)
+        remember = QVBoxLayout()
+        # Lined up with the password field, below its label.
+        remember.addSpacing(self.fontMetrics().lineSpacing() + 6)
+        remember.addWidget(self._remember)
+        remember.addStretch(1)
+        password_layout.addLayout(remember, 1)
         layout.addWidget(self._password_box)
 
         # OAuth: sign in as the device's mailbox.

@@ -260,6 +260,9 @@ def test_every_method_is_ranked_once_with_reasons() -> None:
     assert sorted(a.method for a in advice.ranked) == sorted(Method)
     for a in advice.ranked:
         assert a.reasons, a.method
+        assert a.needs, a.method
+        # What a method takes to set up is not a reason it fits.
+        assert not any(r.startswith("Needs a licensed") for r in a.reasons), a.method
     usable = [a.usable for a in advice.ranked]
     assert usable == sorted(usable, reverse=True), "blocked methods must rank last"
 

@@ -8,7 +8,7 @@ blockers and warnings in plain words. Every rule comes from M365-FACTS.md.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 
@@ -86,6 +86,8 @@ class Assessment:
     reasons: tuple[str, ...]
     blockers: tuple[str, ...]
     warnings: tuple[str, ...]
+    # What the method takes to set up (kept apart from the reasons it fits).
+    needs: tuple[str, ...] = ()
     recommended: bool = False
 
     @property
@@ -114,6 +116,7 @@ class _Draft:
     reasons: list[str] = field(default_factory=list)
     blockers: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    needs: list[str] = field(default_factory=list)
 
     def done(self) -> Assessment:
         # Each open question costs a little, so a method that is known to work
@@ -126,6 +129,7 @@ class _Draft:
             tuple(self.reasons),
             tuple(self.blockers),
             tuple(self.warnings),
+            tuple(self.needs),
         )
 
 
@@ -155,19 +159,7 @@ def advise(
     ]
     assessments = [d.done() for d in drafts]
     assessments.sort(key=lambda a: (not a.usable, -a.score, _TIE_ORDER.index(a.method)))
-    ranked = []
-    for i, a in enumerate(assessments):
-        ranked.append(
-            Assessment(
-                a.method,
-                a.variant,
-                a.score,
-                a.reasons,
-                a.blockers,
-                a.warnings,
-                recommended=(i == 0 and a.usable),
-            )
-        )
+    ranked = [replace(a, recommended=(i == 0 and a.usable)) for i, a in enumerate(assessments)]
     return Advice(tuple(ranked), today)
 
 
@@ -253,9 +245,13 @@ def _smtp_auth_oauth(device: DeviceCapabilities, site: SiteNeeds, cloud: Cloud) 
     if device.smtp_auth is Tri.NO and device.oauth is not Tri.YES:
         draft.blockers.append(tr("The device cannot sign in to an SMTP server at all."))
     _submission_common(draft, device, site, cloud)
-    draft.reasons.append(
-        tr("Needs a licensed mailbox with SMTP AUTH switched on for that mailbox only.")
+    draft.needs.append(
+        tr(
+            "A licensed mailbox with SMTP AUTH switched on for that mailbox only (the wizard "
+            "does it)."
+        )
     )
+    draft.needs.append(tr("One sign-in on the device with that mailbox's account."))
     return draft
 
 
@@ -300,7 +296,12 @@ def _smtp_auth_basic(
             )
         )
     _submission_common(draft, device, site, cloud)
-    draft.reasons.append(tr("Needs a licensed mailbox whose password is stored on the device."))
+    draft.needs.append(
+        tr(
+            "A licensed mailbox with SMTP AUTH switched on for that mailbox only (the wizard "
+            "does it), its password stored on the device."
+        )
+    )
     return draft
 
 
@@ -363,9 +364,9 @@ def _direct_send(device: DeviceCapabilities, site: SiteNeeds, tenant: TenantFact
             tr("Works for devices without TLS 1.2: encryption is optional on this path.")
         )
     draft.reasons.append(tr("No mailbox, licence or password on the device."))
-    draft.reasons.append(
-        tr("Nothing to change in the tenant; the sender must use one of your domains.")
-    )
+    draft.reasons.append(tr("Nothing to change in the tenant."))
+    draft.needs.append(tr("A sender address in one of your own domains."))
+    draft.needs.append(tr("Outbound port 25 from the office to your domain's MX host."))
     if site.static_ip is not Tri.YES:
         draft.reasons.append(tr("Works without a static IP address."))
     draft.warnings.append(
@@ -420,6 +421,8 @@ def _connector(device: DeviceCapabilities, site: SiteNeeds) -> _Draft:
             )
         )
     draft.reasons.append(tr("Can send to anyone, inside or outside the organisation."))
+    draft.needs.append(tr("An inbound connector restricted to the office (the wizard creates it)."))
+    draft.needs.append(tr("Outbound port 25 from the office to your domain's MX host."))
     draft.reasons.append(tr("No mailbox, licence or password on the device."))
     draft.reasons.append(tr("Not affected by the retirement of Basic authentication."))
     return draft
@@ -469,6 +472,7 @@ def _hve(device: DeviceCapabilities, site: SiteNeeds, cloud: Cloud, today: date)
                 )
             )
     draft.reasons.append(tr("Needs no licence: the HVE account is a mail user."))
+    draft.needs.append(tr("An HVE account in the tenant (the wizard creates it)."))
     draft.warnings.append(
         tr("Billed per message (metered); check the tenant's HVE billing policy.")
     )

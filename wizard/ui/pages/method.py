@@ -97,6 +97,10 @@ class MethodCard(QFrame):
                 layout.addWidget(StatusLine(Tone.GOOD, self.tr("Why it fits"), "", self))
                 layout.addWidget(_bullets(assessment.reasons, self))
                 lines += assessment.reasons
+            if assessment.needs:
+                layout.addWidget(StatusLine(Tone.INFO, self.tr("What it takes"), "", self))
+                layout.addWidget(_bullets(assessment.needs, self))
+                lines += assessment.needs
             if assessment.warnings:
                 layout.addWidget(StatusLine(Tone.WARNING, self.tr("Check first"), "", self))
                 layout.addWidget(_bullets(assessment.warnings, self))

@@ -195,6 +195,25 @@ def _start_sandbox(ctx: SelfTest) -> str:
     return f"{ctx.sandbox.state.default_domain} on 127.0.0.1"
 
 
+def _test_message(ctx: SelfTest) -> str:
+    """Direct send to the sandbox's MX: smtplib, STARTTLS and certificate checks work."""
+    from wizard.core.device_settings import device_settings
+    from wizard.core.methods import Method
+    from wizard.services.smtp_test import SendTestRequest, SmtpTest
+
+    if ctx.sandbox is None:
+        raise RuntimeError("the sandbox tenant did not start")
+    cloud = ctx.sandbox.cloud
+    domain = ctx.sandbox.state.default_domain
+    sender = f"scanner@{domain}"
+    settings = device_settings(Method.DIRECT_SEND, cloud, domain=domain, sender=sender)
+    request = SendTestRequest.from_settings(settings, [sender], cloud=cloud, timeout=10)
+    result = SmtpTest(request).run()
+    if not result.sent or result.tls is None:
+        raise RuntimeError(f"{result.verdict.title}: {result.detail or result.reply}")
+    return f"accepted over {result.tls.version}, certificate verified"
+
+
 def _stop_sandbox(ctx: SelfTest) -> str:
     if ctx.sandbox is None:
         return "was not running"
@@ -209,6 +228,7 @@ STEPS: list[Step] = [
     Step("Vendor catalog", _vendor_catalog),
     Step("Sandbox start", _start_sandbox),
     Step("Wizard pages", _wizard_pages),
+    Step("Test message", _test_message),
     Step("Sandbox stop", _stop_sandbox),
 ]
 

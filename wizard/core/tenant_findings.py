@@ -105,17 +105,20 @@ class _Analysis:
     # -----------------------------------------------------------------------------
 
     def run(self) -> tuple[Finding, ...]:
+        # Within a severity, the order below is the order shown: what decides the
+        # method's fate first, background last.
         self.unreadable()
         self.domains()
-        self.mx()
+        self.connectors()
         self.smtp_auth()
+        self.hve()
+        self.direct_send()
         self.security_defaults()
         self.legacy_tls()
-        self.direct_send()
-        self.connectors()
-        self.dkim()
-        self.hve()
         self.retirement()
+        self.dkim()
+        self.mx()
+        self.default_domain()
         order = {id(f): i for i, f in enumerate(self.found)}
         return tuple(sorted(self.found, key=lambda f: (SEVERITY_ORDER[f.severity], order[id(f)])))
 
@@ -167,7 +170,9 @@ class _Analysis:
                     WizardStep.SIGN_IN if is_site else WizardStep.SITE,
                     tr("Get-AcceptedDomain: {list}").format(list=accepted),
                 )
-        default = snap.default_domain
+
+    def default_domain(self) -> None:
+        default = self.snapshot.default_domain
         if default:
             self.add(
                 "default-domain",

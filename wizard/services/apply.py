@@ -97,23 +97,31 @@ class ApplyResult:
     def summary(self) -> str:
         if self.nothing_to_change and self.failed is None:
             return tr("Nothing to change: the tenant already has every setting this plan needs.")
+        made = len(self.applied)
         parts = [
-            tr("{n} change(s) made.").format(n=len(self.applied)),
+            tr("No change was made.")
+            if made == 0
+            else tr("1 change made.")
+            if made == 1
+            else tr("{n} changes made.").format(n=made)
         ]
+        left = len(self.not_run) + (1 if self.failed is not None else 0)
         if self.failed is not None:
             parts.append(
-                tr("'{title}' failed; {n} change(s) not made.").format(
-                    title=self.failed.change.title, n=len(self.not_run)
+                tr("'{title}' failed, so {n} of the changes are not made yet.").format(
+                    title=self.failed.change.title, n=left
                 )
             )
         elif self.cancelled:
-            parts.append(tr("Stopped; {n} change(s) not made.").format(n=len(self.not_run)))
+            parts.append(tr("Stopped before {n} of the changes.").format(n=left))
         if self.unconfirmed:
             parts.append(
-                tr("{n} change(s) did not show up when the tenant was read again.").format(
+                tr("{n} of them did not show up when the tenant was read again.").format(
                     n=len(self.unconfirmed)
                 )
             )
+        elif self.complete and made:
+            parts.append(tr("The tenant now has every setting this plan needs."))
         return " ".join(parts)
 
 

@@ -22,11 +22,14 @@ from PySide6.QtCore import QObject, Signal
 from wizard.core.advisor import Advice, TenantFacts, advise
 from wizard.core.clouds import Cloud
 from wizard.core.dns_model import DnsReport
-from wizard.core.methods import Method
+from wizard.core.methods import Method, Tri
 from wizard.core.profile import Printer, Site, SiteProfile
+from wizard.core.tenant import TenantSnapshot
 from wizard.core.transcript import SmtpTestResult
+from wizard.services.apply import ApplyResult
 from wizard.services.message_trace import TraceResult
 from wizard.services.signin import SignedIn, SignIn
+from wizard.services.tenant_check import TenantIdentity
 from wizard.ui.tasks import TaskRunner
 
 
@@ -37,6 +40,9 @@ class WizardSession(QObject):
     tenantFactsChanged = Signal(object)  # TenantFacts
     dnsReportChanged = Signal(object)  # DnsReport | None
     unsavedChanged = Signal(bool)
+    signedInChanged = Signal(object)  # SignedIn | None
+    tenantSnapshotChanged = Signal(object)  # TenantSnapshot | None
+    applyResultChanged = Signal(object)  # ApplyResult | None
     testResultChanged = Signal(object)  # SmtpTestResult | None
     traceResultChanged = Signal(object)  # TraceResult | None
 
@@ -63,6 +69,10 @@ class WizardSession(QObject):
         self._test_result: SmtpTestResult | None = None
         self._trace_result: TraceResult | None = None
         self._sign_in: SignIn | None = None
+        self._tenant_identity: TenantIdentity | None = None
+        self._tenant_snapshot: TenantSnapshot | None = None
+        self._apply_result: ApplyResult | None = None
+        self._tenant_skipped = False
         self._dns_report: DnsReport | None = None
         # The one runner for every page's blocking work; shut down with the window.
         self.tasks = TaskRunner(self)
@@ -82,6 +92,7 @@ class WizardSession(QObject):
         if self._sign_in is not None:
             self._sign_in.sign_out()
             self._sign_in = None
+            self.signed_in_changed()
         self.cloudChanged.emit(cloud)
         self.update_site(cloud=cloud.id)
 
@@ -144,6 +155,7 @@ class WizardSession(QObject):
         self.set_profile(blank)
         self._set_path(None)
         self.set_tenant_facts(TenantFacts())
+        self.set_tenant_snapshot(None)
         self.set_test_result(None)
         self.set_dns_report(None)
         self.unsavedChanged.emit(False)
@@ -198,6 +210,65 @@ class WizardSession(QObject):
     def signed_in(self) -> SignedIn | None:
         """The signed-in admin, if any (without creating a sign-in)."""
         return self._sign_in.account if self._sign_in is not None else None
+
+    def signed_in_changed(self) -> None:
+        """Call after signing in or out: what was read with another account is dropped."""
+        account = self.signed_in
+        self._tenant_identity = None
+        self.set_tenant_snapshot(None)
+        if account is not None:
+            self._tenant_skipped = False
+        self.signedInChanged.emit(account)
+
+    # The tenant check and its changes (Sign in, Tenant check, Plan and apply) -----
+
+    @property
+    def tenant_identity(self) -> TenantIdentity | None:
+        """The signed-in tenant's name and domains, read right after signing in."""
+        return self._tenant_identity
+
+    def set_tenant_identity(self, identity: TenantIdentity | None) -> None:
+        self._tenant_identity = identity
+        self.signedInChanged.emit(self.signed_in)
+
+    @property
+    def tenant_snapshot(self) -> TenantSnapshot | None:
+        """What the tenant check read; the DNS page takes the MX and DKIM targets from it."""
+        return self._tenant_snapshot
+
+    def set_tenant_snapshot(self, snapshot: TenantSnapshot | None) -> None:
+        if snapshot is self._tenant_snapshot:
+            return
+        self._tenant_snapshot = snapshot
+        self._apply_result = None
+        if snapshot is not None:
+            # What the tenant check learned changes the advice (Security Defaults,
+            # RejectDirectSend).
+            self.set_tenant_facts(
+                TenantFacts(
+                    security_defaults=snapshot.security_defaults,
+                    reject_direct_send=Tri.of(snapshot.reject_direct_send),
+                )
+            )
+        self.tenantSnapshotChanged.emit(snapshot)
+        self.applyResultChanged.emit(None)
+
+    @property
+    def apply_result(self) -> ApplyResult | None:
+        """The last run of the change plan (what was made, what failed), for the report."""
+        return self._apply_result
+
+    def set_apply_result(self, result: ApplyResult | None) -> None:
+        self._apply_result = result
+        self.applyResultChanged.emit(result)
+
+    @property
+    def tenant_skipped(self) -> bool:
+        """The user chose to go on without signing in: no tenant check, no changes."""
+        return self._tenant_skipped and self.signed_in is None
+
+    def set_tenant_skipped(self, skipped: bool) -> None:
+        self._tenant_skipped = skipped
 
     # The test message (filled in by the Test message page) ------------------------
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 from wizard.ui.pages.base import WizardPage
 from wizard.ui.pages.dns import DnsPage
 from wizard.ui.pages.method import MethodPage
+from wizard.ui.pages.plan import PlanPage
 from wizard.ui.pages.sheets import SheetsPage
+from wizard.ui.pages.signin import SignInPage
 from wizard.ui.pages.site import SitePage
 from wizard.ui.pages.summary import SummaryPage
+from wizard.ui.pages.tenant import TenantPage
 from wizard.ui.pages.test_message import TestMessagePage
 from wizard.ui.pages.welcome import WelcomePage
 
@@ -19,6 +22,9 @@ PAGES: tuple[type[WizardPage], ...] = (
     WelcomePage,
     SitePage,
     MethodPage,
+    SignInPage,
+    TenantPage,
+    PlanPage,
     DnsPage,
     TestMessagePage,
     SheetsPage,

@@ -1,0 +1,342 @@
+"""Sign in, Tenant check and Plan and apply pages, driven with qtbot against the sandbox."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication, QWizard
+from pytestqt.qtbot import QtBot
+
+from tests.m365_helpers import ADMIN, SCANNER, USER, changing_calls, profile
+from wizard.core.methods import Method
+from wizard.core.plan import Resolution, connector_name
+from wizard.core.profile import SiteProfile
+from wizard.sandbox.browser import StandInBrowser, complete_device_sign_in
+from wizard.sandbox.server import Sandbox
+from wizard.sandbox.tenant import DEMO_SITE_IP, HttpFault, InboundConnector
+from wizard.services.signin import SignIn, SignInSettings
+from wizard.ui.pages.base import PageId
+from wizard.ui.pages.plan import PlanPage
+from wizard.ui.pages.signin import SignInPage
+from wizard.ui.pages.tenant import TenantPage
+from wizard.ui.session import WizardSession
+from wizard.ui.settings import DEFAULT_SIZE
+from wizard.ui.wizard import RelayWizard
+
+TODAY = date(2026, 11, 27)
+
+
+def open_wizard(
+    qtbot: QtBot, sandbox: Sandbox, site: SiteProfile, upn: str | None = ADMIN
+) -> tuple[RelayWizard, StandInBrowser]:
+    session = WizardSession(sandbox.cloud, site, clock=lambda: TODAY)
+    browser = StandInBrowser(upn, ca_pem=sandbox.ca_pem)
+    session.set_sign_in(SignIn(sandbox.cloud, SignInSettings(), opener=browser.open))
+    wizard = RelayWizard(session, pages=[SignInPage, TenantPage, PlanPage], remember_size=False)
+    qtbot.addWidget(wizard)
+    wizard.resize(*DEFAULT_SIZE)
+    wizard.show()
+    qtbot.waitExposed(wizard)
+    return wizard, browser
+
+
+def signin_page(wizard: RelayWizard) -> SignInPage:
+    page = wizard.page_for(PageId.SIGN_IN)
+    assert isinstance(page, SignInPage)
+    return page
+
+
+def tenant_page(wizard: RelayWizard) -> TenantPage:
+    page = wizard.page_for(PageId.TENANT)
+    assert isinstance(page, TenantPage)
+    return page
+
+
+def plan_page(wizard: RelayWizard) -> PlanPage:
+    page = wizard.page_for(PageId.PLAN)
+    assert isinstance(page, PlanPage)
+    return page
+
+
+def shot(wizard: RelayWizard, path: Path) -> None:
+    """A screenshot after pending layout work ran, as a person would see the window."""
+    QApplication.processEvents()
+    assert wizard.grab().save(str(path))
+
+
+def next_enabled(wizard: RelayWizard) -> bool:
+    return wizard.button(QWizard.WizardButton.NextButton).isEnabled()
+
+
+def click(qtbot: QtBot, button: object) -> None:
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def sign_in_on_page(qtbot: QtBot, wizard: RelayWizard) -> SignInPage:
+    page = signin_page(wizard)
+    assert not next_enabled(wizard)
+    assert "Sign in with an admin account" in page.why_not.plain_text()
+    assert page.state_line.word == "Not signed in"
+    click(qtbot, page.browser_button)
+    qtbot.waitUntil(
+        lambda: not page.running and wizard.session.tenant_identity is not None, timeout=15_000
+    )
+    return page
+
+
+def go_next(qtbot: QtBot, wizard: RelayWizard) -> None:
+    assert next_enabled(wizard), wizard.currentPage().why_not.plain_text()  # type: ignore[attr-defined]
+    click(qtbot, wizard.button(QWizard.WizardButton.NextButton))
+
+
+def check_done(page: TenantPage) -> bool:
+    return not page.running and bool(page.cards)
+
+
+def apply_on_page(qtbot: QtBot, page: PlanPage) -> None:
+    assert not page.apply_button.isEnabled(), "Apply must wait for the confirmation"
+    page.confirm_box.setChecked(True)
+    assert page.apply_button.isEnabled()
+    click(qtbot, page.apply_button)
+    qtbot.waitUntil(lambda: not page.running and page.result is not None, timeout=15_000)
+
+
+def test_demo_path_connector_then_smtp_auth(
+    qtbot: QtBot, sandbox: Sandbox, output_dir: Path
+) -> None:
+    wizard, browser = open_wizard(qtbot, sandbox, profile(Method.CONNECTOR))
+    page = sign_in_on_page(qtbot, wizard)
+    browser.join(10)
+    assert page.state_line.word == "Signed in"
+    assert page.values.values["Tenant"] == "Contoso (demo) (contoso.example)"
+    assert page.values.values["Admin role"] == "Global Administrator"
+    assert not page.tenant_warning.isVisible()
+    shot(wizard, output_dir / "signin-page.png")
+
+    go_next(qtbot, wizard)
+    tenant = tenant_page(wizard)
+    qtbot.waitUntil(lambda: check_done(tenant), timeout=15_000)
+    assert tenant.overall.word in ("Needs attention", "Looks good")
+    connectors = tenant.finding("connectors")
+    assert connectors is not None and connectors.status_line.word == "Note"
+    assert (
+        connectors.fix_label is not None
+        and connectors.fix_label.text() == "More in the step: Plan and apply."
+    )
+    assert wizard.session.tenant_snapshot is not None
+    shot(wizard, output_dir / "tenant-page.png")
+
+    go_next(qtbot, wizard)
+    plan = plan_page(wizard)
+    card = plan.cards["connector"]
+    assert card.status_line.word == "To do"
+    assert card.powershell.text().startswith(
+        f"New-InboundConnector -Name '{connector_name('Main office')}' -ConnectorType OnPremises"
+    )
+    assert f"-SenderIPAddresses '{DEMO_SITE_IP}' -RestrictDomainsToIPAddresses $true" in (
+        card.powershell.text()
+    )
+    assert card.copy_button is not None
+    click(qtbot, card.copy_button)
+    assert QGuiApplication.clipboard().text() == card.change.powershell
+    assert not plan.isComplete()
+    assert "Apply the changes" in plan.why_not.plain_text()
+    shot(wizard, output_dir / "plan-page.png")
+    apply_on_page(qtbot, plan)
+    assert card.status_line.word == "Done"
+    assert plan.overall.word == "Done"
+    assert plan.isComplete()
+    shot(wizard, output_dir / "plan-page-applied.png")
+    (made,) = sandbox.state.connectors
+    assert made.sender_ip_addresses == [DEMO_SITE_IP] and made.restrict_domains_to_ip_addresses
+
+    # Back and forth: the page says there is nothing to change and changes nothing.
+    wizard.back()
+    wizard.next()
+    plan = plan_page(wizard)
+    assert plan.overall.word == "Nothing to change"
+    assert plan.cards["connector"].status_line.word == "Already done"
+    assert not plan.apply_button.isEnabled() and plan.apply_button.text() == "Nothing to change"
+
+    # Now SMTP AUTH for the scanner's mailbox.
+    wizard.back()
+    wizard.session.set_method(Method.SMTP_AUTH_OAUTH)
+    tenant = tenant_page(wizard)
+    click(qtbot, tenant.check_button)
+    qtbot.waitUntil(lambda: check_done(tenant), timeout=15_000)
+    mailbox = tenant.finding(f"mailbox:{SCANNER}")
+    assert mailbox is not None and mailbox.status_line.word == "Warning"
+    go_next(qtbot, wizard)
+    plan = plan_page(wizard)
+    card = plan.cards[f"mailbox-smtp-auth:{SCANNER}"]
+    assert card.powershell.text() == (
+        f"Set-CASMailbox -Identity '{SCANNER}' -SmtpClientAuthenticationDisabled $false"
+    )
+    apply_on_page(qtbot, plan)
+    assert plan.cards[f"mailbox-smtp-auth:{SCANNER}"].status_line.word == "Done"
+    wizard.back()
+    wizard.next()
+    assert plan_page(wizard).overall.word == "Nothing to change"
+
+    # The sandbox shows exactly those two changes.
+    assert [c for c, _ in changing_calls(sandbox)] == ["New-InboundConnector", "Set-CASMailbox"]
+    state = sandbox.state
+    assert state.mailbox(SCANNER).smtp_client_auth_disabled is False  # type: ignore[union-attr]
+    assert state.smtp_client_auth_disabled is True
+    assert all(m.smtp_client_auth_disabled is None for m in state.mailboxes if m.address != SCANNER)
+
+
+def test_account_without_admin_role_cannot_go_on(qtbot: QtBot, sandbox: Sandbox) -> None:
+    wizard, browser = open_wizard(qtbot, sandbox, profile(Method.CONNECTOR), USER)
+    page = signin_page(wizard)
+    click(qtbot, page.browser_button)
+    qtbot.waitUntil(
+        lambda: not page.running and wizard.session.signed_in is not None, timeout=15_000
+    )
+    browser.join(10)
+    assert page.state_line.word == "No admin role"
+    assert "not an Exchange or Global Administrator" in page.state_line.text
+    assert not next_enabled(wizard)
+    assert "has no admin role" in page.why_not.plain_text()
+    click(qtbot, page.sign_out_button)
+    assert wizard.session.signed_in is None
+    assert page.state_line.word == "Not signed in"
+
+
+def test_device_code_on_the_page(qtbot: QtBot, sandbox: Sandbox, output_dir: Path) -> None:
+    sandbox.state.device_code_interval = 1
+    wizard, _ = open_wizard(qtbot, sandbox, profile(Method.CONNECTOR))
+    page = signin_page(wizard)
+    click(qtbot, page.code_button)
+    qtbot.waitUntil(lambda: page.code_panel.isVisible(), timeout=10_000)
+    code = page.code_panel.code
+    assert code is not None and page.code_panel.code_label.text() == code.user_code
+    click(qtbot, page.code_panel.copy_code)
+    assert QGuiApplication.clipboard().text() == code.user_code
+    shot(wizard, output_dir / "signin-page-code.png")
+    helper = threading.Thread(
+        target=complete_device_sign_in, args=(code.verification_uri, code.user_code, ADMIN)
+    )
+    helper.start()
+    qtbot.waitUntil(
+        lambda: not page.running and wizard.session.tenant_identity is not None, timeout=15_000
+    )
+    helper.join(10)
+    assert not page.code_panel.isVisible()
+    assert page.state_line.word == "Signed in" and next_enabled(wizard)
+
+
+def test_cancel_in_the_browser_says_so(qtbot: QtBot, sandbox: Sandbox) -> None:
+    wizard, browser = open_wizard(qtbot, sandbox, profile(Method.CONNECTOR), None)
+    page = signin_page(wizard)
+    click(qtbot, page.browser_button)
+    qtbot.waitUntil(lambda: not page.running, timeout=15_000)
+    browser.join(10)
+    message = page.status.message
+    assert message is not None and message.what == "Sign-in was cancelled."
+    assert wizard.session.signed_in is None and not next_enabled(wizard)
+
+
+def test_skipping_sign_in_walks_on(qtbot: QtBot, sandbox: Sandbox, output_dir: Path) -> None:
+    wizard, _ = open_wizard(qtbot, sandbox, profile(Method.CONNECTOR))
+    page = signin_page(wizard)
+    shot(wizard, output_dir / "signin-page-start.png")
+    page.prepare_self_test()
+    go_next(qtbot, wizard)
+    assert tenant_page(wizard).overall.word == "Skipped"
+    go_next(qtbot, wizard)
+    assert plan_page(wizard).overall.word == "Skipped"
+    assert changing_calls(sandbox) == []
+
+
+def test_conflicting_connector_needs_a_choice_and_failure_offers_retry(
+    qtbot: QtBot, sandbox: Sandbox, output_dir: Path
+) -> None:
+    name = connector_name("Main office")
+    with sandbox.state.lock:
+        sandbox.state.connectors.append(
+            InboundConnector(
+                name,
+                sender_domains=["contoso.example"],
+                sender_ip_addresses=["203.0.113.0/24"],
+                restrict_domains_to_ip_addresses=True,
+                require_tls=True,
+            )
+        )
+    wizard, browser = open_wizard(qtbot, sandbox, profile(Method.CONNECTOR))
+    sign_in_on_page(qtbot, wizard)
+    browser.join(10)
+    go_next(qtbot, wizard)
+    tenant = tenant_page(wizard)
+    qtbot.waitUntil(lambda: check_done(tenant), timeout=15_000)
+    go_next(qtbot, wizard)
+    plan = plan_page(wizard)
+    card = plan.cards["connector"]
+    assert card.status_line.word == "Choose"
+    assert "256 addresses" in card.detail.text()
+    assert plan.overall.word == "Your choice is needed"
+    shot(wizard, output_dir / "plan-page-conflict.png")
+    assert not plan.apply_button.isEnabled() and not plan.confirm_box.isVisible()
+    # The user chooses to narrow it; the first attempt fails on the server.
+    card.choices[Resolution.UPDATE_EXISTING].setChecked(True)
+    card = plan.cards["connector"]
+    assert card.status_line.word == "To do"
+    assert card.powershell.text() == (
+        f"Set-InboundConnector -Identity '{name}' -SenderIPAddresses '{DEMO_SITE_IP}'"
+    )
+    sandbox.state.http_faults.append(HttpFault(500, match="Set-InboundConnector"))
+    assert not plan.apply_button.isEnabled()
+    plan.confirm_box.setChecked(True)
+    assert plan.apply_button.isEnabled()
+    click(qtbot, plan.apply_button)
+    qtbot.waitUntil(lambda: not plan.running and plan.result is not None, timeout=15_000)
+    assert plan.cards["connector"].status_line.word == "Failed"
+    assert plan.overall.word == "Not finished"
+    assert plan.retry_button.isVisible() and plan.retry_button.isEnabled()
+    assert sandbox.state.connectors[0].sender_ip_addresses == ["203.0.113.0/24"]
+    click(qtbot, plan.retry_button)
+    qtbot.waitUntil(
+        lambda: not plan.running and plan.result is not None and plan.result.complete,
+        timeout=15_000,
+    )
+    assert plan.cards["connector"].status_line.word == "Done"
+    assert sandbox.state.connectors[0].sender_ip_addresses == [DEMO_SITE_IP]
+    assert len(sandbox.state.connectors) == 1
+
+
+def test_browser_that_never_returns_switches_to_a_code(qtbot: QtBot, sandbox: Sandbox) -> None:
+    """AADSTS50011 and friends show only in the browser: the code takes over."""
+    sandbox.state.device_code_interval = 1
+    wizard, _ = open_wizard(qtbot, sandbox, profile(Method.CONNECTOR))
+    opened: list[str] = []
+
+    def silent_browser(url: str) -> bool:
+        opened.append(url)
+        return True
+
+    wizard.session.set_sign_in(SignIn(sandbox.cloud, SignInSettings(), opener=silent_browser))
+    page = signin_page(wizard)
+    click(qtbot, page.browser_button)
+    qtbot.waitUntil(lambda: bool(opened), timeout=10_000)
+    assert page.running and page.waiting_hint.isVisible()
+    assert "AADSTS50011" in page.waiting_hint.text()
+    assert page.code_button.isEnabled() and not page.browser_button.isEnabled()
+    click(qtbot, page.code_button)
+    qtbot.waitUntil(lambda: page.code_panel.isVisible(), timeout=10_000)
+    assert not page.waiting_hint.isVisible()
+    code = page.code_panel.code
+    assert code is not None
+    helper = threading.Thread(
+        target=complete_device_sign_in, args=(code.verification_uri, code.user_code, ADMIN)
+    )
+    helper.start()
+    qtbot.waitUntil(
+        lambda: not page.running and wizard.session.tenant_identity is not None, timeout=15_000
+    )
+    helper.join(10)
+    assert page.state_line.word == "Signed in"
+    assert page.status.message is None or "stopped" not in page.status.message.what.lower()

@@ -23,6 +23,7 @@ from tests.ui_helpers import (
 from wizard.core.clouds import Endpoint, sandbox_cloud
 from wizard.core.methods import Method, Tri
 from wizard.core.profile import Printer, SiteProfile
+from wizard.sandbox.server import Sandbox
 from wizard.services.profile_store import save_profile
 from wizard.ui.pages.base import PageId, WizardPage
 from wizard.ui.pages.method import MethodPage
@@ -437,3 +438,15 @@ def test_every_profile_field_round_trips_through_the_dialog(qtbot: QtBot) -> Non
     site.edit_printer()
     assert site.dialog is not None
     assert site.dialog.printer() == printer
+
+
+def test_detect_fills_the_public_ip_from_dns(qtbot: QtBot, sandbox: Sandbox) -> None:
+    sandbox.state.site_public_ip = "198.51.100.77"
+    wizard = make_wizard(qtbot, SiteProfile(), cloud=sandbox.cloud)
+    click_next(qtbot, wizard)
+    page = wizard.currentPage()
+    assert isinstance(page, SitePage)
+    qtbot.mouseClick(page.detect_ip, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.public_ip.text() == "198.51.100.77", timeout=5000)
+    assert wizard.session.profile.site.public_ip == "198.51.100.77"
+    qtbot.waitUntil(page.detect_ip.isEnabled)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
@@ -20,15 +22,20 @@ from wizard.core.profile import Printer
 from wizard.core.validation import check_domain, check_label, check_public_ipv4
 from wizard.core.vendors import Vendor
 from wizard.services.vendors import load_catalog
+from wizard.ui.messages import UserMessage
 from wizard.ui.pages.base import PageId, WizardPage
 from wizard.ui.pages.printer_dialog import PrinterDialog, vendor_name
 from wizard.ui.style import Tone
+from wizard.ui.tasks import CancelToken
 from wizard.ui.text import tri_text
 from wizard.ui.widgets.choice import TriChoice
 from wizard.ui.widgets.form import Field, add_field
 from wizard.ui.widgets.icons import status_icon
 from wizard.ui.widgets.labels import HintLabel, SectionTitle
 from wizard.ui.widgets.reflow import Reflow
+
+if TYPE_CHECKING:
+    from wizard.services.public_ip import PublicIp
 
 MAX_DAILY_VOLUME = 10_000_000
 
@@ -78,6 +85,20 @@ class SitePage(WizardPage):
             ),
             accessible_name=self.tr("Office's public IP address"),
         )
+        # "Detect" sits beside the address: asking DNS beats reading it off a router.
+        self.detect_ip = QPushButton(self.tr("De&tect"), self.body)
+        self.detect_ip.setAccessibleName(self.tr("Detect the office's public IP address"))
+        self.detect_ip.setToolTip(
+            self.tr("Ask DNS which address this computer's connection comes from.")
+        )
+        box = self._ip.container.layout()
+        assert isinstance(box, QVBoxLayout)
+        index = box.indexOf(self.public_ip)
+        box.removeWidget(self.public_ip)
+        row = QHBoxLayout()
+        row.addWidget(self.public_ip, 1)
+        row.addWidget(self.detect_ip)
+        box.insertLayout(index, row)
         office.addStretch(1)
         columns.addLayout(office, 1)
 
@@ -184,6 +205,7 @@ class SitePage(WizardPage):
         self.site_name.textEdited.connect(self._name_edited)
         self.domain.textEdited.connect(self._domain_edited)
         self.public_ip.textEdited.connect(self._ip_edited)
+        self.detect_ip.clicked.connect(self.detect_public_ip)
         for key, edit in (
             ("name", self.site_name),
             ("domain", self.domain),
@@ -233,6 +255,45 @@ class SitePage(WizardPage):
 
     def _ip_edited(self, text: str) -> None:
         self.session.update_site(public_ip=text.strip() or None)
+
+    def detect_public_ip(self) -> None:
+        cloud = self.session.cloud
+
+        def work(token: CancelToken) -> PublicIp:
+            from wizard.services.dns_checks import dns_settings_for
+            from wizard.services.dns_client import DnsClient
+            from wizard.services.public_ip import detect_public_ip, providers_for
+
+            with DnsClient(dns_settings_for(cloud, query_timeout=2.0, budget=5.0)) as client:
+                token.raise_if_cancelled()
+                return detect_public_ip(client, providers_for(cloud))
+
+        self.detect_ip.setEnabled(False)
+        self.run_task(
+            work,
+            self._ip_detected,
+            name="detect-public-ip",
+            label=self.tr("Detecting the office's public IP address…"),
+        )
+
+    def _ip_detected(self, result: PublicIp | None, error: BaseException | None) -> None:
+        self.detect_ip.setEnabled(True)
+        if error is not None or result is None:
+            self.show_error(
+                error or RuntimeError("no result"),
+                doing=self.tr("detecting the public IP address"),
+            )
+            return
+        self.public_ip.setText(result.address)
+        self._ip_edited(result.address)
+        self._touch("ip")
+        self.show_message(
+            UserMessage(
+                Tone.GOOD,
+                self.tr("The office's public IP address is {ip}.").format(ip=result.address),
+                result.describe(),
+            )
+        )
 
     def _touch(self, key: str) -> None:
         self._touched.add(key)

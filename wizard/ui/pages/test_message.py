@@ -47,7 +47,7 @@ from wizard.ui.messages import UserMessage
 from wizard.ui.pages.base import PageId, WizardPage
 from wizard.ui.style import Tone
 from wizard.ui.tasks import CancelToken, Task
-from wizard.ui.text import auth_text, security_text
+from wizard.ui.text import security_text
 from wizard.ui.widgets.copy import CopyButton
 from wizard.ui.widgets.form import Field, add_field
 from wizard.ui.widgets.labels import HintLabel, SectionTitle, StatusLine
@@ -279,7 +279,7 @@ class TestMessagePage(WizardPage):
             signs_in = (
                 self.tr("signs in as {user}").format(user=settings.username)
                 if settings.auth is not AuthKind.NONE
-                else auth_text(AuthKind.NONE).lower()
+                else self.tr("no sign-in")
             )
             self._settings_line.setText(
                 self.tr(
@@ -293,6 +293,7 @@ class TestMessagePage(WizardPage):
                 )
             )
         auth = settings.auth if settings is not None else AuthKind.NONE
+        self._set_hints(settings)
         self._password_box.setVisible(auth is AuthKind.PASSWORD)
         self._oauth_box.setVisible(auth is AuthKind.OAUTH)
         if settings is not None and auth is AuthKind.PASSWORD:
@@ -310,6 +311,25 @@ class TestMessagePage(WizardPage):
             self._oauth_button.setText(self.tr("Sign in as {mailbox}…").format(mailbox=mailbox))
         self.send_button.setEnabled(self._send_problem() is None and not self._busy())
         self.send_button.setToolTip(self._send_problem() or "")
+
+    def _set_hints(self, settings: DeviceSettings | None) -> None:
+        """What From and To mean for this method."""
+        if settings is None:
+            return
+        if settings.auth is AuthKind.NONE:
+            from_hint = self.tr("Must be an address in one of your domains.")
+        else:
+            from_hint = self.tr("The mailbox that signs in, or one it may send as.")
+        if settings.internal_only:
+            to_hint = self.tr(
+                "A mailbox in your own organisation (this method reaches no one else)."
+            )
+        else:
+            to_hint = self.tr("A mailbox you can look into, inside or outside.")
+        for field, hint in ((self._from_field, from_hint), (self._to_field, to_hint)):
+            if field.hint is not None:
+                field.hint.setText(hint)
+                field.widget.setAccessibleDescription(hint)
 
     def _send_problem(self) -> str | None:
         if self.session.profile.method is None:

@@ -18,7 +18,7 @@ from wizard.core.profile import SiteProfile
 from wizard.sandbox.browser import StandInBrowser, complete_device_sign_in
 from wizard.sandbox.server import Sandbox
 from wizard.sandbox.tenant import DEMO_SITE_IP, HttpFault, InboundConnector
-from wizard.services.signin import SignIn, SignInSettings
+from wizard.services.signin import SignIn, SignInSettings, load_settings
 from wizard.ui.pages.base import PageId
 from wizard.ui.pages.plan import PlanPage
 from wizard.ui.pages.signin import SignInPage
@@ -340,3 +340,28 @@ def test_browser_that_never_returns_switches_to_a_code(qtbot: QtBot, sandbox: Sa
     helper.join(10)
     assert page.state_line.word == "Signed in"
     assert page.status.message is None or "stopped" not in page.status.message.what.lower()
+
+
+def test_advanced_client_id_and_tenant_are_checked_and_kept(qtbot: QtBot, sandbox: Sandbox) -> None:
+    wizard, _ = open_wizard(qtbot, sandbox, profile(Method.CONNECTOR))
+    page = signin_page(wizard)
+    assert not page.advanced.isVisible()
+    click(qtbot, page.advanced_toggle)
+    assert page.advanced.isVisible()
+    page.client_edit.setText("not-a-guid")
+    page.client_edit.editingFinished.emit()
+    assert page.client_field.error.isVisible()
+    assert "client id looks like" in page.client_field.error.text
+    mine = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+    page.client_edit.setText(mine.upper())
+    page.client_edit.editingFinished.emit()
+    page.tenant_edit.setText("Contoso.Example")
+    page.tenant_edit.editingFinished.emit()
+    assert not page.client_field.error.isVisible()
+    assert wizard.session.sign_in.settings == SignInSettings(mine, "contoso.example")
+    assert load_settings() == SignInSettings(mine, "contoso.example")
+    # An app the tenant does not know is refused in plain words (device code asks at once).
+    click(qtbot, page.code_button)
+    qtbot.waitUntil(lambda: not page.running, timeout=10_000)
+    message = page.status.message
+    assert message is not None and "not known in this organisation" in message.what

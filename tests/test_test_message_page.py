@@ -66,6 +66,7 @@ class Env:
         sign_in.sign_in_browser(timeout=20)
         browser.join(10)
         self.session.set_sign_in(sign_in)
+        self.session.signed_in_changed()
 
     def shot(self, output_dir: Path, name: str) -> None:
         self.page.transcript.verticalScrollBar().setValue(0)
@@ -134,6 +135,8 @@ def test_signed_in_admin_sees_the_message_trace(env: Env, output_dir: Path) -> N
     env.sandbox.state.mailbox(SCANNER).smtp_client_auth_disabled = False
     env.sign_in_admin()
     page = env.page
+    # The admin's mailbox becomes the default recipient.
+    assert page._to.text() == ADMIN
     page._password.setText("demo")
     env.send()
     env.qtbot.waitUntil(lambda: page.trace_line.word == "Delivered", timeout=15000)
@@ -167,8 +170,9 @@ def test_tenant_switch_off_is_explained(env: Env) -> None:
     result = env.session.test_result
     assert result is not None and result.verdict.key == "5.7.139-tenant"
     assert "for this one mailbox" in result.verdict.fix
-    # The Plan step has no page yet: no button that leads nowhere.
-    assert not page.verdict.go_button.isVisible() or PageId.PLAN in env.wizard.registered()
+    assert page.verdict.go_button.isVisible() and "Plan and apply" in page.verdict.go_button.text()
+    page.verdict.go_button.click()
+    assert env.wizard.current_page_id() is PageId.PLAN
 
 
 def test_missing_password_is_said_on_the_page(env: Env) -> None:

@@ -195,6 +195,8 @@ class TestMessagePage(WizardPage):
         self._to.editingFinished.connect(lambda: self._check_address(self._to_field))
         self._password.textChanged.connect(lambda _t: self._refresh())
         self.session.profileChanged.connect(lambda _p: self._load_profile())
+        # A signed-in admin is the better default recipient (and can follow the trace).
+        self.session.signedInChanged.connect(lambda _account: self._device_chosen())
         self._update_copy_buttons()
 
     # Defaults from the profile -----------------------------------------------------------

@@ -42,6 +42,13 @@ REPLIES = [
         "5.7.60",
         WizardStep.SITE,
     ),
+    (
+        554,
+        "5.2.252 SendAsDenied; scanner@contoso.com not allowed to send as "
+        "reception@contoso.com; STOREDRV.Submission.Exception:SendAsDeniedException.Mapi",
+        "5.2.252-send-as",
+        WizardStep.SITE,
+    ),
     (550, "5.7.64 TenantAttribution; Relay Access Denied", "5.7.64", WizardStep.PLAN),
     (
         550,

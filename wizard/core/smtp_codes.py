@@ -157,6 +157,22 @@ _CATALOG: tuple[_Entry, ...] = (
         ),
     ),
     _Entry(
+        # The From header names someone else than the envelope; Exchange's store
+        # refuses it after DATA ("SendAsDenied"). Same cause and fix as 5.7.60.
+        "5.2.252",
+        re.compile(r"(?i)sendas"),
+        _v(
+            "5.2.252-send-as",
+            tr("The sender address is not the signed-in mailbox"),
+            tr(
+                "The message's From address differs from the mailbox that signed in, and "
+                "that mailbox has no Send As permission for it."
+            ),
+            tr("Use the mailbox's own address as the sender, or grant it Send As."),
+            WizardStep.SITE,
+        ),
+    ),
+    _Entry(
         "5.7.64",
         None,
         _v(

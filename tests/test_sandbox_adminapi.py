@@ -181,6 +181,8 @@ def test_new_mail_user_hve_account(sandbox: Sandbox) -> None:
     assert exc_type.endswith("ProxyAddressExistsException")
     outside = dict(params, Name="x", PrimarySmtpAddress="x@fabrikam.example")
     assert "isn't an accepted domain" in failure(invoke(sandbox, "New-MailUser", outside), 400)[2]
+    listed = ok(invoke(sandbox, "Get-MailUser", {"HVEAccount": True}))["value"]
+    assert [u["PrimarySmtpAddress"] for u in listed] == ["hve-scanner@contoso.example"]
 
 
 def test_service_principal_and_mailbox_permission(sandbox: Sandbox) -> None:

@@ -69,6 +69,13 @@ def test_service_configuration_records_name_the_tenants_mx(sandbox: Sandbox) -> 
     assert classic[0]["mailExchange"] == "contoso-example.mail.protection.outlook.com"
 
 
+@pytest.mark.parametrize("enabled", [False, True])
+def test_security_defaults_policy(sandbox: Sandbox, enabled: bool) -> None:
+    sandbox.state.security_defaults = enabled
+    policy = get(sandbox, "policies/identitySecurityDefaultsEnforcementPolicy").json()
+    assert policy["isEnabled"] is enabled
+
+
 def test_unknown_domain_and_path(sandbox: Sandbox) -> None:
     missing = get(sandbox, "domains/nosuch.example/serviceConfigurationRecords")
     assert missing.status_code == 404

@@ -504,6 +504,27 @@ def test_tls_1_1_client_fails_the_handshake_without_a_legacy_context(
             client.close()
 
 
+@pytest.mark.skipif(not legacy_tls_available(), reason="this OpenSSL cannot speak TLS 1.1 at all")
+@pytest.mark.parametrize("allowed", [False, True])
+def test_legacy_endpoint_serves_tls_1_1_only_once_the_tenant_allows_it(
+    state: TenantState, endpoints: SmtpEndpoints, tls: TlsMaterial, allowed: bool
+) -> None:
+    mailbox(state, SCANNER).smtp_client_auth_disabled = False
+    state.allow_legacy_tls_clients = allowed
+    client = smtplib.SMTP(endpoints.legacy.host, endpoints.legacy.port, timeout=5)
+    try:
+        client.starttls(context=tls.old_client_context())
+        if allowed:
+            code, _ = client.login(SCANNER, PASSWORD)
+            assert code == 235
+        else:
+            with pytest.raises(smtplib.SMTPAuthenticationError) as refused:
+                client.login(SCANNER, PASSWORD)
+            assert reply_of(refused.value).startswith("421 4.7.66")
+    finally:
+        client.close()
+
+
 # -- High Volume Email ---------------------------------------------------------------
 
 

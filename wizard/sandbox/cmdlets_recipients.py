@@ -147,7 +147,11 @@ def set_cas_mailbox(ctx: Context, bound: dict[str, Any]) -> Result:
 
 def get_mail_user(ctx: Context, bound: dict[str, Any]) -> Result:
     with ctx.state.lock:
-        return Result([_mail_user_view(ctx.state, m) for m in _select(ctx.state, bound, hve=True)])
+        chosen = _select(ctx.state, bound, hve=True)
+        if bound.get("HVEAccount"):
+            # Get-MailUser -HVEAccount lists only the High Volume Email accounts.
+            chosen = [m for m in chosen if m.hve_account]
+        return Result([_mail_user_view(ctx.state, m) for m in chosen])
 
 
 def new_mail_user(ctx: Context, bound: dict[str, Any]) -> Result:
@@ -319,7 +323,7 @@ CMDLETS = [
         },
         set_cas_mailbox,
     ),
-    Cmdlet("Get-MailUser", dict(_LIST), get_mail_user),
+    Cmdlet("Get-MailUser", {**_LIST, "HVEAccount": Param(Kind.SWITCH)}, get_mail_user),
     Cmdlet(
         "New-MailUser",
         {

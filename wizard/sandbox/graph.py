@@ -81,6 +81,8 @@ class GraphApi:
         with self.state.lock:
             if route == ["organization"]:
                 return self._collection("organization", [self._organization()])
+            if route == ["policies", "identitysecuritydefaultsenforcementpolicy"]:
+                return Response.of_json(200, self._security_defaults())
             if route == ["domains"]:
                 return self._collection(
                     "domains", [_domain(d) for d in self.state.accepted_domains]
@@ -112,6 +114,17 @@ class GraphApi:
             "BadRequest",
             f"Resource not found for the segment '{parts[-1]}'.",
         )
+
+    def _security_defaults(self) -> dict[str, Any]:
+        return {
+            "@odata.context": f"{self.base_url}/v1.0/$metadata#policies/"
+            "identitySecurityDefaultsEnforcementPolicy/$entity",
+            "id": "00000000-0000-0000-0000-000000000005",
+            "displayName": "Security Defaults",
+            "description": "Security defaults is a set of basic identity security mechanisms "
+            "recommended by Microsoft.",
+            "isEnabled": self.state.security_defaults,
+        }
 
     def _collection(self, context: str, value: list[dict[str, Any]]) -> Response:
         return Response.of_json(

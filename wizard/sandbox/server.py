@@ -246,6 +246,7 @@ class Sandbox:
             ca_bundle=str(self.ca_pem),
             tenant_id=self.state.tenant_id,
             hve=self.smtp.hve,
+            legacy_tls=self.smtp.legacy,
         )
 
     def endpoints(self) -> dict[str, Any]:
@@ -279,6 +280,7 @@ class Sandbox:
             "dns": hp(self.dns),
             "smtp_submission": hp(self.smtp.submission),
             "hve": hp(self.smtp.hve),
+            "smtp_legacy": hp(self.smtp.legacy),
             "mx": hp(self.smtp.mx),
             "site_public_ip": self.state.site_public_ip,
             "accounts": accounts,

@@ -43,6 +43,7 @@ from email.utils import format_datetime
 # Server names in Exchange Online's style; "XX0" marks them as made up.
 SUBMISSION_HOST = "XX0PR00CA0000.outlook.office365.com"
 HVE_HOST = "XX0PR00CA0001.outlook.office365.com"
+LEGACY_HOST = "XX0PR00CA0002.outlook.office365.com"
 MX_HOST = "XX0NAM00FT000.mail.protection.outlook.com"
 # The mailbox server that answers after DATA, and the one EOP names in its errors.
 BACKEND_HOST = "XX0PR00MB0000.namprd00.prod.outlook.com"

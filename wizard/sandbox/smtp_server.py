@@ -179,6 +179,15 @@ class SmtpEndpoints:
                 submission_tls,
                 check_smtp_token,
             ),
+            "legacy": EndpointConfig(
+                "submission",
+                state,
+                replies.LEGACY_HOST,
+                replies.BACKEND_HOST,
+                submission_tls,
+                check_smtp_token,
+                legacy_endpoint=True,
+            ),
             "hve": EndpointConfig(
                 "hve",
                 state,
@@ -211,6 +220,11 @@ class SmtpEndpoints:
     @property
     def hve(self) -> Endpoint:
         return self._endpoint("hve")
+
+    @property
+    def legacy(self) -> Endpoint:
+        """The smtp-legacy.office365.com stand-in (TLS 1.0/1.1 once the tenant allows)."""
+        return self._endpoint("legacy")
 
     @property
     def mx(self) -> Endpoint:
@@ -255,7 +269,7 @@ class SmtpEndpoints:
 
     async def _open(self) -> None:
         loop = asyncio.get_running_loop()
-        for kind in ("submission", "hve"):
+        for kind in ("submission", "legacy", "hve"):
             sock = _listening_socket()
             self._ports[kind] = sock.getsockname()[1]
             server = await loop.create_server(self._factory(kind), sock=sock)

@@ -44,6 +44,9 @@ class EndpointConfig:
     tls_context: ssl.SSLContext | None
     check_token: CheckToken | None = None
     offers_auth: bool = True
+    # smtp-legacy.office365.com: TLS 1.0/1.1 is served once the tenant opts in with
+    # Set-TransportConfig -AllowLegacyTLSClients $true.
+    legacy_endpoint: bool = False
     # Live connections, so stopping the endpoint can close them.
     sessions: set[ExchangeSession] = field(default_factory=set)
 
@@ -129,6 +132,13 @@ class ExchangeSession(SMTP):
     @property
     def legacy_tls(self) -> bool:
         return self.tls_version in LEGACY_TLS_VERSIONS
+
+    @property
+    def legacy_tls_refused(self) -> bool:
+        """Old TLS is refused everywhere but on the legacy endpoint of an opted-in tenant."""
+        if not self.legacy_tls:
+            return False
+        return not (self.config.legacy_endpoint and self.config.state.allow_legacy_tls_clients)
 
     def peer_certificate(self) -> dict[str, Any] | None:
         if self.session is None or not self.session.ssl:
@@ -248,7 +258,7 @@ class ExchangeSession(SMTP):
         if not self.config.offers_auth or not self.tls_active:
             await self.push(replies.AUTH_UNRECOGNIZED)
             return
-        if self.legacy_tls:
+        if self.legacy_tls_refused:
             await self.close_with(replies.LEGACY_TLS)
             return
         if self.signed_in is not None:
@@ -385,7 +395,7 @@ class ExchangeSession(SMTP):
         if not self.session.host_name:
             await self.push(replies.SEND_HELLO_FIRST)
             return
-        if self.legacy_tls:
+        if self.legacy_tls_refused:
             await self.close_with(replies.LEGACY_TLS)
             return
         if self.envelope.mail_from is not None:

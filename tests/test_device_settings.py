@@ -103,3 +103,20 @@ def test_redaction() -> None:
     out = redact(text, "CANARY")
     for secret in ("AHVzZXIAcGFzcw==", "abc.def-ghi", "hunter2", "eyJhbGci", "CANARY"):
         assert secret not in out
+
+
+def test_sandbox_sheets_show_worldwide_values() -> None:
+    from wizard.core.clouds import device_facing
+
+    cloud = sandbox_cloud(
+        identity="https://127.0.0.1:4000/",
+        admin_api="https://127.0.0.1:4001",
+        graph="https://127.0.0.1:4001",
+        smtp=Endpoint("127.0.0.1", 4025),
+        relay=Endpoint("127.0.0.1", 4026),
+        dns=Endpoint("127.0.0.1", 4053),
+        ca_bundle="/tmp/ca.pem",
+        tenant_id="tid",
+    )
+    assert device_facing(cloud) is WW
+    assert device_facing(WW) is WW

@@ -72,6 +72,10 @@ class Cloud:
     ca_bundle: str | None = None
     # Tenant to sign in to; "organizations" lets the account choose its home tenant.
     default_tenant: str = "organizations"
+    # Where the values printed for a device (sheets) come from, when they differ from
+    # the endpoints the wizard itself talks to: the sandbox's loopback ports are no use
+    # to a real printer, so its sheets show the worldwide values.
+    device_values_from: CloudId | None = None
     notes: tuple[str, ...] = field(default=())
 
     @property
@@ -215,7 +219,15 @@ def sandbox_cloud(
         dns_server=dns,
         ca_bundle=ca_bundle,
         default_tenant=tenant_id,
+        device_values_from=CloudId.WORLDWIDE,
     )
+
+
+def device_facing(cloud: Cloud) -> Cloud:
+    """The cloud whose endpoints a device is told to use (see `device_values_from`)."""
+    if cloud.device_values_from is None:
+        return cloud
+    return CLOUDS[cloud.device_values_from]
 
 
 def cloud_by_id(value: str) -> Cloud | None:

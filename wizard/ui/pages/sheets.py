@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from wizard.core.clouds import CLOUDS, Cloud, CloudId
+from wizard.core.clouds import Cloud, device_facing
 from wizard.core.errors import SecretStoreError
 from wizard.core.i18n import tr
 from wizard.core.profile import Printer, SiteProfile
@@ -178,10 +178,7 @@ class SheetsPage(WizardPage):
     # Content ------------------------------------------------------------------------
 
     def _cloud(self) -> Cloud:
-        # The sandbox's endpoints are loopback ports: a sheet shows what a real device
-        # would need, the worldwide values.
-        cloud = self.session.cloud
-        return CLOUDS[CloudId.WORLDWIDE] if cloud.is_sandbox else cloud
+        return device_facing(self.session.cloud)
 
     def initializePage(self) -> None:
         self.status.clear_message()
@@ -202,7 +199,7 @@ class SheetsPage(WizardPage):
             self.sheets = build_site_sheets(
                 profile, self._cloud(), vendor_by_id, today=self.session.today()
             )
-            if self.session.cloud.is_sandbox:
+            if self._cloud() is not self.session.cloud:
                 self.notice.set_status(
                     Tone.INFO,
                     self.tr("Sandbox"),

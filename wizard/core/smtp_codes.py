@@ -342,6 +342,20 @@ def explain_accepted(reply: str) -> Verdict:
     )
 
 
+def explain_envelope_accepted(reply: str) -> Verdict:
+    """Troubleshooting stopped before DATA: the server took sign-in, sender and recipients."""
+    return _v(
+        "envelope-accepted",
+        tr("The server would take the message"),
+        tr(
+            "Microsoft 365 accepted the sign-in (if any), the sender and the recipients "
+            "({reply}); the check stopped there, so nothing was sent."
+        ).format(reply=reply),
+        tr("Nothing to fix on this path."),
+        WizardStep.TEST,
+    )
+
+
 def explain_cancelled() -> Verdict:
     return _v(
         "cancelled",

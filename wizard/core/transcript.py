@@ -111,6 +111,9 @@ class Outcome(StrEnum):
     REFUSED = "refused"  # the server answered with an error
     UNREACHABLE = "unreachable"  # no conversation: name, connection or TLS failed
     CANCELLED = "cancelled"
+    # Troubleshooting (`envelope_only`): sign-in, sender and recipients were accepted,
+    # and the conversation ended there; nothing was sent.
+    CHECKED = "checked"
 
 
 class Stage(StrEnum):

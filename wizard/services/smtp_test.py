@@ -43,6 +43,7 @@ from wizard.core.smtp_codes import (
     explain_accepted,
     explain_cancelled,
     explain_connection_failure,
+    explain_envelope_accepted,
     explain_international_address,
     explain_mechanism_not_offered,
     explain_reply,
@@ -117,6 +118,8 @@ class SendTestRequest:
     timeout: float = DEFAULT_TIMEOUT
     # The name the wizard greets with (EHLO); this computer's name by default.
     helo_name: str | None = None
+    # Troubleshooting: stop once the recipients are accepted and send nothing.
+    envelope_only: bool = False
 
     @classmethod
     def from_settings(
@@ -352,11 +355,17 @@ class SmtpTest:
         detail = ""
         try:
             final = self._converse(smtp, secret, context, trusted_by, message)
-            outcome = Outcome.SENT
-            self._stage = Stage.DONE
-            reply = ServerReply(Stage.DATA, final[0], final[1])
-            verdict = explain_accepted(f"{final[0]} {final[1]}")
-            info(Direction.INFO, tr("Accepted: {title}").format(title=verdict.title))
+            if request.envelope_only:
+                outcome = Outcome.CHECKED
+                reply = ServerReply(Stage.RCPT, final[0], final[1])
+                verdict = explain_envelope_accepted(f"{final[0]} {final[1]}")
+                info(Direction.INFO, tr("Stopped before the message: nothing was sent."))
+            else:
+                outcome = Outcome.SENT
+                self._stage = Stage.DONE
+                reply = ServerReply(Stage.DATA, final[0], final[1])
+                verdict = explain_accepted(f"{final[0]} {final[1]}")
+                info(Direction.INFO, tr("Accepted: {title}").format(title=verdict.title))
         except Cancelled:
             outcome = Outcome.CANCELLED
             verdict = explain_cancelled()
@@ -551,6 +560,8 @@ class SmtpTest:
             code, text = smtp.rcpt(recipient)
             if code not in (250, 251):
                 raise _Refused(Stage.RCPT, code, _text(text))
+        if request.envelope_only:
+            return code, _text(text)
         self._stage = Stage.DATA
         policy = SMTPUTF8_POLICY if international else SMTP_POLICY
         try:

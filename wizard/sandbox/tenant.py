@@ -417,6 +417,13 @@ def demo_tenant() -> TenantState:
         DnsRecord("spfd.protection.outlook.com", "TXT", "v=spf1 ip4:51.4.72.0/24 -all"),
         DnsRecord("autodiscover.outlook.com", "A", "52.97.0.1"),
         DnsRecord(mx, "A", "52.101.0.10"),
+        # The names printed on a device's settings sheet, so looking them up (the
+        # Troubleshoot path) finds them here as it would on the internet.
+        _soa("office365.com"),
+        _soa("mx.microsoft"),
+        DnsRecord("smtp.office365.com", "A", "52.98.0.10"),
+        DnsRecord("smtp-legacy.office365.com", "A", "52.98.0.11"),
+        DnsRecord("smtp.hve.mx.microsoft", "A", "52.102.0.10"),
         # Resolver-based "what is my IP": OpenDNS answers myip.opendns.com A with the
         # asking address; the sandbox's DNS server answers it live with
         # `site_public_ip`, so there is no static record for it here.

@@ -324,6 +324,40 @@ class MessageTraceSearch:
         )
 
 
+def recent_messages(
+    admin: AdminClient,
+    sender: str,
+    *,
+    since: datetime,
+    until: datetime,
+    limit: int = 100,
+    cancel: Cancellation | None = None,
+) -> tuple[TraceRow, ...]:
+    """One look at the trace: the sender's messages in a window (at most 10 days), newest
+    first, one row per recipient. For troubleshooting; no polling."""
+    parameters: dict[str, Any] = {
+        "SenderAddress": [sender],
+        "StartDate": _iso(since),
+        "EndDate": _iso(until),
+        "ResultSize": max(1, min(limit, 5000)),
+    }
+    values = admin.invoke(CMDLET, parameters, cancel=cancel).values
+    rows = [
+        TraceRow(
+            recipient=str(value.get("RecipientAddress") or ""),
+            status=str(value.get("Status") or ""),
+            received=str(value.get("Received") or ""),
+            from_ip=value.get("FromIP"),
+            message_trace_id=str(value.get("MessageTraceId") or ""),
+            subject=str(value.get("Subject") or ""),
+        )
+        for value in values
+    ]
+    # ISO times sort as text; Exchange usually answers newest first already.
+    rows.sort(key=lambda r: r.received, reverse=True)
+    return tuple(rows[:limit])
+
+
 def find_test_message(admin: AdminClient, **kwargs: Any) -> TraceResult:
     """Poll the trace for one message (see MessageTraceSearch for the arguments)."""
     return MessageTraceSearch(admin, **kwargs).run()

@@ -45,6 +45,10 @@ def add_subcommands(parser: argparse.ArgumentParser) -> None:
 
     cli_check_dns.add_parser(sub)
 
+    from wizard import cli_audit
+
+    cli_audit.add_parser(sub)
+
     p = sub.add_parser("sheet", help="write the printers' settings sheets as PDF (offscreen)")
     from wizard.sheet_cli import add_arguments as add_sheet_arguments
 

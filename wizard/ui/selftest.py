@@ -128,7 +128,7 @@ def _wizard_pages(ctx: SelfTest) -> str:
 
     from wizard.ui.session import WizardSession
     from wizard.ui.settings import DEFAULT_SIZE
-    from wizard.ui.wizard import RelayWizard
+    from wizard.ui.wizard import PageId, RelayWizard
 
     app = QApplication.instance()
     assert isinstance(app, QApplication)
@@ -149,31 +149,46 @@ def _wizard_pages(ctx: SelfTest) -> str:
         wizard.restart()
         visited: list[str] = []
         seen: set[int] = set()
-        for number in range(1, len(wizard.pageIds()) + 1):
-            app.processEvents()
-            page = wizard.currentPage()
-            page_id = wizard.current_page_id()
-            seen.add(int(page_id))
-            name = page_id.name.lower().replace("_", "-")
-            path = ctx.out_dir / f"{number:02d}-{name}.png"
-            if not wizard.grab().save(str(path)):
-                raise RuntimeError(f"could not write {path}")
-            image = QImage(str(path))
-            if image.isNull() or image.width() < 100 or image.height() < 100:
-                raise RuntimeError(f"{path.name} does not read back as an image")
-            ctx.screenshots.append(path)
-            visited.append(name)
-            if page.nextId() == -1:
-                break
-            if page_id.name in _COMPLETE_WITH_SAMPLE and not page.isComplete():
-                reason = getattr(page, "incomplete_reason", lambda: None)()
-                raise RuntimeError(
-                    f"the {name} page is not complete with the sample site: {reason}"
-                )
-            # Later pages wait for the user (sign in, send): visit them anyway.
-            wizard.next()
-            if wizard.current_page_id() == page_id:
-                raise RuntimeError(f"the wizard did not move on from the {name} page")
+
+        def walk() -> None:
+            """From the current page to the last of its path; a screenshot of each new one."""
+            for _ in range(len(wizard.pageIds()) + 1):
+                app.processEvents()
+                page = wizard.currentPage()
+                page_id = wizard.current_page_id()
+                name = page_id.name.lower().replace("_", "-")
+                if int(page_id) not in seen:
+                    seen.add(int(page_id))
+                    path = ctx.out_dir / f"{len(visited) + 1:02d}-{name}.png"
+                    if not wizard.grab().save(str(path)):
+                        raise RuntimeError(f"could not write {path}")
+                    image = QImage(str(path))
+                    if image.isNull() or image.width() < 100 or image.height() < 100:
+                        raise RuntimeError(f"{path.name} does not read back as an image")
+                    ctx.screenshots.append(path)
+                    visited.append(name)
+                if page.nextId() == -1:
+                    return
+                if page_id.name in _COMPLETE_WITH_SAMPLE and not page.isComplete():
+                    reason = getattr(page, "incomplete_reason", lambda: None)()
+                    raise RuntimeError(
+                        f"the {name} page is not complete with the sample site: {reason}"
+                    )
+                # Later pages wait for the user (sign in, send): visit them anyway.
+                wizard.next()
+                if wizard.current_page_id() == page_id:
+                    raise RuntimeError(f"the wizard did not move on from the {name} page")
+
+        walk()
+        # The side paths chosen on Welcome (Troubleshoot, Audit).
+        from wizard.ui.pages.welcome import ROUTES, WelcomePage
+
+        welcome = wizard.page_for(PageId.WELCOME)
+        if isinstance(welcome, WelcomePage):
+            for mode in ROUTES:
+                wizard.restart()
+                welcome.set_mode(mode)
+                walk()
         missing = set(wizard.pageIds()) - seen
         if missing:
             raise RuntimeError(

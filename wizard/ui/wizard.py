@@ -7,7 +7,7 @@ window's size.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget, QWizard
@@ -66,6 +66,11 @@ class RelayWizard(QWizard):
             self.setStartId(min(self.pageIds()))
         self._remember_size = remember_size
         self._closing = False
+        # A side path chosen on Welcome (Troubleshoot, Audit); None is the main path.
+        self._route: tuple[PageId, ...] | None = None
+        # A "Fix in <step>" jump: (from, to), and the route to restore on coming back.
+        self._jump: tuple[PageId, PageId] | None = None
+        self._route_before_jump: tuple[PageId, ...] | None = None
         self.confirm_box: QMessageBox | None = None
         self.setMinimumSize(*MIN_SIZE)
         if settings is None:
@@ -103,6 +108,67 @@ class RelayWizard(QWizard):
 
     def registered(self) -> list[PageId]:
         return [PageId(i) for i in sorted(self.pageIds())]
+
+    # Side paths and jumps -------------------------------------------------------------
+
+    @property
+    def route(self) -> tuple[PageId, ...] | None:
+        return self._route
+
+    def set_route(self, route: Sequence[PageId] | None) -> None:
+        """Walk `route` (a side path, e.g. Welcome → Sign in → Troubleshoot) instead of
+        the main path; None goes back to the main path."""
+        self._route = tuple(route) if route else None
+        self._jump = None
+        self._route_before_jump = None
+
+    def route_next(self, page_id: PageId) -> int | None:
+        """The page after `page_id` on the side path or jump; None: the main path decides."""
+        if self._jump is not None and self._jump[0] is page_id:
+            return int(self._jump[1])
+        route = self._route
+        if route is None or page_id not in route:
+            return None
+        have = set(self.pageIds())
+        for candidate in route[route.index(page_id) + 1 :]:
+            if int(candidate) in have:
+                return int(candidate)
+            if self.pages_pending:
+                return int(candidate)  # not added yet; Next waits for it
+        return -1
+
+    def jump_to(self, target: PageId) -> bool:
+        """Go straight to `target` (a "Fix in <step>" link); Back returns to this page.
+
+        A page already in this run's history is reached by going back to it; any other
+        is entered directly, and from there the main path continues.
+        """
+        goal = int(target)
+        if goal not in self.pageIds() or goal == self.currentId():
+            return False
+        if goal in self.visitedIds():
+            while self.currentId() != goal:
+                before = self.currentId()
+                self.back()
+                if self.currentId() == before:
+                    return False
+            return True
+        self._route_before_jump = self._route
+        self._jump = (self.current_page_id(), target)
+        self._route = None
+        self.next()
+        if self.currentId() != goal:
+            self._route, self._jump = self._route_before_jump, None
+            return False
+        return True
+
+    def cleanupPage(self, id: int) -> None:
+        # Leaving the jump's target backwards returns to the page that jumped: its
+        # side path applies again, before QWizard asks it whether it is the last page.
+        if self._jump is not None and id == int(self._jump[1]):
+            self._route, self._jump = self._route_before_jump, None
+            self._route_before_jump = None
+        super().cleanupPage(id)
 
     # Size ---------------------------------------------------------------------------
 

@@ -42,13 +42,19 @@ class PageId(IntEnum):
     # The honest end of the wizard until the later steps exist: what was entered,
     # the device settings, and "Save profile".
     SUMMARY = 10
+    # Side paths chosen on Welcome (see RelayWizard.set_route), not on the main path.
+    TROUBLESHOOT = 11
+    AUDIT = 12
 
 
-PATH: tuple[PageId, ...] = tuple(PageId)
+SIDE_PAGES: frozenset[PageId] = frozenset({PageId.TROUBLESHOOT, PageId.AUDIT})
+PATH: tuple[PageId, ...] = tuple(p for p in PageId if p not in SIDE_PAGES)
 
 
 def next_registered(current: PageId, registered: Iterable[int]) -> int:
     """The next page on the path that exists, or -1 (the wizard's last page)."""
+    if current not in PATH:
+        return -1
     have = set(registered)
     for page_id in PATH[PATH.index(current) + 1 :]:
         if page_id in have:
@@ -163,8 +169,14 @@ class WizardPage(QWizardPage):
         wizard = self.wizard()
         if wizard is None:
             return -1
+        # A side path chosen on Welcome, or a "Fix in <step>" jump (RelayWizard).
+        routed = getattr(wizard, "route_next", None)
+        if callable(routed):
+            chosen = routed(self.page_id)
+            if isinstance(chosen, int):
+                return chosen
         following = next_registered(self.page_id, wizard.pageIds())
-        if following == -1 and getattr(wizard, "pages_pending", False):
+        if following == -1 and self.page_id in PATH and getattr(wizard, "pages_pending", False):
             # The next pages are still being added (launch.py): this is not the last
             # page, so Next (disabled for the moment) rather than Finish.
             return int(PATH[min(PATH.index(self.page_id) + 1, len(PATH) - 1)])

@@ -1,4 +1,9 @@
-"""Welcome: start a new setup or open a saved site profile, and choose the cloud."""
+"""Welcome: start a new setup, open a saved site profile, troubleshoot a device or audit a
+tenant, and choose the cloud.
+
+Troubleshoot and Audit are side paths (RelayWizard.set_route): Welcome → Sign in →
+Troubleshoot (signing in is optional there) or → Audit (it reads the tenant).
+"""
 
 from __future__ import annotations
 
@@ -23,7 +28,7 @@ from wizard.core.profile import SiteProfile
 from wizard.services.paths import profiles_dir
 from wizard.services.profile_store import load_profile
 from wizard.ui.messages import UserMessage
-from wizard.ui.pages.base import PageId, WizardPage
+from wizard.ui.pages.base import PATH, PageId, WizardPage
 from wizard.ui.style import Tone
 from wizard.ui.tasks import CancelToken
 from wizard.ui.widgets.copy import CopyButton
@@ -34,6 +39,15 @@ from wizard.ui.widgets.labels import HintLabel, SectionTitle
 class StartMode(Enum):
     NEW = "new"
     OPEN = "open"
+    TROUBLESHOOT = "troubleshoot"
+    AUDIT = "audit"
+
+
+# The side paths; the main path (New, Open) walks every registered page.
+ROUTES: dict[StartMode, tuple[PageId, ...]] = {
+    StartMode.TROUBLESHOOT: (PageId.WELCOME, PageId.SIGN_IN, PageId.TROUBLESHOOT),
+    StartMode.AUDIT: (PageId.WELCOME, PageId.SIGN_IN, PageId.AUDIT),
+}
 
 
 class WelcomePage(WizardPage):
@@ -61,9 +75,15 @@ class WelcomePage(WizardPage):
         layout.addWidget(SectionTitle(self.tr("What would you like to do?"), self.body))
         self._new = QRadioButton(self.tr("&Start a new setup"), self.body)
         self._open = QRadioButton(self.tr("&Open a saved site profile"), self.body)
+        self._troubleshoot = QRadioButton(
+            self.tr("T&roubleshoot a device that used to work"), self.body
+        )
+        self._audit = QRadioButton(self.tr("&Audit a tenant's relay exposure"), self.body)
         self._modes = QButtonGroup(self)
         self._modes.addButton(self._new)
         self._modes.addButton(self._open)
+        self._modes.addButton(self._troubleshoot)
+        self._modes.addButton(self._audit)
         self._new.setChecked(True)
         new_hint = self.tr("Describe the office and its devices from the start.")
         self._new.setAccessibleDescription(new_hint)
@@ -89,6 +109,20 @@ class WelcomePage(WizardPage):
         row.addWidget(self._copy_path)
         open_layout.addLayout(row)
         layout.addWidget(_choice(self._open, _indented(open_box)))
+        troubleshoot_hint = self.tr(
+            "A printer or app stopped sending: check its server, ports 25 and 587, "
+            "encryption, sign-in, and (signed in) the tenant's connectors, mail flow rules "
+            "and message trace. Uses the devices of the opened profile, or type them in."
+        )
+        self._troubleshoot.setAccessibleDescription(troubleshoot_hint)
+        layout.addWidget(_choice(self._troubleshoot, _indented(HintLabel(troubleshoot_hint))))
+        audit_hint = self.tr(
+            "Read only, after signing in: which mailboxes can use SMTP AUTH (inherited "
+            "too), connectors at risk, direct send, High Volume Email, and what changes "
+            "at the end of December 2026 and in 2027."
+        )
+        self._audit.setAccessibleDescription(audit_hint)
+        layout.addWidget(_choice(self._audit, _indented(HintLabel(audit_hint))))
 
         layout.addWidget(SectionTitle(self.tr("Microsoft 365 cloud"), self.body))
         self._cloud = QComboBox(self.body)
@@ -120,7 +154,7 @@ class WelcomePage(WizardPage):
         self._listening = False
         self._pending_path: Path | None = None
         self._choose.clicked.connect(self.choose_profile)
-        self._modes.buttonToggled.connect(lambda *_: self.refresh_complete())
+        self._modes.buttonToggled.connect(lambda *_: self._mode_changed())
         self._cloud.currentIndexChanged.connect(self._cloud_chosen)
         self.session.profilePathChanged.connect(lambda _p: self._show_opened())
         self.session.cloudChanged.connect(lambda _c: self._show_cloud())
@@ -131,17 +165,43 @@ class WelcomePage(WizardPage):
 
     @property
     def mode(self) -> StartMode:
-        return StartMode.OPEN if self._open.isChecked() else StartMode.NEW
+        for mode, button in self._buttons().items():
+            if button.isChecked():
+                return mode
+        return StartMode.NEW
 
     def set_mode(self, mode: StartMode) -> None:
-        (self._open if mode is StartMode.OPEN else self._new).setChecked(True)
+        self._buttons()[mode].setChecked(True)
+
+    def _buttons(self) -> dict[StartMode, QRadioButton]:
+        return {
+            StartMode.NEW: self._new,
+            StartMode.OPEN: self._open,
+            StartMode.TROUBLESHOOT: self._troubleshoot,
+            StartMode.AUDIT: self._audit,
+        }
 
     def initializePage(self) -> None:
+        self._mode_changed()
+
+    def _mode_changed(self) -> None:
         wizard = self.wizard()
+        route = ROUTES.get(self.mode)
+        set_route = getattr(wizard, "set_route", None)
+        if callable(set_route):
+            set_route(route)
         if wizard is not None:
-            titles = [wizard.page(i).title() for i in wizard.pageIds() if i != int(self.page_id)]
+            have = set(wizard.pageIds())
+            ids = [int(p) for p in route if int(p) in have] if route else sorted(have)
+            path = set(PATH)
+            titles = [
+                wizard.page(i).title()
+                for i in ids
+                if i != int(self.page_id) and (route is not None or PageId(i) in path)
+            ]
             steps = " → ".join(t for t in titles if t)
             self._steps.setText(self.tr("The steps: {steps}.").format(steps=steps))
+        self.refresh_complete()
 
     def incomplete_reason(self) -> str | None:
         if self._loading:

@@ -6,6 +6,7 @@ skips the steps that have no page yet.
 
 from __future__ import annotations
 
+from wizard.ui.pages.audit import AuditPage
 from wizard.ui.pages.base import WizardPage
 from wizard.ui.pages.dns import DnsPage
 from wizard.ui.pages.method import MethodPage
@@ -16,6 +17,7 @@ from wizard.ui.pages.site import SitePage
 from wizard.ui.pages.summary import SummaryPage
 from wizard.ui.pages.tenant import TenantPage
 from wizard.ui.pages.test_message import TestMessagePage
+from wizard.ui.pages.troubleshoot import TroubleshootPage
 from wizard.ui.pages.welcome import WelcomePage
 
 PAGES: tuple[type[WizardPage], ...] = (
@@ -29,4 +31,6 @@ PAGES: tuple[type[WizardPage], ...] = (
     TestMessagePage,
     SheetsPage,
     SummaryPage,
+    TroubleshootPage,
+    AuditPage,
 )

@@ -1,0 +1,673 @@
+"""Troubleshoot: why does a device that used to send mail no longer do so?
+
+The device comes from the opened site profile or is typed in (method, sender, server
+and port, TLS, password or OAuth). "Run the checks" runs them off the UI thread, in
+the order a connection is made; each row fills in as its result arrives (icon + word
++ colour, plain words) and a problem offers "Fix in <step>", which jumps to that step
+of the wizard (Back returns here). Signing in is optional: without it the tenant's
+connectors, mail flow rules and message trace say "Sign in to check this". The
+findings export as PDF and JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from wizard.core.clouds import device_facing
+from wizard.core.device_settings import AuthKind, DeviceSettings, Security, device_settings
+from wizard.core.errors import InvalidInput, SecretStoreError
+from wizard.core.findings import Finding
+from wizard.core.methods import METHOD_INFO, Method, Tri
+from wizard.core.profile import Printer, SiteProfile
+from wizard.core.steps import STEP_TITLES, WizardStep
+from wizard.core.troubleshoot import (
+    CHECK_ORDER,
+    CHECK_TITLES,
+    CheckId,
+    DeviceUnderTest,
+    TroubleshootReport,
+)
+from wizard.core.validation import check_email
+from wizard.export.findings_report import write_findings_pdf
+from wizard.services.apply import password_purpose
+from wizard.services.atomic import write_atomic
+from wizard.services.cancel import Cancelled
+from wizard.services.exchange_admin import ExchangeAdmin
+from wizard.services.paths import profiles_dir
+from wizard.services.profile_store import load_profile
+from wizard.services.secrets import SecretStore
+from wizard.services.signin import SignedIn
+from wizard.services.smtp_test import Credentials
+from wizard.services.troubleshoot import Troubleshooter
+from wizard.ui.messages import UserMessage
+from wizard.ui.pages.base import PageId, WizardPage
+from wizard.ui.pages.test_message import STEP_PAGES
+from wizard.ui.style import Tone
+from wizard.ui.tasks import CancelToken, Task, TaskCancelled
+from wizard.ui.widgets.finding_row import FindingRow, finding_tone
+from wizard.ui.widgets.form import add_field
+from wizard.ui.widgets.labels import HintLabel, SectionTitle, StatusLine
+
+_TYPED = "__typed__"
+
+
+class TroubleshootPage(WizardPage):
+    page_id = PageId.TROUBLESHOOT
+
+    def build(self) -> None:
+        self.setTitle(self.tr("Troubleshoot a device"))
+        self.setSubTitle(
+            self.tr(
+                "Find out why a printer, scanner or app that used to send mail no longer "
+                "does: each check in the order a connection is made, with what to do."
+            )
+        )
+        layout = self.body_layout
+        head = QHBoxLayout()
+        head.addWidget(SectionTitle(self.tr("The device"), self.body), 1)
+        self.open_button = QPushButton(self.tr("Open a s&ite profile…"), self.body)
+        self.open_button.setAutoDefault(False)
+        self.open_button.setAccessibleDescription(
+            self.tr("Use the devices of a saved site profile.")
+        )
+        head.addWidget(self.open_button)
+        layout.addLayout(head)
+
+        columns = QHBoxLayout()
+        columns.setSpacing(12)
+        left, right = QVBoxLayout(), QVBoxLayout()
+        columns.addLayout(left, 1)
+        columns.addLayout(right, 1)
+        layout.addLayout(columns)
+        self.device_combo = QComboBox(self.body)
+        add_field(
+            left,
+            self.tr("&Device"),
+            self.device_combo,
+            self.tr("A device of the opened profile, or type its settings."),
+        )
+        self.method_combo = QComboBox(self.body)
+        for method in Method:
+            self.method_combo.addItem(METHOD_INFO[method].title, method.value)
+        add_field(right, self.tr("&Method"), self.method_combo, self.tr("How it sends."))
+        self.sender_edit = QLineEdit(self.body)
+        self.sender_field = add_field(
+            left, self.tr("&Sender (From)"), self.sender_edit, self.tr("The device's address.")
+        )
+        self.recipient_edit = QLineEdit(self.body)
+        self.recipient_edit.setPlaceholderText(self.tr("the sender"))
+        add_field(
+            right,
+            self.tr("Test &recipient"),
+            self.recipient_edit,
+            self.tr("The sign-in check stops before the message: nothing is sent."),
+        )
+        server_row = QHBoxLayout()
+        self.host_edit = QLineEdit(self.body)
+        self.port_spin = QSpinBox(self.body)
+        self.port_spin.setRange(1, 65535)
+        self.port_spin.setValue(587)
+        self.host_field = add_field(
+            left,
+            self.tr("Ser&ver"),
+            self.host_edit,
+            self.tr("As set on the device (its settings sheet)."),
+        )
+        port_box = QVBoxLayout()
+        add_field(port_box, self.tr("P&ort"), self.port_spin)
+        server_row.addLayout(port_box)
+        self.starttls_box = QCheckBox(self.tr("Uses STARTTLS"), self.body)
+        self.tls12_box = QCheckBox(self.tr("Has TLS 1.2 or newer"), self.body)
+        self.tls12_box.setChecked(True)
+        checks = QVBoxLayout()
+        checks.addWidget(self.starttls_box)
+        checks.addWidget(self.tls12_box)
+        server_row.addLayout(checks)
+        server_row.addStretch(1)
+        right.addLayout(server_row)
+
+        self.secret_box = QWidget(self.body)
+        secret_layout = QHBoxLayout(self.secret_box)
+        secret_layout.setContentsMargins(0, 0, 0, 0)
+        secret_layout.setSpacing(12)
+        left_secret, right_secret = QVBoxLayout(), QVBoxLayout()
+        secret_layout.addLayout(left_secret, 1)
+        secret_layout.addLayout(right_secret, 1)
+        self.username_edit = QLineEdit(self.secret_box)
+        add_field(
+            left_secret,
+            self.tr("&User name"),
+            self.username_edit,
+            self.tr("The mailbox or HVE account it signs in as."),
+        )
+        self.password_edit = QLineEdit(self.secret_box)
+        self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password_field = add_field(
+            right_secret,
+            self.tr("Pass&word"),
+            self.password_edit,
+            self.tr("Only for this check; never saved. Empty: the one in the keyring."),
+        )
+        self.oauth_line = StatusLine(Tone.INFO, self.tr("Sign-in"), "", self.secret_box)
+        self.oauth_button = QPushButton(self.secret_box)
+        self.oauth_button.setAutoDefault(False)
+        right_secret.addWidget(self.oauth_line)
+        right_secret.addWidget(self.oauth_button)
+        layout.addWidget(self.secret_box)
+        self.cert_edit = QLineEdit(self.body)
+        self.cert_edit.setPlaceholderText(self.tr("none"))
+        self.cert_field = add_field(
+            layout,
+            self.tr("&Certificate name the device presents"),
+            self.cert_edit,
+            self.tr("Only for connectors that recognise the office by certificate."),
+        )
+
+        self.signed_line = StatusLine(Tone.INFO, self.tr("Tenant checks"), "", self.body)
+        layout.addWidget(self.signed_line)
+        layout.addWidget(SectionTitle(self.tr("Checks"), self.body))
+        self.overall = StatusLine(Tone.NEUTRAL, self.tr("Not run yet"), "", self.body)
+        layout.addWidget(self.overall)
+        self.rows: dict[CheckId, FindingRow] = {}
+        for check in CHECK_ORDER:
+            row = FindingRow(CHECK_TITLES[check], self.body)
+            row.fixRequested.connect(lambda step, c=check: self.fix(c, step))
+            self.rows[check] = row
+            layout.addWidget(row)
+        layout.addStretch(1)
+
+        actions = QHBoxLayout()
+        self.run_button = QPushButton(self.tr("Run the chec&ks"), self)
+        self.run_button.setDefault(True)
+        self.run_button.setAccessibleName(self.tr("Run the troubleshooting checks"))
+        self.pdf_button = QPushButton(self.tr("Export &PDF…"), self)
+        self.json_button = QPushButton(self.tr("Export &JSON…"), self)
+        for button in (self.pdf_button, self.json_button):
+            button.setAutoDefault(False)
+        actions.addWidget(
+            HintLabel(self.tr("Checked from this computer, on its network."), self), 1
+        )
+        actions.addWidget(self.pdf_button)
+        actions.addWidget(self.json_button)
+        actions.addWidget(self.run_button)
+        self.footer_layout.addLayout(actions)
+
+        self.task: Task[TroubleshootReport] | None = None
+        self.report: TroubleshootReport | None = None
+        self._defaults: dict[str, str] = {}
+        self._show_pending(self.tr("Not run"))
+        self.open_button.clicked.connect(self.choose_profile)
+        self.device_combo.currentIndexChanged.connect(lambda _i: self._device_chosen())
+        self.method_combo.currentIndexChanged.connect(lambda _i: self._method_changed())
+        self.sender_edit.editingFinished.connect(self._sender_changed)
+        self.sender_edit.textChanged.connect(lambda _t: self._update_buttons())
+        self.host_edit.textChanged.connect(lambda _t: self._update_buttons())
+        self.recipient_edit.textChanged.connect(lambda _t: self._update_buttons())
+        self.tls12_box.toggled.connect(lambda _on: self._method_changed())
+        self.run_button.clicked.connect(self.run_checks)
+        self.pdf_button.clicked.connect(lambda: self._choose_export("pdf"))
+        self.json_button.clicked.connect(lambda: self._choose_export("json"))
+        self.oauth_button.clicked.connect(self.sign_in_mailbox)
+        self.session.profileChanged.connect(lambda _p: self._load_devices())
+        self.session.signedInChanged.connect(lambda _a: self._show_signed_in())
+        self._update_buttons()
+
+    # The device --------------------------------------------------------------------------
+
+    def initializePage(self) -> None:
+        self._load_devices()
+        self._show_signed_in()
+
+    def _printers(self) -> tuple[Printer, ...]:
+        return self.session.profile.printers
+
+    def _load_devices(self) -> None:
+        current = self.device_combo.currentData()
+        self.device_combo.blockSignals(True)
+        self.device_combo.clear()
+        for printer in self._printers():
+            self.device_combo.addItem(printer.name, printer.name)
+        self.device_combo.addItem(self.tr("Typed by hand"), _TYPED)
+        index = self.device_combo.findData(current)
+        self.device_combo.setCurrentIndex(max(index, 0))
+        self.device_combo.blockSignals(False)
+        self._device_chosen()
+
+    def _printer(self) -> Printer | None:
+        name = self.device_combo.currentData()
+        return next((p for p in self._printers() if p.name == name), None)
+
+    def _device_chosen(self) -> None:
+        printer = self._printer()
+        profile = self.session.profile
+        if printer is not None:
+            self.sender_edit.setText(printer.sender)
+            self.username_edit.setText(printer.username or "")
+            self.tls12_box.setChecked(printer.tls12 is not Tri.NO)
+            method = profile.method
+            if method is not None:
+                self.method_combo.setCurrentIndex(self.method_combo.findData(method.value))
+        elif not self.sender_edit.text().strip() and profile.site.domain:
+            self.sender_edit.setText(f"scanner@{profile.site.domain}")
+        self._method_changed(force=printer is not None)
+
+    def _method(self) -> Method:
+        return Method(str(self.method_combo.currentData()))
+
+    def _values(self) -> DeviceSettings | None:
+        """The values a device of this method is given (what its sheet says)."""
+        sender = check_email(self.sender_edit.text())
+        if not sender.ok or sender.value is None:
+            return None
+        try:
+            return device_settings(
+                self._method(),
+                device_facing(self.session.cloud),
+                domain=self.session.profile.site.domain or sender.value.rpartition("@")[2],
+                sender=sender.value,
+                username=self.username_edit.text().strip() or None,
+                tls12=Tri.YES if self.tls12_box.isChecked() else Tri.NO,
+            )
+        except ValueError:
+            return None
+
+    def _method_changed(self, *, force: bool = False) -> None:
+        values = self._values()
+        if values is not None:
+            # Defaults replace only defaults: what was typed stays.
+            host = self.host_edit.text()
+            if force or not host.strip() or host == self._defaults.get("host"):
+                self.host_edit.setText(values.server)
+            self._defaults["host"] = values.server
+            if force or str(self.port_spin.value()) == self._defaults.get("port", "587"):
+                self.port_spin.setValue(values.port)
+            self._defaults["port"] = str(values.port)
+            self.starttls_box.setChecked(values.security is Security.STARTTLS)
+        auth = values.auth if values is not None else AuthKind.NONE
+        self.secret_box.setVisible(auth is not AuthKind.NONE)
+        self.password_field.container.setVisible(auth is AuthKind.PASSWORD)
+        self.oauth_line.setVisible(auth is AuthKind.OAUTH)
+        self.oauth_button.setVisible(auth is AuthKind.OAUTH)
+        if auth is AuthKind.OAUTH:
+            mailbox = self.username_edit.text().strip() or self.sender_edit.text().strip()
+            self.oauth_line.set_status(
+                Tone.INFO,
+                self.tr("Sign-in"),
+                self.tr("The check signs in as {0} with a Microsoft token.").format(mailbox),
+            )
+            self.oauth_button.setText(self.tr("Sign in as {0}…").format(mailbox))
+        self.cert_field.container.setVisible(self._method() is Method.CONNECTOR)
+        self._update_buttons()
+
+    def _sender_changed(self) -> None:
+        checked = check_email(self.sender_edit.text())
+        text = self.sender_edit.text().strip()
+        self.sender_field.error.show_error("" if checked.ok or not text else checked.error)
+        self._method_changed()
+
+    def device(self) -> DeviceUnderTest | None:
+        values = self._values()
+        if values is None:
+            return None
+        printer = self._printer()
+        return DeviceUnderTest(
+            method=values.method,
+            sender=values.sender,
+            host=self.host_edit.text().strip(),
+            port=self.port_spin.value(),
+            security=Security.STARTTLS if self.starttls_box.isChecked() else Security.NONE,
+            tls_required=values.tls_required,
+            auth=values.auth,
+            username=values.username,
+            tls12=Tri.YES if self.tls12_box.isChecked() else Tri.NO,
+            certificate_name=self.cert_edit.text().strip() or None,
+            recipient=self.recipient_edit.text().strip(),
+            known_site_ip=self.session.profile.site.public_ip,
+            name=printer.name if printer is not None else "",
+        )
+
+    def _problem(self) -> str | None:
+        device = self.device()
+        if device is None:
+            return self.tr("Enter the device's sender address.")
+        problems = device.problems()
+        return " ".join(problems) if problems else None
+
+    # Signing in ---------------------------------------------------------------------------
+
+    def _admin(self) -> tuple[ExchangeAdmin | None, SignedIn | None]:
+        account = self.session.signed_in
+        if account is None or account.has_admin_role is False:
+            return None, account
+        sign_in = self.session.sign_in
+        admin = ExchangeAdmin(
+            self.session.cloud, account.tenant_id, account.upn, sign_in.exchange_token
+        )
+        return admin, account
+
+    def _show_signed_in(self) -> None:
+        account = self.session.signed_in
+        if account is None:
+            self.signed_line.set_status(
+                Tone.INFO,
+                self.tr("Not signed in"),
+                self.tr(
+                    "The connector, mail flow rule and message trace checks need an admin's "
+                    "sign-in; go Back to Sign in to include them."
+                ),
+            )
+        elif account.has_admin_role is False:
+            self.signed_line.set_status(
+                Tone.WARNING,
+                self.tr("No admin role"),
+                self.tr("{0} cannot read the tenant; the tenant checks are skipped.").format(
+                    account.upn
+                ),
+            )
+        else:
+            self.signed_line.set_status(
+                Tone.GOOD,
+                self.tr("Signed in"),
+                self.tr("as {0}: the tenant checks are included.").format(account.upn),
+            )
+
+    def sign_in_mailbox(self) -> None:
+        device = self.device()
+        if device is None or device.auth is not AuthKind.OAUTH:
+            return
+        mailbox = device.login
+        sign_in = self.session.sign_in
+
+        def work(token: CancelToken) -> SignedIn:
+            return sign_in.sign_in_browser(mailbox=mailbox, login_hint=mailbox, cancel=token)
+
+        self.oauth_button.setEnabled(False)
+        self.run_task(
+            work,
+            self._mailbox_signed_in,
+            name="mailbox sign-in",
+            label=self.tr("Waiting for the sign-in in your browser…"),
+        )
+
+    def _mailbox_signed_in(self, account: SignedIn | None, error: BaseException | None) -> None:
+        self.oauth_button.setEnabled(True)
+        if error is not None or account is None:
+            if not isinstance(error, TaskCancelled):
+                self.show_error(
+                    error or RuntimeError("no account"), doing=self.tr("signing in as the mailbox")
+                )
+            return
+        self.oauth_line.set_status(
+            Tone.GOOD, self.tr("Signed in"), self.tr("as {0}.").format(account.upn)
+        )
+
+    # Running ------------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self.task is not None and self.task.running
+
+    def _update_buttons(self) -> None:
+        problem = self._problem()
+        self.run_button.setEnabled(problem is None and not self.running)
+        self.run_button.setToolTip(problem or "")
+        has = self.report is not None and not self.running
+        self.pdf_button.setEnabled(has)
+        self.json_button.setEnabled(has)
+
+    def _show_pending(self, word: str) -> None:
+        for row in self.rows.values():
+            row.set_pending(word)
+
+    def _site(self) -> str:
+        site = self.session.profile.site
+        return site.name.strip() or site.domain.strip() or "default"
+
+    def run_checks(self) -> None:
+        if self.running:
+            return
+        problem = self._problem()
+        device = self.device()
+        if problem is not None or device is None:
+            self.show_error(
+                InvalidInput(problem or self.tr("Enter the device's settings.")),
+                doing=self.tr("checking the device"),
+            )
+            return
+        cloud = self.session.cloud
+        admin, account = self._admin()
+        typed = self.password_edit.text()
+        site = self._site()
+        sign_in = self.session.sign_in if device.auth is AuthKind.OAUTH else None
+
+        def credentials() -> Credentials | None:
+            if device.auth is AuthKind.PASSWORD:
+                password = typed
+                if not password:
+                    try:
+                        password = SecretStore().get(site, password_purpose(device.login)) or ""
+                    except SecretStoreError:
+                        password = ""
+                return Credentials(password=password) if password else None
+            if device.auth is AuthKind.OAUTH and sign_in is not None:
+                login = device.login
+                return Credentials(token_provider=lambda: sign_in.smtp_send_token(login))
+            return None
+
+        def work(token: CancelToken) -> TroubleshootReport:
+            return Troubleshooter(
+                device,
+                cloud,
+                credentials=credentials(),
+                admin=admin,
+                signed_in_as=account.upn if admin is not None and account is not None else None,
+                cancel=token,
+                on_result=token.report,
+            ).run()
+
+        self.status.clear_message()
+        self.report = None
+        self._show_pending(self.tr("Waiting"))
+        self.rows[CHECK_ORDER[0]].set_pending(self.tr("Checking…"))
+        self.overall.set_status(Tone.NEUTRAL, self.tr("Checking…"), f"{device.host}:{device.port}")
+        self.task = self.run_task(
+            work,
+            self._finished,
+            name="troubleshoot",
+            label=self.tr("Checking {0}…").format(device.name or device.sender),
+            on_progress=self._one_result,
+        )
+        self._update_buttons()
+
+    def _can_fix(self, step: WizardStep) -> bool:
+        wizard = self.wizard()
+        target = STEP_PAGES.get(step)
+        return (
+            wizard is not None
+            and target is not None
+            and int(target) in wizard.pageIds()
+            and int(target) != wizard.currentId()
+        )
+
+    def _one_result(self, value: object) -> None:
+        if not isinstance(value, Finding):
+            return
+        check = CheckId(value.id)
+        self.rows[check].set_finding(value, self._can_fix)
+        index = CHECK_ORDER.index(check)
+        if index + 1 < len(CHECK_ORDER):
+            self.rows[CHECK_ORDER[index + 1]].set_pending(self.tr("Checking…"))
+
+    def _finished(self, report: TroubleshootReport | None, error: BaseException | None) -> None:
+        self.task = None
+        if error is not None or report is None:
+            stopped = isinstance(error, (TaskCancelled, Cancelled))
+            for row in self.rows.values():
+                if row.finding is None:
+                    row.set_pending(self.tr("Not checked"))
+            if stopped:
+                self.overall.set_status(
+                    Tone.NEUTRAL, self.tr("Stopped"), self.tr("The checks were cancelled.")
+                )
+            else:
+                self.overall.set_status(Tone.BAD, self.tr("Could not check"), "")
+                self.show_error(
+                    error or RuntimeError("no report"), doing=self.tr("checking the device")
+                )
+            self._update_buttons()
+            return
+        self.show_report(report)
+
+    def show_report(self, report: TroubleshootReport) -> None:
+        self.report = report
+        for finding in report.findings:
+            self.rows[CheckId(finding.id)].set_finding(finding, self._can_fix)
+        top = report.headline
+        if top is None:
+            self.overall.set_status(
+                Tone.GOOD,
+                self.tr("Nothing wrong found"),
+                self.tr(
+                    "Every check that ran passed; run it on the device's network if it still fails."
+                ),
+            )
+        else:
+            where = (
+                self.tr("fix outside the wizard")
+                if top.step is WizardStep.OUTSIDE
+                else self.tr("fix in {0}").format(STEP_TITLES[top.step])
+                if top.step is not None
+                else ""
+            )
+            self.overall.set_status(
+                finding_tone(top),
+                self.tr("Found"),
+                f"{top.title}" + (f" — {where}" if where else ""),
+            )
+        self._update_buttons()
+        if self.scroll_area is not None:
+            self.scroll_area.ensureWidgetVisible(self.overall)
+
+    # Fixing -------------------------------------------------------------------------------
+
+    def fix(self, check: CheckId, step: WizardStep) -> None:
+        """Go to the step that fixes a finding (Back comes back here)."""
+        target = STEP_PAGES.get(step)
+        wizard = self.wizard()
+        if target is None or wizard is None:
+            return
+        report = self.report
+        if (
+            report is not None
+            and check is CheckId.CONNECTOR
+            and step is WizardStep.PLAN
+            and report.new_site_ip
+        ):
+            # The plan builds the connector from the site's address: give it the new one.
+            self.session.update_site(public_ip=report.new_site_ip)
+            self.show_message(
+                UserMessage(
+                    Tone.INFO,
+                    self.tr("The office's public IP in the site is now {0}.").format(
+                        report.new_site_ip
+                    ),
+                )
+            )
+        jump = getattr(wizard, "jump_to", None)
+        if callable(jump):
+            jump(target)
+
+    # A site profile -------------------------------------------------------------------------
+
+    def choose_profile(self) -> None:
+        folder = self.session.profile_path.parent if self.session.profile_path else profiles_dir()
+        dialog = QFileDialog(self, self.tr("Open a site profile"), str(folder))
+        dialog.setObjectName("openProfileDialog")
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dialog.setNameFilters([self.tr("Site profiles (*.json)"), self.tr("All files (*)")])
+        dialog.fileSelected.connect(lambda name: self.open_profile(Path(name)))
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+
+    def open_profile(self, path: Path) -> None:
+        def work(_token: CancelToken) -> SiteProfile:
+            return load_profile(path)
+
+        def done(profile: SiteProfile | None, error: BaseException | None) -> None:
+            if error is not None or profile is None:
+                self.show_error(
+                    error or RuntimeError("no profile"), doing=self.tr("opening the profile")
+                )
+                return
+            self.session.adopt(profile, path)
+            self.device_combo.setCurrentIndex(0)
+
+        self.run_task(
+            work, done, name="open profile", label=self.tr("Opening {0}…").format(path.name)
+        )
+
+    # Export -----------------------------------------------------------------------------------
+
+    def _export_name(self, suffix: str) -> str:
+        report = self.report
+        who = (report.device.name or report.device.sender) if report else "device"
+        cleaned = "".join(c if c.isalnum() or c in "-_." else "-" for c in who).strip("-")
+        return f"troubleshoot-{cleaned or 'device'}.{suffix}"
+
+    def _choose_export(self, kind: str) -> None:
+        if self.report is None:
+            return
+        folder = self.session.profile_path.parent if self.session.profile_path else profiles_dir()
+        dialog = QFileDialog(
+            self, self.tr("Export the findings"), str(folder / self._export_name(kind))
+        )
+        dialog.setObjectName("exportFindingsDialog")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setDefaultSuffix(kind)
+        dialog.setNameFilters(
+            [self.tr("PDF files (*.pdf)") if kind == "pdf" else self.tr("JSON files (*.json)")]
+        )
+        dialog.fileSelected.connect(lambda name: self.export(Path(name), kind))
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+
+    def export(self, path: Path, kind: str) -> None:
+        report = self.report
+        if report is None:
+            return
+
+        def work(_token: CancelToken) -> Path:
+            if kind == "pdf":
+                return write_findings_pdf(report.document(), path)
+            text = json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n"
+            write_atomic(path, text.encode("utf-8"))
+            return path
+
+        self.run_task(
+            work,
+            self._exported,
+            name="export findings",
+            label=self.tr("Writing {0}…").format(path.name),
+            cancellable=False,
+        )
+
+    def _exported(self, path: Path | None, error: BaseException | None) -> None:
+        if error is not None or path is None:
+            self.show_error(error or RuntimeError("not written"), doing=self.tr("exporting"))
+            return
+        self.show_message(
+            UserMessage(Tone.GOOD, self.tr("The findings were saved to {0}.").format(path))
+        )

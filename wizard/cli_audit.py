@@ -87,7 +87,13 @@ def _target(args: argparse.Namespace) -> Iterator[_Target]:
     from wizard.sandbox.tenant import GLOBAL_ADMIN
 
     with Sandbox() as sandbox:
-        admin = next(a.upn for a in sandbox.state.accounts if GLOBAL_ADMIN in a.roles)
+        accounts = sandbox.state.accounts
+        # The Global Administrator; in a tenant without one, whoever is there (the
+        # sign-in then says which role is missing).
+        admin = next(
+            (a.upn for a in accounts if GLOBAL_ADMIN in a.roles),
+            next((a.upn for a in accounts if a.roles), accounts[0].upn),
+        )
         browser = StandInBrowser(admin, ca_pem=sandbox.ca_pem)
 
         def enter_code(uri: str, code: str) -> None:

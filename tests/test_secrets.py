@@ -49,3 +49,9 @@ def test_empty_and_oversized_secrets() -> None:
         store.set("Site", "p", "")
     with pytest.raises(SecretStoreError, match="too long"):
         store.set("Site", "p", "x" * 5000)
+
+
+def test_describe_backend_says_when_secrets_cannot_be_kept() -> None:
+    assert SecretStore().describe_backend() == "tests.memory_keyring.MemoryKeyring"
+    unusable = SecretStore(keyring.backends.fail.Keyring())  # type: ignore[no-untyped-call]
+    assert "unusable: no keyring is available" in unusable.describe_backend()

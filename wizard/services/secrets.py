@@ -61,8 +61,11 @@ class SecretStore:
         return backend
 
     def describe_backend(self) -> str:
+        """The backend's name, and why it cannot hold secrets if it cannot."""
         backend = self._backend or keyring.get_keyring()
-        return f"{type(backend).__module__}.{type(backend).__name__}"
+        name = f"{type(backend).__module__}.{type(backend).__name__}"
+        why = _refuses(backend)
+        return f"{name} (unusable: {why})" if why else name
 
     def get(self, site: str, purpose: str) -> str | None:
         try:

@@ -203,6 +203,25 @@ def _wizard_pages(ctx: SelfTest) -> str:
         app.processEvents()
 
 
+def _sample_sheet(ctx: SelfTest) -> str:
+    """A settings sheet PDF: Qt's PDF writer, fonts, the vector QR code and the catalog."""
+    from datetime import date
+
+    from wizard.core.clouds import CLOUDS, CloudId
+    from wizard.core.sheet import build_site_sheets
+    from wizard.export.sheets import write_sheets_pdf
+    from wizard.services.vendors import vendor_by_id
+
+    sheets = build_site_sheets(
+        sample_profile(), CLOUDS[CloudId.WORLDWIDE], vendor_by_id, today=date.today()
+    )
+    path = write_sheets_pdf(sheets, ctx.out_dir / "sample-sheets.pdf")
+    data = path.read_bytes()
+    if not data.startswith(b"%PDF") or b"/FontFile" not in data:
+        raise RuntimeError(f"{path.name} is not a PDF with embedded fonts")
+    return f"{len(sheets)} pages, {len(data) // 1024} KiB: {path.name}"
+
+
 def _start_sandbox(ctx: SelfTest) -> str:
     from wizard.sandbox.server import Sandbox
 
@@ -241,6 +260,7 @@ STEPS: list[Step] = [
     Step("Qt", _qt_platform),
     Step("Keyring", _keyring),
     Step("Vendor catalog", _vendor_catalog),
+    Step("Sample sheet", _sample_sheet),
     Step("Sandbox start", _start_sandbox),
     Step("Wizard pages", _wizard_pages),
     Step("Test message", _test_message),

@@ -22,6 +22,7 @@ import itertools
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -73,15 +74,47 @@ class CancelToken:
 
 
 class _Relay(QObject):
-    """Carries one task's signals from the worker to the UI thread.
+    """Carries every task's signals from the workers to the UI thread.
 
-    It has no parent and is held only by Python references (the worker's closure and
-    the Task), so it stays valid for the worker even after the Task is gone; the queued
-    connection to a deleted Task is dropped by Qt.
+    One instance for the process, made on the UI thread and never deleted: a worker
+    must never hold the last reference to a Qt object (deleting a QObject from a
+    thread other than its own corrupts Qt's state), so the workers hold only this
+    immortal relay and plain Python data.
     """
 
-    finished = Signal(object, object)
-    progress = Signal(object)
+    finished = Signal(int, object, object, object)  # key, result, error, work box
+    progress = Signal(int, object)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tasks: weakref.WeakValueDictionary[int, Task[Any]] = weakref.WeakValueDictionary()
+        # Queued to this object's (the UI) thread when emitted from a worker.
+        self.finished.connect(self._finished)
+        self.progress.connect(self._progress)
+
+    def _finished(self, key: int, result: object, error: object, box: list[object]) -> None:
+        # The work callable (and whatever widgets it captured) is released here, on
+        # the UI thread, rather than by the worker when its job ends.
+        box.clear()
+        task = self.tasks.pop(key, None)
+        if task is not None:
+            task._deliver(result, error)
+
+    def _progress(self, key: int, value: object) -> None:
+        task = self.tasks.get(key)
+        if task is not None:
+            task._deliver_progress(value)
+
+
+_the_relay: _Relay | None = None
+
+
+def _relay() -> _Relay:
+    """The process's relay; first asked for by a TaskRunner, on the UI thread."""
+    global _the_relay
+    if _the_relay is None:
+        _the_relay = _Relay()
+    return _the_relay
 
 
 class Task(QObject, Generic[T]):
@@ -98,9 +131,6 @@ class Task(QObject, Generic[T]):
         self._running = True
         self._abandoned = False
         self._done = threading.Event()  # set by the worker when the callable returned
-        self._relay = _Relay()
-        self._relay.finished.connect(self._deliver)
-        self._relay.progress.connect(self._deliver_progress)
 
     @property
     def running(self) -> bool:
@@ -192,7 +222,8 @@ class TaskRunner(QObject):
         if self._closed:
             raise RuntimeError("the task runner was shut down")
         token = CancelToken()
-        task: Task[T] = Task(name, token, self)
+        # No Qt parent: the runner's dict and the caller hold it, all on this thread.
+        task: Task[T] = Task(name, token)
         key = next(_ids)
         self._tasks[key] = task
         # Connected before the worker starts, so no result can arrive unobserved.
@@ -200,25 +231,32 @@ class TaskRunner(QObject):
         task.finished.connect(on_done)
         if on_progress is not None:
             task.progress.connect(on_progress)
-        relay = task._relay
-        token._report = relay.progress.emit
+        relay = _relay()
+        relay.tasks[key] = task
+        token._report = lambda value: relay.progress.emit(key, value)
         done = task._done
+        box: list[object] = [work]
 
         def job() -> None:
             result: object = None
             error: BaseException | None = None
+            call: object = None
             try:
                 token.raise_if_cancelled()
-                result = work(token)
+                call = box[0]
+                assert callable(call)
+                result = call(token)
                 if token.cancelled:
                     result, error = None, TaskCancelled()
             except BaseException as exc:  # noqa: BLE001 - every failure goes to on_done
                 result, error = None, exc
             finally:
+                # A traceback keeps this frame alive: drop the callable from it too.
+                call = None
                 done.set()
                 _count(-1)
             try:
-                relay.finished.emit(result, error)
+                relay.finished.emit(key, result, error, box)
             except RuntimeError:
                 # Only at interpreter shutdown, when Qt's objects are already gone.
                 pass

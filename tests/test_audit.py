@@ -7,8 +7,9 @@ from typing import Any
 
 from PySide6.QtGui import QGuiApplication
 
-from tests.m365_helpers import ADMIN, SCANNER, clients, sign_in
+from tests.m365_helpers import ADMIN, SCANNER
 from tests.pdf_helpers import pages_text
+from tests.tenant_clients import tenant_clients
 from wizard.core.audit import AuditReport, audit_tenant
 from wizard.core.findings import Severity
 from wizard.core.methods import Tri
@@ -64,9 +65,8 @@ def plant_exposure(state: TenantState) -> None:
 
 
 def audit(sandbox: Sandbox, now: datetime = NOV_2026) -> AuditReport:
-    signin, account = sign_in(sandbox)
-    admin, graph = clients(sandbox, signin, account)
-    return run_audit(admin, graph, sandbox.cloud, signed_in_as=account.upn, now=lambda: now)
+    with tenant_clients(sandbox) as (admin, graph, account):
+        return run_audit(admin, graph, sandbox.cloud, signed_in_as=account.upn, now=lambda: now)
 
 
 def test_audit_json_matches_the_sandbox_state(sandbox: Sandbox) -> None:

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from tests.m365_helpers import ADMIN, SCANNER, clients, sign_in
+from tests.m365_helpers import ADMIN, SCANNER
+from tests.tenant_clients import tenant_clients
 from wizard.core.clouds import Endpoint, device_facing
 from wizard.core.device_settings import Security, device_settings
 from wizard.core.findings import Finding, Severity
@@ -70,30 +71,31 @@ def device(
     return DeviceUnderTest(**{**base.__dict__, **changes})
 
 
-def admin_for(sandbox: Sandbox) -> ExchangeAdmin:
-    signin, account = sign_in(sandbox)
-    admin, _graph = clients(sandbox, signin, account)
-    return admin
-
-
 def run(
     sandbox: Sandbox,
     dut: DeviceUnderTest,
     *,
     password: str | None = None,
-    admin: ExchangeAdmin | None = None,
+    signed_in: bool = False,
     seen: list[Finding] | None = None,
 ) -> Any:
     credentials = Credentials(password=password) if password else None
-    return Troubleshooter(
-        dut,
-        sandbox.cloud,
-        credentials=credentials,
-        admin=admin,
-        signed_in_as=ADMIN if admin else None,
-        options=FAST,
-        on_result=seen.append if seen is not None else None,
-    ).run()
+
+    def troubleshoot(admin: ExchangeAdmin | None) -> Any:
+        return Troubleshooter(
+            dut,
+            sandbox.cloud,
+            credentials=credentials,
+            admin=admin,
+            signed_in_as=ADMIN if admin else None,
+            options=FAST,
+            on_result=seen.append if seen is not None else None,
+        ).run()
+
+    if not signed_in:
+        return troubleshoot(None)
+    with tenant_clients(sandbox) as (admin, _graph, _account):
+        return troubleshoot(admin)
 
 
 def by_id(report: Any) -> dict[str, Finding]:
@@ -121,7 +123,7 @@ def test_a_working_smtp_auth_device_passes_every_check_in_order(sandbox: Sandbox
         sandbox,
         device(sandbox, Method.SMTP_AUTH),
         password=PASSWORD,
-        admin=admin_for(sandbox),
+        signed_in=True,
         seen=seen,
     )
     # Reported one by one, in the order a connection is made.
@@ -185,7 +187,7 @@ def test_changed_office_ip_is_found_on_the_wire_and_in_the_connector(sandbox: Sa
     plant_office_connector(sandbox)
     # The office got a new address from its provider.
     sandbox.state.site_public_ip = NEW_IP
-    report = run(sandbox, device(sandbox, Method.CONNECTOR), admin=admin_for(sandbox))
+    report = run(sandbox, device(sandbox, Method.CONNECTOR), signed_in=True)
     found = by_id(report)
     auth = found["auth"]
     assert auth.severity is Severity.PROBLEM
@@ -209,7 +211,7 @@ def test_with_the_connector_updated_the_same_device_passes(sandbox: Sandbox) -> 
     report = run(
         sandbox,
         device(sandbox, Method.CONNECTOR, recipient="it@fabrikam.example"),
-        admin=admin_for(sandbox),
+        signed_in=True,
     )
     found = by_id(report)
     assert found["auth"].severity is Severity.OK  # relayed to outside: the connector matched
@@ -247,9 +249,7 @@ def test_a_rule_that_redirects_the_scanners_mail_is_named(sandbox: Sandbox) -> N
     request = SendTestRequest.from_settings(values, [f"user@{DEMO_DOMAIN}"], cloud=sandbox.cloud)
     assert SmtpTest(request, Credentials(password="demo")).run().sent
 
-    report = run(
-        sandbox, device(sandbox, Method.SMTP_AUTH), password="demo", admin=admin_for(sandbox)
-    )
+    report = run(sandbox, device(sandbox, Method.SMTP_AUTH), password="demo", signed_in=True)
     rules = by_id(report)["rules"]
     assert rules.severity is Severity.PROBLEM
     assert (
@@ -492,7 +492,7 @@ def test_recent_trace_window_is_bounded(sandbox: Sandbox) -> None:
                 received=datetime.now(UTC) - timedelta(hours=3),
             )
         )
-    report = run(sandbox, device(sandbox, Method.SMTP_AUTH), admin=admin_for(sandbox))
+    report = run(sandbox, device(sandbox, Method.SMTP_AUTH), signed_in=True)
     trace = by_id(report)["trace"]
     assert [m.subject for m in report.messages] == ["Scan from this morning"]
     assert trace.title == "The device's latest message is held in quarantine"

@@ -161,6 +161,7 @@ def _audit(target: _Target, settings: Any, *, device_code: bool) -> Any:
     from wizard.services.audit import run_audit
     from wizard.services.exchange_admin import ExchangeAdmin
     from wizard.services.graph import Graph
+    from wizard.services.http import make_session
     from wizard.services.signin import SignIn, require_admin
 
     sign_in = SignIn(target.cloud, settings, opener=target.opener)
@@ -179,10 +180,13 @@ def _audit(target: _Target, settings: Any, *, device_code: bool) -> Any:
         account = sign_in.sign_in_browser()
     require_admin(account)
     print(f"Signed in as {account.upn}; reading the tenant…", file=sys.stderr, flush=True)
-    admin = ExchangeAdmin(target.cloud, account.tenant_id, account.upn, sign_in.exchange_token)
-    graph = Graph(target.cloud, sign_in.graph_token)
     try:
-        return run_audit(admin, graph, target.cloud, signed_in_as=account.upn)
+        with make_session(target.cloud) as http:
+            admin = ExchangeAdmin(
+                target.cloud, account.tenant_id, account.upn, sign_in.exchange_token, session=http
+            )
+            graph = Graph(target.cloud, sign_in.graph_token, session=http)
+            return run_audit(admin, graph, target.cloud, signed_in_as=account.upn)
     finally:
         sign_in.sign_out()
 

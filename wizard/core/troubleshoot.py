@@ -598,7 +598,7 @@ def sign_in_needed(check: CheckId, what: str) -> Finding:
 def unreachable(check: CheckId) -> Finding:
     return not_checked(
         check,
-        tr("Not checked: the server could not be reached"),
+        tr("The server could not be reached"),
         tr("The connection check above says why."),
     )
 
@@ -1698,6 +1698,15 @@ class TroubleshootReport:
         if ip and ip != self.device.known_site_ip:
             return ip
         return None
+
+    @property
+    def port25_blocked(self) -> bool:
+        """Port 25 timed out while port 587 answered (for "Fix in Method")."""
+        reach = {p.role: p.reach for p in self.ports}
+        return (
+            reach.get(PortRole.RELAY) is Reach.TIMEOUT
+            and reach.get(PortRole.SUBMISSION) is Reach.OPEN
+        )
 
     def to_json(self) -> dict[str, Any]:
         top = self.headline

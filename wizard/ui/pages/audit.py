@@ -33,6 +33,7 @@ from wizard.services.audit import run_audit
 from wizard.services.cancel import Cancelled
 from wizard.services.exchange_admin import ExchangeAdmin
 from wizard.services.graph import Graph
+from wizard.services.http import make_session
 from wizard.services.paths import profiles_dir
 from wizard.ui.messages import UserMessage
 from wizard.ui.pages.base import PageId, WizardPage
@@ -180,12 +181,13 @@ class AuditPage(WizardPage):
         assert account is not None
         cloud = self.session.cloud
         sign_in = self.session.sign_in
-        admin = ExchangeAdmin(cloud, account.tenant_id, account.upn, sign_in.exchange_token)
-        graph = Graph(cloud, sign_in.graph_token)
-        upn = account.upn
+        tenant_id, upn = account.tenant_id, account.upn
 
         def work(token: CancelToken) -> AuditReport:
-            return run_audit(admin, graph, cloud, cancel=token, signed_in_as=upn)
+            with make_session(cloud) as http:
+                admin = ExchangeAdmin(cloud, tenant_id, upn, sign_in.exchange_token, session=http)
+                graph = Graph(cloud, sign_in.graph_token, session=http)
+                return run_audit(admin, graph, cloud, cancel=token, signed_in_as=upn)
 
         self.status.clear_message()
         self.overall.set_status(Tone.NEUTRAL, self.tr("Reading the tenant…"), "")

@@ -46,12 +46,13 @@ from wizard.services.apply import password_purpose
 from wizard.services.atomic import write_atomic
 from wizard.services.cancel import Cancelled
 from wizard.services.exchange_admin import ExchangeAdmin
+from wizard.services.http import make_session
 from wizard.services.paths import profiles_dir
 from wizard.services.profile_store import load_profile
 from wizard.services.secrets import SecretStore
 from wizard.services.signin import SignedIn
 from wizard.services.smtp_test import Credentials
-from wizard.services.troubleshoot import Troubleshooter
+from wizard.services.troubleshoot import Troubleshooter, TroubleshootOptions
 from wizard.ui.messages import UserMessage
 from wizard.ui.pages.base import PageId, WizardPage
 from wizard.ui.pages.test_message import STEP_PAGES
@@ -206,6 +207,8 @@ class TroubleshootPage(WizardPage):
         self.footer_layout.addLayout(actions)
 
         self.task: Task[TroubleshootReport] | None = None
+        # Time limits of the checks (tests shorten them).
+        self.options = TroubleshootOptions()
         self.report: TroubleshootReport | None = None
         self._defaults: dict[str, str] = {}
         self._show_pending(self.tr("Not run"))
@@ -348,15 +351,12 @@ class TroubleshootPage(WizardPage):
 
     # Signing in ---------------------------------------------------------------------------
 
-    def _admin(self) -> tuple[ExchangeAdmin | None, SignedIn | None]:
+    def _admin_account(self) -> SignedIn | None:
+        """The signed-in admin whose sign-in the tenant checks use, if any."""
         account = self.session.signed_in
         if account is None or account.has_admin_role is False:
-            return None, account
-        sign_in = self.session.sign_in
-        admin = ExchangeAdmin(
-            self.session.cloud, account.tenant_id, account.upn, sign_in.exchange_token
-        )
-        return admin, account
+            return None
+        return account
 
     def _show_signed_in(self) -> None:
         account = self.session.signed_in
@@ -448,7 +448,8 @@ class TroubleshootPage(WizardPage):
             )
             return
         cloud = self.session.cloud
-        admin, account = self._admin()
+        account = self._admin_account()
+        admin_sign_in = self.session.sign_in if account is not None else None
         typed = self.password_edit.text()
         site = self._site()
         sign_in = self.session.sign_in if device.auth is AuthKind.OAUTH else None
@@ -467,16 +468,29 @@ class TroubleshootPage(WizardPage):
                 return Credentials(token_provider=lambda: sign_in.smtp_send_token(login))
             return None
 
+        options = self.options
+
         def work(token: CancelToken) -> TroubleshootReport:
-            return Troubleshooter(
-                device,
-                cloud,
-                credentials=credentials(),
-                admin=admin,
-                signed_in_as=account.upn if admin is not None and account is not None else None,
-                cancel=token,
-                on_result=token.report,
-            ).run()
+            with make_session(cloud) as http:
+                admin = None
+                if account is not None and admin_sign_in is not None:
+                    admin = ExchangeAdmin(
+                        cloud,
+                        account.tenant_id,
+                        account.upn,
+                        admin_sign_in.exchange_token,
+                        session=http,
+                    )
+                return Troubleshooter(
+                    device,
+                    cloud,
+                    options=options,
+                    credentials=credentials(),
+                    admin=admin,
+                    signed_in_as=account.upn if account is not None else None,
+                    cancel=token,
+                    on_result=token.report,
+                ).run()
 
         self.status.clear_message()
         self.report = None
@@ -586,6 +600,9 @@ class TroubleshootPage(WizardPage):
                     ),
                 )
             )
+        if report is not None and check is CheckId.PORTS and report.port25_blocked:
+            # The advisor then ranks the methods on port 587 first.
+            self.session.update_site(port25_open=Tri.NO)
         jump = getattr(wizard, "jump_to", None)
         if callable(jump):
             jump(target)

@@ -20,6 +20,7 @@ from tests.tenant_clients import tenant_clients
 from wizard.core.clouds import Endpoint, device_facing
 from wizard.core.device_settings import Security, device_settings
 from wizard.core.findings import Finding, Severity
+from wizard.core.mail_rules import RuleInfo, rule_effects
 from wizard.core.methods import Method, Tri
 from wizard.core.plan import connector_name
 from wizard.core.steps import WizardStep
@@ -30,11 +31,9 @@ from wizard.core.troubleshoot import (
     PortProbe,
     PortRole,
     Reach,
-    RuleInfo,
-    check_ports,
     connect_target,
-    rule_effects,
 )
+from wizard.core.troubleshoot_wire import check_ports
 from wizard.sandbox.server import Sandbox
 from wizard.sandbox.tenant import DEMO_DOMAIN, DEMO_SITE_IP, InboundConnector, TransportRule
 from wizard.services.cancel import CancelFlag, Cancelled
@@ -415,7 +414,7 @@ def test_rule_conditions_exceptions_and_test_mode() -> None:
         ),
         RuleInfo("Spam", 6, from_words=("scan",), actions=(("SetSCL", "9"),)),
     ]
-    effects = rule_effects(dut, rules, DEMO_SITE_IP)
+    effects = rule_effects(dut.sender, rules, DEMO_SITE_IP, signs_in=dut.signs_in)
     assert [e.rule for e in effects] == [
         "By domain",
         "Audit only",

@@ -12,7 +12,7 @@ it; the JSON export writes the report's own `to_json()`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -31,6 +31,7 @@ __all__ = [
     "Table",
     "at_risk",
     "headline",
+    "join_words",
     "worst_checked",
 ]
 
@@ -73,8 +74,11 @@ class Finding:
         }
 
 
-def _rank(finding: Finding) -> int:
-    return SEVERITY_ORDER[finding.severity]
+def join_words(items: Sequence[str]) -> str:
+    items = [i for i in items if i]
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " " + tr("and") + " " + items[-1]
 
 
 def worst_checked(findings: Iterable[Finding]) -> Severity:

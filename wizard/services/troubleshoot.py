@@ -45,6 +45,7 @@ from wizard.core.dns_model import AnswerStatus
 from wizard.core.errors import SignInError, WizardError
 from wizard.core.findings import Finding
 from wizard.core.i18n import tr
+from wizard.core.mail_rules import RuleInfo, rule_effects
 from wizard.core.smtp_codes import ConnectionFailure
 from wizard.core.transcript import SmtpTestResult, Stage, Transcript
 from wizard.core.troubleshoot import (
@@ -59,25 +60,23 @@ from wizard.core.troubleshoot import (
     PublicIp,
     Reach,
     RecentMessage,
-    RuleInfo,
     TenantView,
     TlsAttempt,
     TlsOutcome,
     TlsProbe,
     TroubleshootReport,
-    check_auth,
-    check_certificate,
-    check_connector,
-    check_ports,
-    check_resolution,
-    check_rules,
-    check_tls,
-    check_trace,
     connect_target,
     is_address,
     not_checked,
-    rule_effects,
     unreachable,
+)
+from wizard.core.troubleshoot_tenant import check_connector, check_rules, check_trace
+from wizard.core.troubleshoot_wire import (
+    check_auth,
+    check_certificate,
+    check_ports,
+    check_resolution,
+    check_tls,
 )
 from wizard.services.cancel import Cancellation, Cancelled
 from wizard.services.dns_checks import dns_settings_for
@@ -387,7 +386,9 @@ class Troubleshooter:
             auth=auth,
             public_ip=public_ip,
             connectors=tenant.connectors if tenant is not None else None,
-            rules=rule_effects(device, rules, ip, accepted) if rules is not None else None,
+            rules=rule_effects(device.sender, rules, ip, accepted, signs_in=device.signs_in)
+            if rules is not None
+            else None,
             messages=messages,
             trace_hours=self.options.trace_hours,
             elapsed=time.monotonic() - started,

@@ -38,6 +38,7 @@ from wizard.sandbox.server import Sandbox
 from wizard.sandbox.tenant import DEMO_DOMAIN, DEMO_SITE_IP, InboundConnector, TransportRule
 from wizard.services.cancel import CancelFlag, Cancelled
 from wizard.services.exchange_admin import ExchangeAdmin
+from wizard.services.signin import NeedsSignIn
 from wizard.services.smtp_test import Credentials, SendTestRequest, SmtpTest
 from wizard.services.troubleshoot import (
     Troubleshooter,
@@ -496,3 +497,34 @@ def test_recent_trace_window_is_bounded(sandbox: Sandbox) -> None:
     assert [m.subject for m in report.messages] == ["Scan from this morning"]
     assert trace.title == "The device's latest message is held in quarantine"
     assert trace.step is WizardStep.OUTSIDE
+
+
+def test_oauth_sign_in_is_checked_with_the_token(sandbox: Sandbox) -> None:
+    sandbox.state.mailbox(SCANNER).smtp_client_auth_disabled = False  # type: ignore[union-attr]
+    token = sandbox.issue_token(SCANNER, [sandbox.cloud.smtp_oauth_scope])
+    report = Troubleshooter(
+        device(sandbox, Method.SMTP_AUTH_OAUTH),
+        sandbox.cloud,
+        credentials=Credentials(token_provider=lambda: token),
+        options=FAST,
+    ).run()
+    auth = by_id(report)["auth"]
+    assert auth.severity is Severity.OK
+    assert "Signed in with XOAUTH2 as scanner@contoso.example" in auth.technical
+    text = json.dumps(report.to_json())
+    assert token not in text and token[:40] not in text
+
+
+def test_oauth_without_a_mailbox_sign_in_says_so(sandbox: Sandbox) -> None:
+    def no_token() -> str:
+        raise NeedsSignIn("You are not signed in.", "", "Sign in first.")
+
+    report = Troubleshooter(
+        device(sandbox, Method.SMTP_AUTH_OAUTH),
+        sandbox.cloud,
+        credentials=Credentials(token_provider=no_token),
+        options=FAST,
+    ).run()
+    auth = by_id(report)["auth"]
+    assert not auth.checked
+    assert auth.title == f"Sign in as {SCANNER} to check the sign-in"

@@ -125,3 +125,17 @@ def test_unknown_cloud_is_refused_by_the_parser(capsys: pytest.CaptureFixture[st
     with pytest.raises(SystemExit) as exit_info:
         app.main(["audit", "--cloud", "moon"])
     assert exit_info.value.code == 2
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["send-test", "--method", "hve", "--from", "a@b.example", "--to", "c@b.example"],
+        ["check-dns", "contoso.example"],
+    ],
+)
+def test_demo_is_refused_where_it_would_not_apply(
+    command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert app.main(["--demo", *command]) == 2
+    assert "--demo does not apply" in capsys.readouterr().err

@@ -56,8 +56,20 @@ def add_subcommands(parser: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=_sheet)
 
 
+# Subcommands that reach a service but take their endpoints from options, not from
+# --demo: with --demo they would silently talk to the real internet.
+_NOT_DEMO = frozenset({"send-test", "check-dns"})
+
+
 def run(args: argparse.Namespace) -> int:
     handler: Handler = args.handler
+    if getattr(args, "demo", False) and getattr(args, "command", None) in _NOT_DEMO:
+        print(
+            f"error: --demo does not apply to {args.command}: start `sandbox` and pass its "
+            "endpoints (see the README).",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     try:
         return handler(args)
     except InvalidInput as exc:

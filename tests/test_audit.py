@@ -124,7 +124,7 @@ def test_audit_json_matches_the_sandbox_state(sandbox: Sandbox) -> None:
     assert data["hve_accounts"] == [{"address": HVE, "display_name": "Scans (HVE)"}]
     dates = data["dates"]
     assert [d["date"] for d in dates] == ["2026-12-31", "2027-07-01", "2028-09-30"]
-    exposed = sorted(m["address"] for m in expected if m["smtp_auth_enabled"])
+    exposed = sorted(str(m["address"]) for m in expected if m["smtp_auth_enabled"])
     assert sorted(dates[0]["affected"]) == exposed
     assert dates[0]["passed"] is False
     assert dates[2]["affected"] == [HVE]

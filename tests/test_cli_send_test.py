@@ -148,7 +148,7 @@ def test_oauth_token_from_stdin_and_no_secret_in_output(
 
 
 def test_relay_methods_default_to_the_mx_on_port_25(monkeypatch: pytest.MonkeyPatch) -> None:
-    from wizard.cli_send_test import build_request
+    from wizard.cli.send_test import build_request
 
     args = build_parser().parse_args(
         ["send-test", "--method", "direct-send", "--from", SCANNER, "--to", USER]
@@ -161,3 +161,10 @@ def test_relay_methods_default_to_the_mx_on_port_25(monkeypatch: pytest.MonkeyPa
     )
     request = build_request(args)
     assert (request.host, request.port) == ("smtp.office365.com", 587)
+
+
+def test_the_cli_default_timeout_is_the_senders() -> None:
+    from wizard.cli import send_test
+    from wizard.services import smtp_test
+
+    assert send_test.DEFAULT_TIMEOUT == smtp_test.DEFAULT_TIMEOUT

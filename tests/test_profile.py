@@ -160,3 +160,13 @@ def test_capabilities_combine_printers() -> None:
 def test_default_name() -> None:
     assert default_profile_name(PROFILE) == "contoso-hq.json"
     assert default_profile_name(SiteProfile()) == "site.json"
+
+
+def test_one_keyring_name_per_login_whatever_the_case() -> None:
+    from wizard.core.secret_names import password_purpose
+    from wizard.core.sheet import printer_password_purpose
+
+    printer = Printer("Front desk", sender="Scanner@Contoso.com")
+    assert printer_password_purpose(printer) == password_purpose("scanner@contoso.com ")
+    with_login = Printer("Front desk", sender="a@contoso.com", username="Svc@Contoso.com")
+    assert printer_password_purpose(with_login) == "smtp-password:svc@contoso.com"

@@ -21,6 +21,7 @@ from wizard.core.advisor import Variant
 from wizard.core.methods import Method, Tri
 from wizard.core.plan import ChangeStatus, Plan, Resolution, build_plan, connector_name
 from wizard.core.profile import SiteProfile
+from wizard.core.secret_names import password_purpose
 from wizard.core.tenant import MxSource, TenantSnapshot
 from wizard.core.tenant_findings import Severity, analyse
 from wizard.sandbox.server import Sandbox
@@ -30,7 +31,6 @@ from wizard.services.apply import (
     apply_plan,
     keyring_secrets,
     new_password,
-    password_purpose,
 )
 from wizard.services.cancel import CancelFlag, Cancelled
 from wizard.services.exchange_admin import ExchangeAdmin

@@ -14,10 +14,11 @@ from wizard.core.advisor import Variant
 from wizard.core.device_settings import AuthKind, device_settings
 from wizard.core.methods import Method
 from wizard.core.plan import Plan, build_plan
+from wizard.core.secret_names import password_purpose
 from wizard.core.transcript import Outcome
 from wizard.sandbox.server import Sandbox
 from wizard.sandbox.tenant import DEMO_DOMAIN
-from wizard.services.apply import apply_plan, keyring_secrets, password_purpose
+from wizard.services.apply import apply_plan, keyring_secrets
 from wizard.services.cancel import CancelFlag
 from wizard.services.exchange_admin import ExchangeAdmin
 from wizard.services.graph import Graph

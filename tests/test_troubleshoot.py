@@ -167,6 +167,7 @@ def test_port_25_blocked_is_named_with_the_method_step(sandbox: Sandbox) -> None
         assert not by_id(report)[check].checked
     relay = next(p for p in report.ports if p.role is PortRole.RELAY)
     submission = next(p for p in report.ports if p.role is PortRole.SUBMISSION)
+    assert sandbox.cloud.relay_endpoint is not None
     assert relay.reach is Reach.TIMEOUT and relay.port == sandbox.cloud.relay_endpoint.port
     assert submission.reach is Reach.OPEN and submission.port == sandbox.cloud.smtp.port
     # Both ports were tried side by side: one time limit, not two.

@@ -108,10 +108,9 @@ def choose(qtbot: QtBot, wizard: RelayWizard, mode: StartMode) -> None:
 
 def to_troubleshoot(qtbot: QtBot, wizard: RelayWizard, *, sign_in: bool) -> TroubleshootPage:
     choose(qtbot, wizard, StartMode.TROUBLESHOOT)
-    assert (
-        "The steps: Sign in → Troubleshoot a device."
-        in wizard.page_for(PageId.WELCOME)._steps.text()
-    )  # type: ignore[attr-defined]
+    welcome = wizard.page_for(PageId.WELCOME)
+    assert isinstance(welcome, WelcomePage)
+    assert "The steps: Sign in → Troubleshoot a device." in welcome._steps.text()
     go_next(qtbot, wizard)
     signin = wizard.page_for(PageId.SIGN_IN)
     assert isinstance(signin, SignInPage)
@@ -318,10 +317,13 @@ def test_audit_path_reads_the_tenant_and_exports(
     assert report is not None
     assert page.overall.word == "At risk"
     assert page.table.rowCount() == len(report.mailboxes) == 5
-    cells = {
-        page.table.item(r, 0).text(): page.table.item(r, 3).text()
-        for r in range(page.table.rowCount())
-    }
+
+    def cell(row: int, column: int) -> str:
+        item = page.table.item(row, column)
+        assert item is not None
+        return item.text()
+
+    cells = {cell(r, 0): cell(r, 3) for r in range(page.table.rowCount())}
     assert cells[f"user@{DEMO_DOMAIN}"] == "yes, from the tenant"
     assert cells[SCANNER] == "no"
     assert len(page.rows) == len(report.findings)

@@ -16,7 +16,7 @@ from tests.ui_helpers import TODAY, choose_file
 from wizard.core.clouds import CLOUDS, CloudId
 from wizard.core.methods import Method
 from wizard.core.profile import SiteProfile
-from wizard.core.sheet import PASSWORD_IN_KEYRING, password_purpose
+from wizard.core.sheet import PASSWORD_IN_KEYRING, printer_password_purpose
 from wizard.export.layout import Paper
 from wizard.services.profile_store import load_profile
 from wizard.services.secrets import SecretStore
@@ -141,7 +141,7 @@ def test_passwords_only_in_the_export_that_asks(
 
     profile = replace(sample_profile(), method=Method.SMTP_AUTH)
     for printer in profile.printers:
-        SecretStore().set(profile.site.name, password_purpose(printer), CANARY)
+        SecretStore().set(profile.site.name, printer_password_purpose(printer), CANARY)
     _wizard, page = _page(qtbot, profile)
     assert page.include_password.isVisible()
     # The previews never hold a password.

@@ -33,6 +33,11 @@ SCHEMA_VERSION = 1
 DEFAULT_TTL = 3600
 
 
+# Per-answer timeout and the budget of a whole check, in seconds.
+DEFAULT_QUERY_TIMEOUT = 2.5
+DEFAULT_BUDGET = 10.0
+
+
 class CheckStatus(StrEnum):
     PASS = "pass"
     WARNING = "warning"

@@ -35,6 +35,7 @@ from wizard.core.i18n import tr
 from wizard.core.methods import METHOD_INFO, Method, Tri
 from wizard.core.profile import Printer, SiteProfile
 from wizard.core.retirement import HVE_BASIC_UNTIL, basic_auth_outlook, hve_basic_supported
+from wizard.core.secret_names import password_purpose
 from wizard.core.vendors import FieldKey, OAuthAvailability, OAuthSignIn, Vendor
 
 QR_PAYLOAD_VERSION = 1
@@ -123,9 +124,9 @@ class PrinterSheet:
         return next(r for r in self.rows if r.key is key)
 
 
-def password_purpose(printer: Printer) -> str:
+def printer_password_purpose(printer: Printer) -> str:
     """The keyring purpose of a printer's SMTP password (site = the profile's site name)."""
-    return f"smtp-password:{printer.username or printer.sender}"
+    return password_purpose(printer.username or printer.sender)
 
 
 def qr_payload(settings: DeviceSettings) -> str:

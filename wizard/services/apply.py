@@ -23,6 +23,7 @@ from enum import StrEnum
 from wizard.core.errors import InvalidInput, WizardError
 from wizard.core.i18n import tr
 from wizard.core.plan import Change, ChangeKind, ChangeStatus, Plan
+from wizard.core.secret_names import password_purpose
 from wizard.services.cancel import Cancellation, Cancelled, check
 from wizard.services.exchange_admin import ExchangeAdmin
 from wizard.services.secrets import SecretStore
@@ -243,11 +244,6 @@ def new_password(length: int = PASSWORD_LENGTH) -> str:
         candidate = "".join(random_secrets.choice(alphabet) for _ in range(length))
         if all(any(c in kind for c in candidate) for kind in kinds):
             return candidate
-
-
-def password_purpose(address: str) -> str:
-    """The keyring purpose of a device account's password (shared with the sheets)."""
-    return f"smtp-password:{address.strip().lower()}"
 
 
 def keyring_secrets(store: SecretStore, site: str) -> SecretSource:

@@ -30,14 +30,12 @@ import dns.rdatatype
 import dns.resolver
 
 from wizard.core.clouds import Endpoint
-from wizard.core.dns_model import AnswerStatus, DnsAnswer
+from wizard.core.dns_model import DEFAULT_BUDGET, DEFAULT_QUERY_TIMEOUT, AnswerStatus, DnsAnswer
 from wizard.core.errors import NetworkError
 from wizard.core.i18n import tr
 
 log = logging.getLogger(__name__)
 
-DEFAULT_QUERY_TIMEOUT = 2.5
-DEFAULT_BUDGET = 10.0
 DEFAULT_WORKERS = 16
 
 Key = tuple[str, str]  # (name, rtype)

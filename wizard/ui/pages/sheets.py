@@ -40,7 +40,7 @@ from wizard.core.sheet import (
     PASSWORD_METHODS,
     PrinterSheet,
     build_site_sheets,
-    password_purpose,
+    printer_password_purpose,
 )
 from wizard.export.layout import Paper
 from wizard.export.report import write_report_pdf
@@ -467,7 +467,7 @@ def _read_passwords(
     for printer in printers:
         if printer.name not in names:
             continue
-        secret = store.get(site, password_purpose(printer))
+        secret = store.get(site, printer_password_purpose(printer))
         if not secret:
             raise SecretStoreError(
                 tr("The keyring holds no password for {printer}.").format(printer=printer.name),

@@ -27,10 +27,10 @@ from wizard.core.device_settings import AuthKind, DeviceSettings, device_setting
 from wizard.core.errors import InvalidInput, SecretStoreError, WizardError
 from wizard.core.methods import METHOD_INFO, Tri
 from wizard.core.profile import Printer
+from wizard.core.secret_names import password_purpose
 from wizard.core.steps import WizardStep
 from wizard.core.transcript import SmtpTestResult, TranscriptLine
 from wizard.core.validation import check_email
-from wizard.services.apply import password_purpose
 from wizard.services.atomic import write_atomic
 from wizard.services.exchange_admin import ExchangeAdmin
 from wizard.services.message_trace import (

@@ -32,6 +32,7 @@ from wizard.core.errors import InvalidInput, SecretStoreError
 from wizard.core.findings import Finding
 from wizard.core.methods import METHOD_INFO, Method, Tri
 from wizard.core.profile import Printer, SiteProfile
+from wizard.core.secret_names import password_purpose
 from wizard.core.steps import STEP_TITLES, WizardStep
 from wizard.core.troubleshoot import (
     CHECK_ORDER,
@@ -42,7 +43,6 @@ from wizard.core.troubleshoot import (
 )
 from wizard.core.validation import check_email
 from wizard.export.findings_report import write_findings_pdf
-from wizard.services.apply import password_purpose
 from wizard.services.atomic import write_atomic
 from wizard.services.cancel import Cancelled
 from wizard.services.exchange_admin import ExchangeAdmin

@@ -29,7 +29,7 @@ from wizard.core.sheet import (
     PASSWORD_METHODS,
     PrinterSheet,
     build_site_sheets,
-    password_purpose,
+    printer_password_purpose,
 )
 
 
@@ -117,7 +117,7 @@ def _passwords(profile: SiteProfile, chosen: tuple[str, ...] | None) -> dict[str
     for printer in profile.printers:
         if wanted is not None and printer.name.casefold() not in wanted:
             continue
-        purpose = password_purpose(printer)
+        purpose = printer_password_purpose(printer)
         secret = store.get(profile.site.name, purpose)
         if not secret:
             raise InvalidInput(

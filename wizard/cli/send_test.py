@@ -19,24 +19,24 @@ import argparse
 import getpass
 import sys
 from dataclasses import replace
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from wizard.core.clouds import SELECTABLE_CLOUDS, CloudId, cloud_by_id
 from wizard.core.device_settings import AuthKind, device_settings
 from wizard.core.errors import InvalidInput, SecretStoreError
 from wizard.core.i18n import tr
 from wizard.core.methods import Method
+from wizard.core.secret_names import password_purpose
 from wizard.core.steps import STEP_TITLES
 from wizard.core.transcript import Outcome, SmtpTestResult, TranscriptLine
 from wizard.core.validation import check_email
-from wizard.services.apply import password_purpose
-from wizard.services.secrets import SecretStore
-from wizard.services.smtp_test import (
-    DEFAULT_TIMEOUT,
-    Credentials,
-    SendTestRequest,
-    SmtpTest,
-)
+
+if TYPE_CHECKING:
+    from wizard.services.smtp_test import Credentials, SendTestRequest
+
+# The test sender's own default (wizard.services.smtp_test.DEFAULT_TIMEOUT), repeated
+# so that building the argument parser does not import the SMTP machinery.
+DEFAULT_TIMEOUT = 20.0
 
 EXIT_CODES: dict[Outcome, int] = {
     Outcome.SENT: 0,
@@ -93,6 +93,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def build_request(args: argparse.Namespace) -> SendTestRequest:
+    from wizard.services.smtp_test import SendTestRequest
+
     method = Method(args.method)
     sender = check_email(args.sender)
     if not sender.ok or sender.value is None:
@@ -123,6 +125,9 @@ def build_request(args: argparse.Namespace) -> SendTestRequest:
 def read_credentials(
     args: argparse.Namespace, request: SendTestRequest, stdin: TextIO
 ) -> Credentials:
+    from wizard.services.secrets import SecretStore
+    from wizard.services.smtp_test import Credentials
+
     if request.auth is AuthKind.NONE:
         if args.password_stdin or args.keyring_entry:
             raise InvalidInput(
@@ -195,6 +200,7 @@ def print_verdict(result: SmtpTestResult, out: TextIO) -> None:
 
 def run_send_test(args: argparse.Namespace) -> int:
     from wizard.cli import print_json
+    from wizard.services.smtp_test import SmtpTest
 
     request = build_request(args)
     credentials = read_credentials(args, request, sys.stdin)

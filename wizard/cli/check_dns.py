@@ -31,6 +31,8 @@ from wizard.core.clouds import SELECTABLE_CLOUDS, CloudId, Endpoint, cloud_by_id
 from wizard.core.dns_model import (
     CHECK_ORDER,
     DEFAULT_BLOCKLISTS,
+    DEFAULT_BUDGET,
+    DEFAULT_QUERY_TIMEOUT,
     CheckStatus,
     DnsReport,
     RecordFix,
@@ -39,9 +41,6 @@ from wizard.core.dns_model import (
 from wizard.core.errors import InvalidInput
 from wizard.core.i18n import tr
 from wizard.core.methods import Method
-from wizard.services.dns_checks import DnsCheckRequest, dns_settings_for, run_dns_checks
-from wizard.services.dns_client import DEFAULT_BUDGET, DEFAULT_QUERY_TIMEOUT, DnsClient
-from wizard.services.public_ip import providers_for
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -154,6 +153,10 @@ def run_check_dns(args: argparse.Namespace, out: TextIO | None = None) -> int:
     # A server on this computer (the sandbox) can play the "what is my IP" provider;
     # an ordinary resolver would report its own address, so the public ones are asked.
     local = nameserver is not None and ipaddress.ip_address(nameserver.host).is_loopback
+    from wizard.services.dns_checks import DnsCheckRequest, dns_settings_for, run_dns_checks
+    from wizard.services.dns_client import DnsClient
+    from wizard.services.public_ip import providers_for
+
     providers = providers_for(cloud, nameserver=nameserver if local else None)
     request = DnsCheckRequest(
         args.domain,

@@ -37,22 +37,15 @@ def add_subcommands(parser: argparse.ArgumentParser) -> None:
     )
     p.set_defaults(handler=_sandbox)
 
-    from wizard import cli_send_test
+    # Each module declares its options with light imports only; what a command needs
+    # to run is imported when it runs, so `--version` and `--help` stay fast.
+    from wizard.cli import audit, check_dns, send_test, sheet
 
-    cli_send_test.add_parser(sub)
-
-    from wizard import cli_check_dns
-
-    cli_check_dns.add_parser(sub)
-
-    from wizard import cli_audit
-
-    cli_audit.add_parser(sub)
-
+    send_test.add_parser(sub)
+    check_dns.add_parser(sub)
+    audit.add_parser(sub)
     p = sub.add_parser("sheet", help="write the printers' settings sheets as PDF (offscreen)")
-    from wizard.sheet_cli import add_arguments as add_sheet_arguments
-
-    add_sheet_arguments(p)
+    sheet.add_arguments(p)
     p.set_defaults(handler=_sheet)
 
 
@@ -102,7 +95,7 @@ def _self_test(args: argparse.Namespace) -> int:
 
 
 def _sheet(args: argparse.Namespace) -> int:
-    from wizard.sheet_cli import run_sheet
+    from wizard.cli.sheet import run_sheet
 
     return run_sheet(args)
 

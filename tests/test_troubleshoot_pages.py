@@ -359,3 +359,39 @@ def test_welcome_routes_back_to_the_main_path(
     assert wizard.page_for(PageId.SIGN_IN).nextId() == int(PageId.TENANT)
     # Side pages are never on the main path.
     assert wizard.page_for(PageId.PLAN).nextId() == -1
+
+
+def test_a_fault_planted_from_the_sandbox_banner_is_found(
+    qtbot: QtBot, sandbox: Sandbox, http: requests.Session, output_dir: Path
+) -> None:
+    from wizard.sandbox.practice import Fault, Practice
+    from wizard.ui.practice_dialog import PracticeDialog
+
+    session_practice = Practice(sandbox.state)
+    session = WizardSession(sandbox.cloud, profile(Method.CONNECTOR), clock=lambda: TODAY)
+    session.practice = session_practice
+    wizard = RelayWizard(session, pages=PAGES, remember_size=False)
+    qtbot.addWidget(wizard)
+    wizard.resize(*DEFAULT_SIZE)
+    wizard.show()
+    qtbot.waitExposed(wizard)
+    welcome = wizard.page_for(PageId.WELCOME)
+    assert welcome.banner.practice_button is not None
+    assert welcome.banner.practice_button.isVisible()
+
+    # What the banner's button opens; ticking a box plants the fault at once.
+    dialog = PracticeDialog(session_practice, wizard)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    shot_path = output_dir / "practice-dialog.png"
+    assert dialog.grab().save(str(shot_path))
+    dialog.boxes[Fault.PORT25_BLOCKED].click()
+    assert sandbox.state.mx_port_blocked
+    dialog.close()
+
+    page = to_troubleshoot(qtbot, wizard, sign_in=False)
+    run_checks(qtbot, page)
+    ports = page.rows[CheckId.PORTS]
+    assert ports.status_line.word == "Problem"
+    assert ports.fix_button.text() == "Fix in Method"

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
@@ -26,11 +26,16 @@ from wizard.core.methods import Method, Tri
 from wizard.core.profile import Printer, Site, SiteProfile
 from wizard.core.tenant import TenantSnapshot
 from wizard.core.transcript import SmtpTestResult
-from wizard.services.apply import ApplyResult
-from wizard.services.message_trace import TraceResult
-from wizard.services.signin import SignedIn, SignIn
-from wizard.services.tenant_check import TenantIdentity
 from wizard.ui.tasks import TaskRunner
+
+if TYPE_CHECKING:
+    # Only named in annotations: importing them pulls in msal and requests, which the
+    # first page does not need before the window is on screen.
+    from wizard.sandbox.practice import Practice
+    from wizard.services.apply import ApplyResult
+    from wizard.services.message_trace import TraceResult
+    from wizard.services.signin import SignedIn, SignIn
+    from wizard.services.tenant_check import TenantIdentity
 
 
 class WizardSession(QObject):
@@ -64,6 +69,8 @@ class WizardSession(QObject):
         self._baseline = self._profile
         self._profile_path = profile_path
         self._clock = clock
+        # Set by the launcher in --demo: lets the user plant faults in the sandbox.
+        self.practice: Practice | None = None
         self._tenant_facts = TenantFacts()
         self._advice: Advice | None = None
         self._test_result: SmtpTestResult | None = None
@@ -197,6 +204,8 @@ class WizardSession(QObject):
     def sign_in(self) -> SignIn:
         """The one sign-in of this window for the current cloud (tokens in memory)."""
         if self._sign_in is None:
+            from wizard.services.signin import SignIn
+
             self._sign_in = SignIn(self._cloud)
         return self._sign_in
 

@@ -14,13 +14,21 @@ from enum import IntEnum
 from typing import ClassVar, TypeVar
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget, QWizardPage
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+    QWizardPage,
+)
 
 from wizard.ui.messages import UserMessage, report, report_error
 from wizard.ui.session import WizardSession
 from wizard.ui.style import Tone
 from wizard.ui.tasks import CancelToken, Task
-from wizard.ui.widgets.labels import StatusLine
+from wizard.ui.widgets.labels import HintLabel, StatusLine
 from wizard.ui.widgets.status_area import StatusArea
 
 T = TypeVar("T")
@@ -81,8 +89,28 @@ class SandboxBanner(QFrame):
         )
         layout.addWidget(line)
         self.setAccessibleName(line.plain_text())
+        self.practice_button: QPushButton | None = None
+        if session.practice is not None:
+            row = QHBoxLayout()
+            row.addWidget(
+                HintLabel(
+                    self.tr("Practise troubleshooting: break the demo tenant on purpose."),
+                    self,
+                ),
+                1,
+            )
+            self.practice_button = QPushButton(self.tr("Practise a fault…"), self)
+            self.practice_button.clicked.connect(lambda: self._practise(session))
+            row.addWidget(self.practice_button)
+            layout.addLayout(row)
         session.cloudChanged.connect(lambda cloud: self.setVisible(cloud.is_sandbox))
         self.setVisible(session.cloud.is_sandbox)
+
+    def _practise(self, session: WizardSession) -> None:
+        from wizard.ui.practice_dialog import PracticeDialog
+
+        assert session.practice is not None
+        PracticeDialog(session.practice, self.window()).exec()
 
 
 class WizardPage(QWizardPage):

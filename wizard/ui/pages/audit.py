@@ -10,12 +10,10 @@ what changes at the end of December 2026 and in 2027. Exports as PDF and JSON.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QPushButton,
@@ -27,15 +25,12 @@ from PySide6.QtWidgets import (
 
 from wizard.core.audit import AuditReport
 from wizard.core.steps import WizardStep
-from wizard.export.findings_report import write_findings_pdf
-from wizard.services.atomic import write_atomic
 from wizard.services.audit import run_audit
 from wizard.services.cancel import Cancelled
 from wizard.services.exchange_admin import ExchangeAdmin
 from wizard.services.graph import Graph
 from wizard.services.http import make_session
-from wizard.services.paths import profiles_dir
-from wizard.ui.messages import UserMessage
+from wizard.ui.findings_export import FindingsExporter, safe_file_stem
 from wizard.ui.pages.base import PageId, WizardPage
 from wizard.ui.pages.test_message import STEP_PAGES
 from wizard.ui.style import Tone
@@ -49,6 +44,12 @@ class AuditPage(WizardPage):
     page_id = PageId.AUDIT
 
     def build(self) -> None:
+        self.exporter = FindingsExporter(
+            self,
+            title=self.tr("Export the audit"),
+            dialog_name="exportAuditDialog",
+            saved=self.tr("The audit was saved to {0}."),
+        )
         self.setTitle(self.tr("Relay audit"))
         self.setSubTitle(
             self.tr(
@@ -281,47 +282,9 @@ class AuditPage(WizardPage):
         report = self.report
         if report is None:
             return
-        folder = self.session.profile_path.parent if self.session.profile_path else profiles_dir()
-        name = "".join(c if c.isalnum() or c in "-_." else "-" for c in report.tenant_name)
-        dialog = QFileDialog(
-            self,
-            self.tr("Export the audit"),
-            str(folder / f"relay-audit-{name.strip('-') or 'tenant'}.{kind}"),
-        )
-        dialog.setObjectName("exportAuditDialog")
-        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
-        dialog.setDefaultSuffix(kind)
-        dialog.setNameFilters(
-            [self.tr("PDF files (*.pdf)") if kind == "pdf" else self.tr("JSON files (*.json)")]
-        )
-        dialog.fileSelected.connect(lambda chosen: self.export(Path(chosen), kind))
-        dialog.finished.connect(dialog.deleteLater)
-        dialog.open()
+        name = safe_file_stem(report.tenant_name, "tenant")
+        self.exporter.choose(report, f"relay-audit-{name}.{kind}", kind)
 
     def export(self, path: Path, kind: str) -> None:
-        report = self.report
-        if report is None:
-            return
-
-        def work(_token: CancelToken) -> Path:
-            if kind == "pdf":
-                return write_findings_pdf(report.document(), path)
-            text = json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n"
-            write_atomic(path, text.encode("utf-8"))
-            return path
-
-        self.run_task(
-            work,
-            self._exported,
-            name="export audit",
-            label=self.tr("Writing {0}…").format(path.name),
-            cancellable=False,
-        )
-
-    def _exported(self, path: Path | None, error: BaseException | None) -> None:
-        if error is not None or path is None:
-            self.show_error(error or RuntimeError("not written"), doing=self.tr("exporting"))
-            return
-        self.show_message(
-            UserMessage(Tone.GOOD, self.tr("The audit was saved to {0}.").format(path))
-        )
+        if self.report is not None:
+            self.exporter.export(self.report, path, kind)

@@ -11,7 +11,6 @@ findings export as PDF and JSON.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from PySide6.QtWidgets import (
@@ -42,8 +41,6 @@ from wizard.core.troubleshoot import (
     TroubleshootReport,
 )
 from wizard.core.validation import check_email
-from wizard.export.findings_report import write_findings_pdf
-from wizard.services.atomic import write_atomic
 from wizard.services.cancel import Cancelled
 from wizard.services.exchange_admin import ExchangeAdmin
 from wizard.services.http import make_session
@@ -53,6 +50,7 @@ from wizard.services.secrets import SecretStore
 from wizard.services.signin import SignedIn
 from wizard.services.smtp_test import Credentials
 from wizard.services.troubleshoot import Troubleshooter, TroubleshootOptions
+from wizard.ui.findings_export import FindingsExporter, safe_file_stem
 from wizard.ui.messages import UserMessage
 from wizard.ui.pages.base import PageId, WizardPage
 from wizard.ui.pages.test_message import STEP_PAGES
@@ -69,6 +67,12 @@ class TroubleshootPage(WizardPage):
     page_id = PageId.TROUBLESHOOT
 
     def build(self) -> None:
+        self.exporter = FindingsExporter(
+            self,
+            title=self.tr("Export the findings"),
+            dialog_name="exportFindingsDialog",
+            saved=self.tr("The findings were saved to {0}."),
+        )
         self.setTitle(self.tr("Troubleshoot a device"))
         self.setSubTitle(
             self.tr(
@@ -638,53 +642,13 @@ class TroubleshootPage(WizardPage):
 
     # Export -----------------------------------------------------------------------------------
 
-    def _export_name(self, suffix: str) -> str:
-        report = self.report
-        who = (report.device.name or report.device.sender) if report else "device"
-        cleaned = "".join(c if c.isalnum() or c in "-_." else "-" for c in who).strip("-")
-        return f"troubleshoot-{cleaned or 'device'}.{suffix}"
-
     def _choose_export(self, kind: str) -> None:
-        if self.report is None:
-            return
-        folder = self.session.profile_path.parent if self.session.profile_path else profiles_dir()
-        dialog = QFileDialog(
-            self, self.tr("Export the findings"), str(folder / self._export_name(kind))
-        )
-        dialog.setObjectName("exportFindingsDialog")
-        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
-        dialog.setDefaultSuffix(kind)
-        dialog.setNameFilters(
-            [self.tr("PDF files (*.pdf)") if kind == "pdf" else self.tr("JSON files (*.json)")]
-        )
-        dialog.fileSelected.connect(lambda name: self.export(Path(name), kind))
-        dialog.finished.connect(dialog.deleteLater)
-        dialog.open()
-
-    def export(self, path: Path, kind: str) -> None:
         report = self.report
         if report is None:
             return
+        name = safe_file_stem(report.device.name or report.device.sender, "device")
+        self.exporter.choose(report, f"troubleshoot-{name}.{kind}", kind)
 
-        def work(_token: CancelToken) -> Path:
-            if kind == "pdf":
-                return write_findings_pdf(report.document(), path)
-            text = json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n"
-            write_atomic(path, text.encode("utf-8"))
-            return path
-
-        self.run_task(
-            work,
-            self._exported,
-            name="export findings",
-            label=self.tr("Writing {0}…").format(path.name),
-            cancellable=False,
-        )
-
-    def _exported(self, path: Path | None, error: BaseException | None) -> None:
-        if error is not None or path is None:
-            self.show_error(error or RuntimeError("not written"), doing=self.tr("exporting"))
-            return
-        self.show_message(
-            UserMessage(Tone.GOOD, self.tr("The findings were saved to {0}.").format(path))
-        )
+    def export(self, path: Path, kind: str) -> None:
+        if self.report is not None:
+            self.exporter.export(self.report, path, kind)

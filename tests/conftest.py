@@ -7,6 +7,7 @@ attempt is also recorded and fails the test at teardown.
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 import logging
 import os
@@ -78,6 +79,18 @@ def _sendto(self: socket.socket, data: Any, *args: Any) -> int:
 socket.socket.connect = _connect  # type: ignore[method-assign, assignment]
 socket.socket.connect_ex = _connect_ex  # type: ignore[method-assign, assignment]
 socket.socket.sendto = _sendto  # type: ignore[method-assign, assignment]
+
+
+# As the app does (wizard/ui/gc_guard.py): the cycle collector must never run on a
+# sandbox or worker thread, where it could destroy a finished test's widgets. It runs
+# between tests instead, on this (the UI) thread.
+gc.disable()
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_on_the_ui_thread() -> Iterator[None]:
+    yield
+    gc.collect()
 
 
 @pytest.fixture(autouse=True)

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any, Protocol
 
+from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog
 
 from wizard.export.findings_report import write_findings_pdf
@@ -28,11 +29,16 @@ def safe_file_stem(text: str, fallback: str) -> str:
     return cleaned or fallback
 
 
-class FindingsExporter:
-    """The save dialog, the writing off the UI thread, and the message when done."""
+class FindingsExporter(QObject):
+    """The save dialog, the writing off the UI thread, and the message when done.
+
+    A child of the page, so a result arriving after the page is gone is dropped by Qt
+    with this object instead of touching deleted widgets.
+    """
 
     def __init__(self, page: WizardPage, *, title: str, dialog_name: str, saved: str) -> None:
         # saved: the message once written, with {0} for the path.
+        super().__init__(page)
         self.page = page
         self.title = title
         self.dialog_name = dialog_name

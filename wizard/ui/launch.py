@@ -51,6 +51,12 @@ def create_application() -> QApplication:
     return app
 
 
+def _guard_garbage_collection(app: QApplication) -> None:
+    from wizard.ui.gc_guard import install
+
+    install(app)
+
+
 def demo_profile(name: str, domain: str, public_ip: str | None) -> SiteProfile:
     """The demo starts with the sandbox tenant's office filled in; devices are added."""
     return SiteProfile(site=Site(name=name, domain=domain, public_ip=public_ip))
@@ -73,6 +79,7 @@ def launch_gui(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     sandbox = _start_sandbox() if getattr(args, "demo", False) else None
     app = create_application()
+    _guard_garbage_collection(app)
     from wizard.ui.crash import install_crash_reporter, uninstall_crash_reporter
     from wizard.ui.pages.welcome import WelcomePage
     from wizard.ui.session import WizardSession

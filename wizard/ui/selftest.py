@@ -105,6 +105,10 @@ def _qt_platform(ctx: SelfTest) -> str:
         )
     ctx.app = app
     assert isinstance(app, QApplication)
+    from wizard.ui.gc_guard import install
+
+    # The sandbox's threads run beside the pages: collect garbage on this thread only.
+    install(app)
     screen = app.primaryScreen()
     ratio = screen.devicePixelRatio() if screen is not None else 1.0
     return f"{app.platformName()}, scale {ratio:g}"

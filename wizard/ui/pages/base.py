@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from enum import IntEnum
-from typing import ClassVar, TypeVar
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -27,9 +27,12 @@ from PySide6.QtWidgets import (
 from wizard.ui.messages import UserMessage, report, report_error
 from wizard.ui.session import WizardSession
 from wizard.ui.style import Tone
-from wizard.ui.tasks import CancelToken, Task
+from wizard.ui.tasks import CancelToken, Task, TaskCancelled
 from wizard.ui.widgets.labels import HintLabel, StatusLine
 from wizard.ui.widgets.status_area import StatusArea
+
+if TYPE_CHECKING:
+    from wizard.services.signin import SignedIn
 
 T = TypeVar("T")
 
@@ -181,6 +184,37 @@ class WizardPage(QWizardPage):
         task = self.session.tasks.run(work, on_done, name=name, on_progress=on_progress)
         self.status.track(task, label, cancellable=cancellable)
         return task
+
+    def sign_in_as_mailbox(self, mailbox: str) -> None:
+        """Browser sign-in as a device's own mailbox (its XOAUTH2 token), off the UI thread.
+
+        The page's `mailbox_signed_in(account)` runs afterwards on success; failures are
+        shown here (a cancel silently).
+        """
+        sign_in = self.session.sign_in
+
+        def work(token: CancelToken) -> SignedIn:
+            return sign_in.sign_in_browser(mailbox=mailbox, login_hint=mailbox, cancel=token)
+
+        self.run_task(
+            work,
+            self._mailbox_sign_in_done,
+            name="mailbox sign-in",
+            label=self.tr("Waiting for the sign-in in your browser…"),
+        )
+
+    def _mailbox_sign_in_done(self, account: SignedIn | None, error: BaseException | None) -> None:
+        if error is not None or account is None:
+            if not isinstance(error, TaskCancelled):
+                self.show_error(
+                    error or RuntimeError("no account"), doing=self.tr("signing in as the mailbox")
+                )
+            self.mailbox_signed_in(None)
+            return
+        self.mailbox_signed_in(account)
+
+    def mailbox_signed_in(self, account: SignedIn | None) -> None:
+        """Pages that offer a mailbox sign-in react here (None: it did not happen)."""
 
     def show_error(self, error: BaseException, *, doing: str) -> UserMessage:
         return report_error(self.status, error, doing=doing)

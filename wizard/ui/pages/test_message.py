@@ -610,26 +610,12 @@ class TestMessagePage(WizardPage):
         settings = self.settings()
         if settings is None or settings.auth is not AuthKind.OAUTH:
             return
-        mailbox = settings.username or settings.sender
-        sign_in = self.session.sign_in
-
-        def work(token: CancelToken) -> SignedIn:
-            return sign_in.sign_in_browser(mailbox=mailbox, login_hint=mailbox, cancel=token)
-
         self._oauth_button.setEnabled(False)
-        self.run_task(
-            work,
-            self._mailbox_signed_in,
-            name="mailbox sign-in",
-            label=self.tr("Waiting for the sign-in in your browser…"),
-        )
+        self.sign_in_as_mailbox(settings.username or settings.sender)
 
-    def _mailbox_signed_in(self, account: SignedIn | None, error: BaseException | None) -> None:
+    def mailbox_signed_in(self, account: SignedIn | None) -> None:
         self._oauth_button.setEnabled(True)
-        if error is not None or account is None:
-            self.show_error(
-                error or RuntimeError("no account"), doing=self.tr("signing in as the mailbox")
-            )
+        if account is None:
             return
         self._oauth_line.set_status(
             Tone.GOOD,

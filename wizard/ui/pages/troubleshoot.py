@@ -392,27 +392,12 @@ class TroubleshootPage(WizardPage):
         device = self.device()
         if device is None or device.auth is not AuthKind.OAUTH:
             return
-        mailbox = device.login
-        sign_in = self.session.sign_in
-
-        def work(token: CancelToken) -> SignedIn:
-            return sign_in.sign_in_browser(mailbox=mailbox, login_hint=mailbox, cancel=token)
-
         self.oauth_button.setEnabled(False)
-        self.run_task(
-            work,
-            self._mailbox_signed_in,
-            name="mailbox sign-in",
-            label=self.tr("Waiting for the sign-in in your browser…"),
-        )
+        self.sign_in_as_mailbox(device.login)
 
-    def _mailbox_signed_in(self, account: SignedIn | None, error: BaseException | None) -> None:
+    def mailbox_signed_in(self, account: SignedIn | None) -> None:
         self.oauth_button.setEnabled(True)
-        if error is not None or account is None:
-            if not isinstance(error, TaskCancelled):
-                self.show_error(
-                    error or RuntimeError("no account"), doing=self.tr("signing in as the mailbox")
-                )
+        if account is None:
             return
         self.oauth_line.set_status(
             Tone.GOOD, self.tr("Signed in"), self.tr("as {0}.").format(account.upn)

@@ -22,6 +22,20 @@ EXIT_UNREACHABLE = 3
 Handler = Callable[[argparse.Namespace], int]
 
 
+def add_cloud_option(
+    p: argparse.ArgumentParser, help: str = "the Microsoft 365 cloud (default: worldwide)"
+) -> None:
+    """--cloud, as every subcommand that talks to Microsoft 365 takes it."""
+    from wizard.core.clouds import SELECTABLE_CLOUDS, CloudId
+
+    p.add_argument(
+        "--cloud",
+        choices=[c.value for c in SELECTABLE_CLOUDS],
+        default=CloudId.WORLDWIDE.value,
+        help=help,
+    )
+
+
 def add_subcommands(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from wizard.core.clouds import SELECTABLE_CLOUDS, CloudId
+from wizard.cli import add_cloud_option
 
 EXIT_OK = 0
 EXIT_AT_RISK = 1
@@ -47,12 +47,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         help="sign in with a code on any device instead of this computer's browser",
     )
     p.add_argument("--tenant", metavar="T", help="tenant domain or ID (default: the account's)")
-    p.add_argument(
-        "--cloud",
-        choices=[c.value for c in SELECTABLE_CLOUDS],
-        default=CloudId.WORLDWIDE.value,
-        help="the Microsoft 365 cloud (default: worldwide)",
-    )
+    add_cloud_option(p)
     p.add_argument(
         "--client-id",
         metavar="ID",

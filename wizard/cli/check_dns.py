@@ -27,7 +27,8 @@ import socket
 import sys
 from typing import TextIO
 
-from wizard.core.clouds import SELECTABLE_CLOUDS, CloudId, Endpoint, cloud_by_id
+from wizard.cli import add_cloud_option
+from wizard.core.clouds import Endpoint, cloud_by_id
 from wizard.core.dns_model import (
     CHECK_ORDER,
     DEFAULT_BLOCKLISTS,
@@ -75,12 +76,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         metavar="HOST[:PORT]",
         help="DNS server to ask (default: this computer's resolvers)",
     )
-    p.add_argument(
-        "--cloud",
-        choices=[c.value for c in SELECTABLE_CLOUDS],
-        default=CloudId.WORLDWIDE.value,
-        help="the Microsoft 365 cloud (default: worldwide)",
-    )
+    add_cloud_option(p)
     p.add_argument(
         "--blocklist",
         metavar="ZONE",

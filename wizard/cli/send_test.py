@@ -21,7 +21,8 @@ import sys
 from dataclasses import replace
 from typing import TYPE_CHECKING, TextIO
 
-from wizard.core.clouds import SELECTABLE_CLOUDS, CloudId, cloud_by_id
+from wizard.cli import add_cloud_option
+from wizard.core.clouds import cloud_by_id
 from wizard.core.device_settings import AuthKind, device_settings
 from wizard.core.errors import InvalidInput, SecretStoreError
 from wizard.core.i18n import tr
@@ -75,12 +76,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         help="use the password the wizard keeps in the keyring for this site and user name",
     )
     p.add_argument("--cafile", metavar="CA", help="trust this CA (PEM) instead of the system's")
-    p.add_argument(
-        "--cloud",
-        default=CloudId.WORLDWIDE.value,
-        choices=[c.value for c in SELECTABLE_CLOUDS],
-        help="Microsoft 365 cloud for the default host (default: worldwide)",
-    )
+    add_cloud_option(p, help="Microsoft 365 cloud for the default host (default: worldwide)")
     p.add_argument(
         "--timeout",
         type=float,

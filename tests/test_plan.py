@@ -189,8 +189,7 @@ CASES = [
         statuses={"connector": ChangeStatus.NEEDED},
         powershell={
             "connector": f"New-InboundConnector -Name '{NAME}' -ConnectorType OnPremises "
-            f"-SenderDomains '{DOMAIN}' -SenderIPAddresses '{IP}' "
-            "-RestrictDomainsToIPAddresses $true -RequireTls $true -Enabled $true -Comment "
+            f"-SenderDomains '{DOMAIN}' -SenderIPAddresses '{IP}' -Enabled $true -Comment "
         },
         can_apply=True,
     ),
@@ -240,15 +239,13 @@ CASES = [
         statuses={"connector": ChangeStatus.CONFLICT},
     ),
     Case(
-        "connector: ours switched off and without TLS -> conflict; update fixes only that",
+        "connector: ours switched off -> conflict; update switches it on, no Partner switches",
         Method.CONNECTOR,
         Variant.IP_CONNECTOR,
         snapshot=replace(SNAPSHOT, connectors=(ours(enabled=False, require_tls=False),)),
         resolutions={"connector": Resolution.UPDATE_EXISTING},
         statuses={"connector": ChangeStatus.NEEDED},
-        powershell={
-            "connector": f"Set-InboundConnector -Identity '{NAME}' -RequireTls $true -Enabled $true"
-        },
+        powershell={"connector": f"Set-InboundConnector -Identity '{NAME}' -Enabled $true"},
     ),
     Case(
         "connector: another connector with a wider range covers the site -> conflict",
@@ -281,11 +278,11 @@ CASES = [
         nothing_to_change=True,
     ),
     Case(
-        "connector: a device without TLS 1.2 gets RequireTls off",
+        "connector: a device without TLS 1.2 gets the same OnPremises connector",
         Method.CONNECTOR,
         Variant.IP_CONNECTOR,
         profile=replace(PROFILE, printers=(Printer("Old", sender=f"old@{DOMAIN}", tls12=Tri.NO),)),
-        powershell={"connector": "-RequireTls $false"},
+        powershell={"connector": f"-SenderIPAddresses '{IP}' -Enabled $true"},
     ),
     Case(
         "connector: no public IP entered -> blocked",
@@ -300,9 +297,7 @@ CASES = [
         Method.CONNECTOR,
         Variant.CERTIFICATE_CONNECTOR,
         statuses={"connector": ChangeStatus.NEEDED},
-        powershell={
-            "connector": f"-TlsSenderCertificateName '{DOMAIN}' -RestrictDomainsToCertificate $true"
-        },
+        powershell={"connector": f"-TlsSenderCertificateName '{DOMAIN}' -Enabled $true"},
     ),
     Case(
         "connector: the site's domain is not accepted -> blocked",
@@ -324,7 +319,7 @@ CASES = [
         Method.DIRECT_SEND,
         snapshot=replace(SNAPSHOT, reject_direct_send=True),
         statuses={"connector": ChangeStatus.NEEDED},
-        powershell={"connector": f"-SenderIPAddresses '{IP}' -RestrictDomainsToIPAddresses $true"},
+        powershell={"connector": f"-SenderIPAddresses '{IP}' -Enabled $true"},
         note_has="RejectDirectSend",
     ),
     Case(
@@ -397,9 +392,9 @@ def _connectors_never_widen(plan: Plan) -> None:
             if ips is not None:
                 assert ips == (IP,)
             if cmd.name == "New-InboundConnector":
-                assert cmd.parameter("RestrictDomainsToIPAddresses") is True or (
-                    cmd.parameter("RestrictDomainsToCertificate") is True
-                )
+                # Restricted by what matches an OnPremises connector: the IP or certificate.
+                assert cmd.parameter("ConnectorType") == "OnPremises"
+                assert ips == (IP,) or cmd.parameter("TlsSenderCertificateName")
 
 
 @pytest.mark.parametrize(
@@ -505,8 +500,6 @@ def test_rebuilding_after_applying_lists_nothing() -> None:
         name=str(params["Name"]),
         sender_domains=tuple(params["SenderDomains"]),  # type: ignore[arg-type]
         sender_ip_addresses=tuple(params["SenderIPAddresses"]),  # type: ignore[arg-type]
-        restrict_domains_to_ip_addresses=bool(params["RestrictDomainsToIPAddresses"]),
-        require_tls=bool(params["RequireTls"]),
         enabled=bool(params["Enabled"]),
     )
     again = build_plan(

@@ -683,13 +683,14 @@ def test_relay_from_an_ip_no_connector_knows(state: TenantState, endpoints: Smtp
     state.relay_source_ip = "203.0.113.10"  # inside the connector's range
     with connect(endpoints.mx) as client:
         client.sendmail(SCANNER, [OUTSIDE], message(SCANNER, OUTSIDE))
-    # The office's address changed: the connector no longer recognises it, and the
-    # domain may only come from the connector's addresses.
+    # The office's address changed: the connector no longer recognises it. On an
+    # OnPremises connector RestrictDomainsToIPAddresses does nothing (it applies only to
+    # Partner connectors), so MAIL FROM is taken and the relay is refused at RCPT TO.
     state.relay_source_ip = "198.51.100.7"
     with connect(endpoints.mx) as client:
-        with pytest.raises(smtplib.SMTPSenderRefused) as refused:
+        with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
             client.sendmail(SCANNER, [OUTSIDE], message(SCANNER, OUTSIDE))
-    assert reply_of(refused.value).startswith("550 5.7.64 TenantAttribution; Relay Access Denied")
+    assert refused_rcpt(refused.value, OUTSIDE).startswith("550 5.7.54")
 
 
 def test_ip_connector_does_not_relay_for_a_non_accepted_sender(
@@ -716,15 +717,18 @@ def test_disabled_connector_is_ignored(state: TenantState, endpoints: SmtpEndpoi
 def test_require_tls_connector_refuses_plain_connections(
     state: TenantState, endpoints: SmtpEndpoints, tls: TlsMaterial
 ) -> None:
+    # RequireTls applies only to Partner connectors (New-InboundConnector reference).
     state.connectors.append(
-        InboundConnector("Relay", sender_ip_addresses=[DEMO_SITE_IP], require_tls=True)
+        InboundConnector(
+            "Partner", connector_type="Partner", sender_ip_addresses=[DEMO_SITE_IP], require_tls=True
+        )
     )
     with connect(endpoints.mx) as client:
         with pytest.raises(smtplib.SMTPSenderRefused) as refused:
-            client.sendmail(SCANNER, [OUTSIDE], message(SCANNER, OUTSIDE))
+            client.sendmail(SCANNER, [USER], message(SCANNER, USER))
     assert reply_of(refused.value).startswith("451 5.7.3 STARTTLS is required to send mail [")
     with connect(endpoints.mx, tls) as client:
-        client.sendmail(SCANNER, [OUTSIDE], message(SCANNER, OUTSIDE))
+        client.sendmail(SCANNER, [USER], message(SCANNER, USER))
     assert state.trace[-1].status is TraceStatus.DELIVERED
 
 
@@ -744,15 +748,14 @@ def test_certificate_connector_matches_the_client_certificate(
     with connect(endpoints.mx, tls, client_cert_for=f"relay.{DEMO_DOMAIN}") as client:
         client.sendmail(SCANNER, [OUTSIDE], message(SCANNER, OUTSIDE))
     assert "Certificate relay" in state.trace[-1].detail
-    # Another certificate, or none, for a domain restricted to that certificate.
+    # Another certificate, or none: the OnPremises connector does not match (its
+    # RestrictDomainsToCertificate is a Partner-only switch), so nothing relays.
     for cert_name in ("relay.fabrikam.example", None):
         args = {"client_cert_for": cert_name} if cert_name else {}
         with connect(endpoints.mx, tls, **args) as client:
-            with pytest.raises(smtplib.SMTPSenderRefused) as refused:
+            with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
                 client.sendmail(SCANNER, [OUTSIDE], message(SCANNER, OUTSIDE))
-        assert reply_of(refused.value).startswith(
-            "550 5.7.64 TenantAttribution; Relay Access Denied"
-        )
+        assert refused_rcpt(refused.value, OUTSIDE).startswith("550 5.7.54")
 
 
 def test_banned_sending_ip_is_5_7_606(state: TenantState, endpoints: SmtpEndpoints) -> None:

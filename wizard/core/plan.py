@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 
 from wizard.core.advisor import Variant
@@ -27,6 +28,7 @@ from wizard.core.clouds import Cloud
 from wizard.core.i18n import tr
 from wizard.core.methods import METHOD_INFO, Method, Tri
 from wizard.core.profile import SiteProfile
+from wizard.core.retirement import basic_auth_can_be_called_ready, basic_auth_proof
 from wizard.core.tenant import (
     InboundConnector,
     TenantSnapshot,
@@ -222,11 +224,21 @@ def connector_name(site_name: str) -> str:
 
 @dataclass(frozen=True)
 class DesiredConnector:
+    """The relay connector the site needs: an OnPremises connector matched by what it knows.
+
+    In the current New-InboundConnector reference (learn.microsoft.com/powershell/module/
+    exchangepowershell/new-inboundconnector) RequireTls, RestrictDomainsToIPAddresses,
+    RestrictDomainsToCertificate and the scoping by SenderDomains "apply only to Partner
+    type connectors". An OnPremises connector (the kind that may relay to the internet) is
+    matched by its SenderIPAddresses or TlsSenderCertificateName, so that is all the plan
+    sets, requires and compares. SenderDomains is a mandatory parameter of the cmdlet and
+    is sent with the site's domains, but it restricts nothing on this kind of connector.
+    """
+
     name: str
     sender_domains: tuple[str, ...]
     ip: str | None  # IP connector: the site's one public address
     certificate_name: str | None  # certificate connector: the name on the certificate
-    require_tls: bool
     comment: str
 
     @property
@@ -235,43 +247,32 @@ class DesiredConnector:
             return tr("the office's public IP address {ip}").format(ip=self.ip)
         return tr("a TLS certificate issued to {name}").format(name=self.certificate_name)
 
+    def matches(self, existing: InboundConnector) -> bool:
+        """`existing` recognises exactly the office (its one IP, or its certificate name)."""
+        if self.ip:
+            return existing.accepts_only(self.ip)
+        want = normalise_domain(self.certificate_name or "")
+        return bool(existing.tls_sender_certificate_name) and existing.certificate_domain == want
+
     def differences(self, existing: InboundConnector) -> list[str]:
-        """What differs, in plain words; empty when the connector is as desired."""
+        """What differs, in plain words; empty when the connector does the site's job."""
         found: list[str] = []
         if not existing.is_on_premises:
             found.append(
-                tr("it is a '{kind}' connector, not one for your organisation's devices").format(
-                    kind=existing.connector_type
-                )
-            )
-        if existing.domains != frozenset(self.sender_domains):
-            found.append(
-                tr("it accepts the sender domains {have} instead of {want}").format(
-                    have=", ".join(sorted(existing.domains)) or tr("(none)"),
-                    want=", ".join(self.sender_domains),
-                )
+                tr(
+                    "it is a '{kind}' connector, which does not relay your devices' mail to "
+                    "the internet; that takes an 'OnPremises' connector"
+                ).format(kind=existing.connector_type)
             )
         if self.ip:
             if not existing.accepts_only(self.ip):
                 found.append(_ip_difference(existing, self.ip))
-            if not existing.restrict_domains_to_ip_addresses:
-                found.append(tr("it does not reject your domains' mail from other addresses"))
-        else:
-            want = normalise_domain(self.certificate_name or "")
-            if existing.certificate_domain != want or not existing.tls_sender_certificate_name:
-                found.append(
-                    tr("it expects the certificate {have} instead of {want}").format(
-                        have=existing.tls_sender_certificate_name or tr("(none)"),
-                        want=self.certificate_name,
-                    )
-                )
-            if not existing.restrict_domains_to_certificate:
-                found.append(tr("it does not reject your domains' mail without that certificate"))
-        if existing.require_tls != self.require_tls:
+        elif not self.matches(existing):
             found.append(
-                tr("it does not require TLS")
-                if self.require_tls
-                else tr("it requires TLS, which the devices cannot do")
+                tr("it expects the certificate {have} instead of {want}").format(
+                    have=existing.tls_sender_certificate_name or tr("(none)"),
+                    want=self.certificate_name,
+                )
             )
         if not existing.enabled:
             found.append(tr("it is switched off"))
@@ -279,14 +280,8 @@ class DesiredConnector:
 
     def _recognition_parameters(self) -> list[tuple[str, ParamValue]]:
         if self.ip:
-            return [
-                ("SenderIPAddresses", (self.ip,)),
-                ("RestrictDomainsToIPAddresses", True),
-            ]
-        return [
-            ("TlsSenderCertificateName", self.certificate_name or ""),
-            ("RestrictDomainsToCertificate", True),
-        ]
+            return [("SenderIPAddresses", (self.ip,))]
+        return [("TlsSenderCertificateName", self.certificate_name or "")]
 
     def new_cmdlet(self) -> Cmdlet:
         return Cmdlet(
@@ -296,7 +291,6 @@ class DesiredConnector:
                 ("ConnectorType", "OnPremises"),
                 ("SenderDomains", self.sender_domains),
                 *self._recognition_parameters(),
-                ("RequireTls", self.require_tls),
                 ("Enabled", True),
                 ("Comment", self.comment),
             ),
@@ -307,21 +301,11 @@ class DesiredConnector:
         params: list[tuple[str, ParamValue]] = [("Identity", existing.identity or existing.name)]
         if not existing.is_on_premises:
             params.append(("ConnectorType", "OnPremises"))
-        if existing.domains != frozenset(self.sender_domains):
-            params.append(("SenderDomains", self.sender_domains))
         if self.ip:
             if not existing.accepts_only(self.ip):
                 params.append(("SenderIPAddresses", (self.ip,)))
-            if not existing.restrict_domains_to_ip_addresses:
-                params.append(("RestrictDomainsToIPAddresses", True))
-        else:
-            want = normalise_domain(self.certificate_name or "")
-            if existing.certificate_domain != want or not existing.tls_sender_certificate_name:
-                params.append(("TlsSenderCertificateName", self.certificate_name or ""))
-            if not existing.restrict_domains_to_certificate:
-                params.append(("RestrictDomainsToCertificate", True))
-        if existing.require_tls != self.require_tls:
-            params.append(("RequireTls", self.require_tls))
+        elif not self.matches(existing):
+            params.append(("TlsSenderCertificateName", self.certificate_name or ""))
         if not existing.enabled:
             params.append(("Enabled", True))
         return Cmdlet("Set-InboundConnector", tuple(params))
@@ -353,6 +337,7 @@ class _Builder:
     cloud: Cloud
     resolutions: Mapping[str, Resolution]
     certificate_name: str | None
+    today: date | None = None
     changes: list[Change] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     blockers: list[str] = field(default_factory=list)
@@ -424,6 +409,16 @@ class _Builder:
                 continue
             if box.smtp_auth_disabled is False:
                 detail = tr("Already switched on for this mailbox.")
+                if (
+                    self.method is Method.SMTP_AUTH
+                    and self.today is not None
+                    and not basic_auth_can_be_called_ready(self.today)
+                ):
+                    # The switch is set, but that no longer says a password works.
+                    detail += " " + tr(
+                        "That does not make password (Basic) sign-in work: the test message "
+                        "shows whether it does."
+                    )
                 status = ChangeStatus.DONE
             elif box.smtp_auth_disabled is None and tenant_off is False:
                 # Works today by inheritance, but would stop the day the tenant switch
@@ -444,6 +439,8 @@ class _Builder:
             )
         if self.variant is Variant.LEGACY_TLS:
             self.legacy_tls()
+        if self.method is Method.SMTP_AUTH and self.today is not None:
+            self.notes.append(basic_auth_proof(self.today))
         if self.method is Method.SMTP_AUTH and self.snapshot.security_defaults is Tri.YES:
             self.blockers.append(
                 tr(
@@ -515,6 +512,18 @@ class _Builder:
                     tr("Enter the site's domain: the connector's certificate is named after it.")
                 )
                 return None
+            cert_domain = normalise_domain(certificate.removeprefix("*."))
+            if not self.snapshot.is_accepted_or_subdomain(cert_domain):
+                # Relay by certificate works only for a certificate of an accepted domain
+                # (M365-FACTS, MC1226222); anything else would be refused or stop working.
+                self.blockers.append(
+                    tr(
+                        "The certificate name {name} is not one of the tenant's accepted "
+                        "domains: a certificate connector needs a certificate for one of "
+                        "your own domains."
+                    ).format(name=certificate)
+                )
+                return None
         else:
             checked = check_public_ipv4(site.public_ip or "")
             if not checked.ok or checked.value is None:
@@ -538,8 +547,6 @@ class _Builder:
             sender_domains=domains,
             ip=ip,
             certificate_name=certificate,
-            # A device without TLS 1.2 sends in the clear; requiring TLS would refuse it.
-            require_tls=self.profile.capabilities.tls12 is not Tri.NO or use_certificate,
             comment=tr("Relay for the printers and scanners of {site}, set up by Relay Wizard.")
             .format(site=site.name or site.domain)
             .strip(),
@@ -558,10 +565,10 @@ class _Builder:
             self._existing_named(change_id, desired, existing, why)
             return
         covering = [c for c in self.snapshot.connectors if c.enabled and self._covers(c, desired)]
-        adoptable = next(
-            (c for c in covering if not desired.differences(c) or self._equivalent(c, desired)),
-            None,
-        )
+        # Whoever made it (the admin center, a script, another tool) and whatever its
+        # name: an enabled OnPremises connector that recognises exactly the office does
+        # the job.
+        adoptable = next((c for c in covering if not desired.differences(c)), None)
         if adoptable is not None:
             self.changes.append(
                 Change(
@@ -619,18 +626,6 @@ class _Builder:
         if desired.ip:
             return connector.covers(desired.ip)
         return connector.certificate_domain == normalise_domain(desired.certificate_name or "")
-
-    def _equivalent(self, connector: InboundConnector, desired: DesiredConnector) -> bool:
-        """Another connector that already does exactly our job, at most as wide."""
-        if not connector.is_on_premises or not connector.enabled:
-            return False
-        if not all(connector.accepts_domain(d) for d in desired.sender_domains):
-            return False
-        if desired.ip:
-            return connector.accepts_only(desired.ip) and connector.restrict_domains_to_ip_addresses
-        return connector.restrict_domains_to_certificate and (
-            connector.require_tls or not desired.require_tls
-        )
 
     def _existing_named(
         self, change_id: str, desired: DesiredConnector, existing: InboundConnector, why: str
@@ -809,15 +804,20 @@ def build_plan(
     resolutions: Mapping[str, Resolution] | None = None,
     *,
     certificate_name: str | None = None,
+    today: date | None = None,
 ) -> Plan:
-    """The changes `method` needs in this tenant; see the module's rules."""
+    """The changes `method` needs in this tenant; see the module's rules.
+
+    `today` dates what the plan says about Basic SMTP AUTH (MC786329); the wizard always
+    passes it.
+    """
     if method is Method.CONNECTOR and variant not in (
         Variant.IP_CONNECTOR,
         Variant.CERTIFICATE_CONNECTOR,
     ):
         variant = Variant.IP_CONNECTOR if profile.site.public_ip else Variant.CERTIFICATE_CONNECTOR
     builder = _Builder(
-        profile, method, variant, snapshot, cloud, resolutions or {}, certificate_name
+        profile, method, variant, snapshot, cloud, resolutions or {}, certificate_name, today
     )
     builder.domains_accepted()
     if method in (Method.SMTP_AUTH, Method.SMTP_AUTH_OAUTH):
@@ -826,8 +826,9 @@ def build_plan(
         builder.connector(
             tr(
                 "Microsoft 365 accepts the devices' mail for any recipient only when a "
-                "connector recognises the office; it is limited to the office and your "
-                "domains, so it is no open relay."
+                "connector recognises the office. This one recognises only the office's "
+                "public IP address (or its certificate), and Microsoft 365 relays only mail "
+                "from your own accepted domains, so it is no open relay."
             )
         )
     elif method is Method.DIRECT_SEND:

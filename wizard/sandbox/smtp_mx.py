@@ -4,13 +4,20 @@ Exchange Online attributes an anonymous connection to a tenant and a connector i
 this order (message MC1226222): the TLS certificate's domain, then the MAIL FROM
 domain, then the RCPT TO domain. The sandbox follows it:
 
-- a connector matches by the client certificate's name (TlsSenderCertificateName) or,
-  failing that, by the connection's (simulated) source IP in SenderIPAddresses;
-  a connector only applies to its SenderDomains ("*" or none: every domain);
-- a matching connector with RequireTls refuses a plain connection at MAIL FROM
-  (451 5.7.3); a sender domain that a connector restricts to its IPs or certificate
-  (RestrictDomainsToIPAddresses / ...ToCertificate), arriving any other way, is
-  refused at MAIL FROM (550 5.7.64);
+- a connector matches by the client certificate's name (TlsSenderCertificateName)
+  first, then by the connection's (simulated) source IP in SenderIPAddresses;
+- an OnPremises connector is matched by those two alone: the current
+  New-InboundConnector reference (learn.microsoft.com/powershell/module/
+  exchangepowershell/new-inboundconnector) says RequireTls,
+  RestrictDomainsToIPAddresses, RestrictDomainsToCertificate and the scoping by
+  SenderDomains "apply only to Partner type connectors". Exchange accepts them on an
+  OnPremises connector (New-/Set-InboundConnector take them) and then ignores them;
+- a Partner connector applies only to its SenderDomains ("*" or none: every domain);
+  with RequireTls it refuses a plain connection at MAIL FROM (451 5.7.3); a sender
+  domain that a Partner connector restricts to its IPs or certificate, arriving any
+  other way, is refused at MAIL FROM (550 5.7.64). A Partner connector never lets mail
+  relay to the internet: only OnPremises connectors "grant special rights ... allowing
+  relay through the tenant to internet destinations" (same reference, ConnectorType);
 - recipients in accepted domains are delivered (direct send, or ordinary inbound
   mail), unless RejectDirectSend is on and an accepted sender domain arrives through
   no connector (550 5.7.68); an address nobody has in an authoritative domain is
@@ -89,11 +96,17 @@ def _name_matches(name: str, pattern: str) -> bool:
     return name == pattern
 
 
+def is_on_premises(connector: InboundConnector) -> bool:
+    return connector.connector_type.strip().lower() == "onpremises"
+
+
 def _explicit_domains(connector: InboundConnector) -> list[str]:
     return [d for d in connector.sender_domains if d.strip() and d.strip() != "*"]
 
 
 def _applies_to(connector: InboundConnector, sender_domain: str) -> bool:
+    if is_on_premises(connector):
+        return True  # SenderDomains scopes Partner connectors only
     domains = _explicit_domains(connector)
     return not domains or any(_name_matches(sender_domain, d) for d in domains)
 
@@ -132,10 +145,11 @@ def check_sender(
         if conn.source_ip in state.banned_sender_ips:
             return replies.BANNED_IP.format(ip=conn.source_ip), transaction
         connector, by_cert = find_connector(state, conn, transaction.sender_domain)
-        if connector is not None and connector.require_tls and not conn.tls:
+        partner = connector is not None and not is_on_premises(connector)
+        if connector is not None and partner and connector.require_tls and not conn.tls:
             return replies.STARTTLS_REQUIRED, transaction
         for other in state.connectors:
-            if not other.enabled or not _explicit_domains(other):
+            if not other.enabled or is_on_premises(other) or not _explicit_domains(other):
                 continue
             if not _applies_to(other, transaction.sender_domain):
                 continue
@@ -167,7 +181,7 @@ def check_recipient(state: TenantState, transaction: MxTransaction, recipient: s
             if state.reject_direct_send and sender_accepted and connector is None:
                 return replies.DIRECT_SEND_REJECTED
             return None
-        if connector is None:
+        if connector is None or not is_on_premises(connector):
             return replies.NON_ACCEPTED_DOMAIN if sender_accepted else replies.RELAY_DENIED
         cert_domain_accepted = False
         if transaction.matched_by_certificate and connector.tls_sender_certificate_name:

@@ -583,16 +583,17 @@ class _Audit:
         hve = tuple(a.address for a in self.snapshot.hve_accounts)
         today = self.today
         off = tr(
-            "Basic SMTP AUTH is switched off by default in existing tenants; an admin can "
-            "switch it back on."
+            "Basic SMTP AUTH is switched off by default in existing tenants; Microsoft says "
+            "an admin can switch it back on, but had not published how (MC786329, revised 27 "
+            "January 2026)."
         )
         removal = tr("Microsoft removes Basic SMTP AUTH for good, on a date it will announce.")
         hve_end = tr("High Volume Email stops taking passwords.")
         if exposed:
             off_impact = tr(
                 "{n} mailbox(es) can use SMTP AUTH today. Any device or app among them that "
-                "signs in with a password stops sending then, unless an admin switches "
-                "Basic back on; OAuth keeps working."
+                "signs in with a password stops sending then, unless Basic can be switched "
+                "back on (Microsoft had not published how); OAuth keeps working."
             ).format(n=len(exposed))
             removal_impact = tr(
                 "Devices and apps still signing in with a password to these {n} mailbox(es) "

@@ -22,6 +22,47 @@ FINAL_REMOVAL_WINDOW_START = date(2027, 7, 1)
 FINAL_REMOVAL_WINDOW_END = date(2027, 12, 31)
 # High Volume Email keeps Basic authentication until September 2028.
 HVE_BASIC_UNTIL = date(2028, 9, 30)
+# MC786329 as revised on 27 January 2026: admins "can switch it back on", but Microsoft
+# had not published how. Until it does, nothing the wizard prints may call Basic SMTP
+# AUTH ready: only a test message accepted by Microsoft 365 shows that it works.
+REENABLE_NOTICE = "MC786329"
+REENABLE_NOTICE_REVISED = date(2026, 1, 27)
+
+
+def long_date(day: date) -> str:
+    """'31 December 2026': unambiguous in every locale the wizard is used in."""
+    return f"{day.day} {day.strftime('%B')} {day.year}"
+
+
+def basic_auth_proof(today: date) -> str:
+    """Why a plan never calls Basic SMTP AUTH ready, with today's date: the test is the proof."""
+    if today < BASIC_OFF_BY_DEFAULT:
+        return tr(
+            "Today ({today}) password sign-in still works where SMTP AUTH is on, but "
+            "Microsoft switches Basic SMTP AUTH off by default for existing tenants at the end "
+            "of December 2026 and had not published how to switch it back on ({notice}, "
+            "revised {revised}). After that only a test message that Microsoft 365 accepts "
+            "shows that the device can still send."
+        ).format(
+            today=long_date(today),
+            notice=REENABLE_NOTICE,
+            revised=long_date(REENABLE_NOTICE_REVISED),
+        )
+    return tr(
+        "Today ({today}) Basic SMTP AUTH is off by default in existing tenants since the end "
+        "of December 2026, and Microsoft had not published how to switch it back on "
+        "({notice}, revised {revised}). A switch that looks right proves nothing: only a "
+        "test message that Microsoft 365 accepts shows that password sign-in works here."
+    ).format(
+        today=long_date(today),
+        notice=REENABLE_NOTICE,
+        revised=long_date(REENABLE_NOTICE_REVISED),
+    )
+
+
+def basic_auth_can_be_called_ready(today: date) -> bool:
+    """Never after the switch-off: a plan, sheet or summary then says 'test it' instead."""
+    return today < BASIC_OFF_BY_DEFAULT
 
 
 class BasicAuthPhase(StrEnum):
@@ -57,8 +98,9 @@ TIMELINE: tuple[DateToRemember, ...] = (
         tr("end of December 2026"),
         BASIC_OFF_BY_DEFAULT,
         tr(
-            "Basic SMTP AUTH is switched off by default in existing tenants (an admin can "
-            "switch it back on); tenants created after this never have it."
+            "Basic SMTP AUTH is switched off by default in existing tenants (Microsoft says an "
+            "admin can switch it back on, but had not published how); tenants created after "
+            "this never have it."
         ),
     ),
     DateToRemember(
@@ -85,7 +127,8 @@ def basic_auth_outlook(today: date) -> BasicAuthOutlook:
             ).format(days=days),
             tr(
                 "A device set up with a password today stops sending then unless an admin "
-                "switches Basic SMTP AUTH back on, and Microsoft removes it for good in the "
+                "switches Basic SMTP AUTH back on, which Microsoft had not published how to do "
+                "(MC786329, revised 27 January 2026), and Microsoft removes it for good in the "
                 "second half of 2027."
             ),
             days,
@@ -96,9 +139,13 @@ def basic_auth_outlook(today: date) -> BasicAuthOutlook:
             BasicAuthPhase.OFF_BY_DEFAULT,
             tr("Basic SMTP AUTH has been switched off by default since the end of December 2026."),
             tr(
-                "It works only where an admin switched it back on, and Microsoft removes it "
-                "for good in the second half of 2027."
-            ),
+                "It works only where an admin switched it back on, and Microsoft had not "
+                "published how (MC786329, revised 27 January 2026); Microsoft removes it for "
+                "good in the second half of 2027. Do not count on it: send the test message, "
+                "it is the proof."
+            )
+            + " "
+            + tr("Checked on {today}.").format(today=long_date(today)),
             None,
             TIMELINE,
         )

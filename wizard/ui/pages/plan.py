@@ -305,6 +305,7 @@ class PlanPage(WizardPage):
             snapshot,
             self.session.cloud,
             self.resolutions,
+            today=self.session.today(),
         )
         self._show_plan(self.plan)
 
@@ -451,13 +452,16 @@ class PlanPage(WizardPage):
         cloud = session.cloud
         variant = chosen_variant(session)
         resolutions = dict(self.resolutions)
+        today = session.today()
         assert method is not None
 
         def make(token: CancelToken) -> Callable[[], Plan]:
             def recheck() -> Plan:
                 snapshot = check_site(admin, graph, cloud, profile, method, cancel=token)
                 self._latest = snapshot
-                return build_plan(profile, method, variant, snapshot, cloud, resolutions)
+                return build_plan(
+                    profile, method, variant, snapshot, cloud, resolutions, today=today
+                )
 
             return recheck
 

@@ -690,7 +690,9 @@ def test_relay_from_an_ip_no_connector_knows(state: TenantState, endpoints: Smtp
     with connect(endpoints.mx) as client:
         with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
             client.sendmail(SCANNER, [OUTSIDE], message(SCANNER, OUTSIDE))
-    assert refused_rcpt(refused.value, OUTSIDE).startswith("550 5.7.54")
+    assert refused_rcpt(refused.value, OUTSIDE).startswith(
+        "550 5.7.64 TenantAttribution; Relay Access Denied"
+    )
 
 
 def test_ip_connector_does_not_relay_for_a_non_accepted_sender(
@@ -720,7 +722,10 @@ def test_require_tls_connector_refuses_plain_connections(
     # RequireTls applies only to Partner connectors (New-InboundConnector reference).
     state.connectors.append(
         InboundConnector(
-            "Partner", connector_type="Partner", sender_ip_addresses=[DEMO_SITE_IP], require_tls=True
+            "Partner",
+            connector_type="Partner",
+            sender_ip_addresses=[DEMO_SITE_IP],
+            require_tls=True,
         )
     )
     with connect(endpoints.mx) as client:
@@ -755,7 +760,9 @@ def test_certificate_connector_matches_the_client_certificate(
         with connect(endpoints.mx, tls, **args) as client:
             with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
                 client.sendmail(SCANNER, [OUTSIDE], message(SCANNER, OUTSIDE))
-        assert refused_rcpt(refused.value, OUTSIDE).startswith("550 5.7.54")
+        assert refused_rcpt(refused.value, OUTSIDE).startswith(
+            "550 5.7.64 TenantAttribution; Relay Access Denied"
+        )
 
 
 def test_banned_sending_ip_is_5_7_606(state: TenantState, endpoints: SmtpEndpoints) -> None:

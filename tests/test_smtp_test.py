@@ -80,10 +80,13 @@ def _add_hve_account(state: TenantState) -> None:
     state.mailboxes.append(Mailbox(HVE, "HVE scanner", licensed=False, hve_account=True))
 
 
-def _add_connector(state: TenantState, *, require_tls: bool = False) -> None:
+def _add_connector(
+    state: TenantState, *, require_tls: bool = False, connector_type: str = "OnPremises"
+) -> None:
     state.connectors.append(
         InboundConnector(
             "Relay Wizard - office",
+            connector_type=connector_type,
             sender_domains=[DEMO_DOMAIN],
             sender_ip_addresses=[state.site_public_ip],
             restrict_domains_to_ip_addresses=True,
@@ -237,10 +240,12 @@ def _outside_via_direct_send(sandbox: Any) -> tuple[dict[str, Any], Credentials]
 
 
 def _connector_requires_tls(sandbox: Any) -> tuple[dict[str, Any], Credentials]:
-    _add_connector(sandbox.state, require_tls=True)
+    # RequireTls is a Partner-only switch (New-InboundConnector reference): a Partner
+    # connector for the office refuses plain mail, here to an internal recipient.
+    _add_connector(sandbox.state, require_tls=True, connector_type="Partner")
     return {
         "method": Method.CONNECTOR,
-        "to": OUTSIDE,
+        "to": f"user@{DEMO_DOMAIN}",
         "changes": {"security": Security.NONE, "tls_required": False},
     }, Credentials()
 
@@ -265,7 +270,7 @@ FAILURES: dict[str, tuple[Callable[[Any], Any], str, Stage, int, WizardStep]] = 
     "bad token": (_bad_token, "5.7.3", Stage.AUTH, 535, WizardStep.TEST),
     "no sign-in": (_no_auth, "5.7.57", Stage.MAIL, 530, WizardStep.SHEETS),
     "wrong From": (_wrong_from, "5.7.60", Stage.MAIL, 550, WizardStep.SITE),
-    "IP not in connector": (_ip_not_in_connector, "5.7.64", Stage.MAIL, 550, WizardStep.PLAN),
+    "IP not in connector": (_ip_not_in_connector, "5.7.64", Stage.RCPT, 550, WizardStep.PLAN),
     "RejectDirectSend": (_reject_direct_send, "5.7.68", Stage.RCPT, 550, WizardStep.METHOD),
     "outside via direct send": (
         _outside_via_direct_send,

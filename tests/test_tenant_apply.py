@@ -216,8 +216,9 @@ def test_apply_connector_relay(msal_session: Session) -> None:
     (connector,) = state.connectors
     assert connector.name == NAME
     assert connector.sender_ip_addresses == [DEMO_SITE_IP]
-    assert connector.restrict_domains_to_ip_addresses is True
-    assert connector.require_tls is True and connector.enabled
+    # Partner-only switches are not sent to an OnPremises connector.
+    assert connector.restrict_domains_to_ip_addresses is False
+    assert connector.require_tls is False and connector.enabled
     assert connector.connector_type == "OnPremises"
     # Nothing else in the tenant changed.
     assert state.smtp_client_auth_disabled is True

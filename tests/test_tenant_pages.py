@@ -137,9 +137,8 @@ def test_demo_path_connector_then_smtp_auth(
     assert card.powershell.text().startswith(
         f"New-InboundConnector -Name '{connector_name('Main office')}' -ConnectorType OnPremises"
     )
-    assert f"-SenderIPAddresses '{DEMO_SITE_IP}' -RestrictDomainsToIPAddresses $true" in (
-        card.powershell.text()
-    )
+    assert f"-SenderIPAddresses '{DEMO_SITE_IP}' -Enabled $true" in card.powershell.text()
+    assert "RestrictDomains" not in card.powershell.text()
     assert card.copy_button is not None
     click(qtbot, card.copy_button)
     assert QGuiApplication.clipboard().text() == card.change.powershell
@@ -152,7 +151,7 @@ def test_demo_path_connector_then_smtp_auth(
     assert plan.isComplete()
     shot(wizard, output_dir / "plan-page-applied.png")
     (made,) = sandbox.state.connectors
-    assert made.sender_ip_addresses == [DEMO_SITE_IP] and made.restrict_domains_to_ip_addresses
+    assert made.sender_ip_addresses == [DEMO_SITE_IP] and made.connector_type == "OnPremises"
 
     # Back and forth: the page says there is nothing to change and changes nothing.
     wizard.back()

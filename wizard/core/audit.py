@@ -493,15 +493,6 @@ class _Audit:
                         "sure it is the office's own static address."
                     ).format(ip=", ".join(c.sender_ip_addresses))
                 )
-            if c.is_on_premises and not (
-                c.restrict_domains_to_ip_addresses or c.restrict_domains_to_certificate
-            ):
-                risks.append(
-                    tr(
-                        "It does not reject your domains' mail from other addresses "
-                        "(RestrictDomainsToIPAddresses is off)."
-                    )
-                )
         if not c.enabled and risks:
             severity = Severity.INFO
             risks.insert(0, tr("It is switched off, so none of this applies now."))

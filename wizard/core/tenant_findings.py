@@ -460,11 +460,20 @@ class _Analysis:
     def _connector(self, c: InboundConnector, ours: bool) -> None:
         site = self.profile.site
         key = f"connector:{c.name}"
+        # An OnPremises connector is matched by SenderIPAddresses or TlsSenderCertificateName
+        # only; RequireTls and RestrictDomainsTo* apply to Partner connectors only
+        # (New-InboundConnector reference), so they are shown for those alone.
         technical = (
             f"Get-InboundConnector '{c.name}': ConnectorType = {c.connector_type}; "
             f"SenderIPAddresses = {', '.join(c.sender_ip_addresses) or '-'}; "
             f"TlsSenderCertificateName = {c.tls_sender_certificate_name or '-'}; "
-            f"RequireTls = {_ps_bool(c.require_tls)}; Enabled = {_ps_bool(c.enabled)}"
+            + (
+                ""
+                if c.is_on_premises
+                else f"RequireTls = {_ps_bool(c.require_tls)}; "
+                f"RestrictDomainsToIPAddresses = {_ps_bool(c.restrict_domains_to_ip_addresses)}; "
+            )
+            + f"Enabled = {_ps_bool(c.enabled)}"
         )
         risks: list[tuple[Severity, str, WizardStep | None]] = []
         if not c.enabled:
@@ -546,21 +555,6 @@ class _Analysis:
                             WizardStep.PLAN if self.uses_connector else WizardStep.OUTSIDE,
                         )
                     )
-            if (
-                c.is_on_premises
-                and not c.restrict_domains_to_ip_addresses
-                and not (c.restrict_domains_to_certificate)
-            ):
-                risks.append(
-                    (
-                        Severity.INFO,
-                        tr(
-                            "It does not reject your domains' mail from other addresses "
-                            "(RestrictDomainsToIPAddresses is off)."
-                        ),
-                        None,
-                    )
-                )
         if not risks:
             self.add(
                 key,
@@ -585,7 +579,8 @@ class _Analysis:
         )
 
     def _serves_site(self, c: InboundConnector) -> bool:
-        return c.is_on_premises and any(c.accepts_domain(d) for d in sender_domains(self.profile))
+        # SenderDomains does not scope an OnPremises connector: it serves every domain.
+        return c.is_on_premises
 
     def dkim(self) -> None:
         domain = self.profile.site.domain.strip()

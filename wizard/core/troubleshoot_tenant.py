@@ -28,6 +28,29 @@ from wizard.core.troubleshoot import (
 # --- 6. the connector --------------------------------------------------------------------------
 
 
+def _matches(c: InboundConnector, domain: str, ip: str | None, cert: str | None) -> str | None:
+    """How the connector recognises the office ("certificate", "ip"), or None.
+
+    An OnPremises connector is matched by its TlsSenderCertificateName or
+    SenderIPAddresses alone: SenderDomains scopes only Partner connectors
+    (New-InboundConnector reference, learn.microsoft.com).
+    """
+    if not c.is_on_premises:
+        return connector_matches(c, domain, ip, cert)
+    if not c.enabled:
+        return None
+    name = c.tls_sender_certificate_name
+    if cert and name and cert_matches(cert, name):
+        return "certificate"
+    if ip and c.is_ip_connector and c.covers(ip):
+        return "ip"
+    return None
+
+
+def _serves(c: InboundConnector, domain: str) -> bool:
+    return c.enabled and (c.is_on_premises or c.accepts_domain(domain))
+
+
 def _connector_line(c: InboundConnector) -> str:
     return tr("'{name}' ({state}): sender domains {domains}; IPs {ips}; certificate {cert}").format(
         name=c.name,
@@ -75,12 +98,12 @@ def check_connector(
     domain = device.sender_domain
     cert = device.certificate_name
     matches = [
-        (c, how) for c in tenant.connectors if (how := connector_matches(c, domain, ip, cert))
+        (c, how) for c in tenant.connectors if (how := _matches(c, domain, ip, cert))
     ]
     # Certificate first: Microsoft attributes a connection by certificate before IP.
     matches.sort(key=lambda m: 0 if m[1] == "certificate" else 1)
     matched = matches[0][0] if matches else None
-    for_domain = [c for c in tenant.connectors if c.enabled and c.accepts_domain(domain)]
+    for_domain = [c for c in tenant.connectors if _serves(c, domain)]
     if device.method in (Method.SMTP_AUTH, Method.SMTP_AUTH_OAUTH, Method.HVE):
         return make_finding(
             check,
@@ -91,10 +114,13 @@ def check_connector(
             None,
             technical,
         )
+    # RestrictDomainsToIPAddresses / ...ToCertificate refuse mail only on Partner
+    # connectors; on an OnPremises connector Exchange ignores them.
     restricted = [
         c
         for c in for_domain
         if c is not matched
+        and not c.is_on_premises
         and (
             (c.restrict_domains_to_ip_addresses and not (ip and c.covers(ip)))
             or (
@@ -199,7 +225,11 @@ def check_connector(
             WizardStep.OUTSIDE,
             technical,
         )
-    switched_off = [c for c in tenant.connectors if not c.enabled and c.accepts_domain(domain)]
+    switched_off = [
+        c
+        for c in tenant.connectors
+        if not c.enabled and (c.is_on_premises or c.accepts_domain(domain))
+    ]
     if switched_off:
         return make_finding(
             check,

@@ -24,7 +24,8 @@ domain, then the RCPT TO domain. The sandbox follows it:
   refused by directory-based edge blocking (550 5.4.1);
 - recipients outside are relayed only through a matching connector, and only for an
   accepted sender domain or an accepted certificate domain (the 2017 rule); else
-  550 5.7.54 for an accepted sender without a connector, 550 5.7.64 otherwise.
+  550 5.7.64 when the tenant has relay connectors but none matches, 550 5.7.54 for an
+  accepted sender in a tenant without any, 550 5.7.64 otherwise.
 """
 
 from __future__ import annotations
@@ -182,7 +183,13 @@ def check_recipient(state: TenantState, transaction: MxTransaction, recipient: s
                 return replies.DIRECT_SEND_REJECTED
             return None
         if connector is None or not is_on_premises(connector):
-            return replies.NON_ACCEPTED_DOMAIN if sender_accepted else replies.RELAY_DENIED
+            if not sender_accepted:
+                return replies.RELAY_DENIED
+            # The tenant relays through connectors, but none recognises this sender's IP or
+            # certificate: 5.7.64 "TenantAttribution; Relay Access Denied" (M365-FACTS,
+            # error table); a tenant without any gets the direct-send answer 5.7.54.
+            relays = any(c.enabled and is_on_premises(c) for c in state.connectors)
+            return replies.RELAY_DENIED if relays else replies.NON_ACCEPTED_DOMAIN
         cert_domain_accepted = False
         if transaction.matched_by_certificate and connector.tls_sender_certificate_name:
             cert_domain = connector.tls_sender_certificate_name.removeprefix("*.")

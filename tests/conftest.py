@@ -164,4 +164,6 @@ def sandbox() -> Iterator[Any]:
     from wizard.sandbox.server import Sandbox
 
     with Sandbox() as running:
+        # The demo's message-trace lag is for people; a test that needs it sets it.
+        running.state.trace_delay = 0.0
         yield running

@@ -91,13 +91,13 @@ def test_admin_center_connector_for_the_site_ip_counts_as_done() -> None:
 def test_our_own_connector_without_partner_switches_is_done_too() -> None:
     ours = admin_center_connector(name=connector_name("Main office"), sender_domains=("x.example",))
     plan = plan_with(ours)
-    assert plan.change("connector").status is ChangeStatus.DONE  # type: ignore[union-attr]
+    assert plan.change("connector").status is ChangeStatus.DONE
 
 
 def test_certificate_connector_from_the_admin_center_counts_as_done() -> None:
     cert = admin_center_connector(sender_ip_addresses=(), tls_sender_certificate_name=DOMAIN)
     plan = plan_with(cert, variant=Variant.CERTIFICATE_CONNECTOR)
-    assert plan.change("connector").status is ChangeStatus.DONE  # type: ignore[union-attr]
+    assert plan.change("connector").status is ChangeStatus.DONE
 
 
 def test_a_created_onpremises_connector_carries_no_partner_only_parameters() -> None:

@@ -68,8 +68,10 @@ def _admin(sandbox: Any, upn: str = ADMIN) -> ExchangeAdmin:
 
 
 def _send(sandbox: Any, to: str = USER) -> SmtpTestResult:
+    # The tenant's MX host, as the wizard learns it from the tenant (never computed).
+    mx_host = next(d.mx_host for d in sandbox.state.accepted_domains if d.name == DEMO_DOMAIN)
     settings = device_settings(
-        Method.DIRECT_SEND, sandbox.cloud, domain=DEMO_DOMAIN, sender=SCANNER
+        Method.DIRECT_SEND, sandbox.cloud, domain=DEMO_DOMAIN, sender=SCANNER, mx_host=mx_host
     )
     request = SendTestRequest.from_settings(settings, [to], cloud=sandbox.cloud, timeout=3)
     result = SmtpTest(request).run()

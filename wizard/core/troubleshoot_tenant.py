@@ -97,9 +97,7 @@ def check_connector(
     ]
     domain = device.sender_domain
     cert = device.certificate_name
-    matches = [
-        (c, how) for c in tenant.connectors if (how := _matches(c, domain, ip, cert))
-    ]
+    matches = [(c, how) for c in tenant.connectors if (how := _matches(c, domain, ip, cert))]
     # Certificate first: Microsoft attributes a connection by certificate before IP.
     matches.sort(key=lambda m: 0 if m[1] == "certificate" else 1)
     matched = matches[0][0] if matches else None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from wizard.sandbox.cmdlets import (
@@ -21,7 +21,14 @@ from wizard.sandbox.cmdlets import (
     not_found,
     valid_domain,
 )
-from wizard.sandbox.tenant import InboundConnector, TenantState, TraceEntry, TransportRule
+from wizard.sandbox.smtp_replies import BACKEND_HOST as BACKEND_SERVER
+from wizard.sandbox.tenant import (
+    InboundConnector,
+    TenantState,
+    TraceEntry,
+    TraceStatus,
+    TransportRule,
+)
 
 CONNECTOR_TYPES = ("OnPremises", "Partner")
 
@@ -268,6 +275,19 @@ def get_transport_rule(ctx: Context, bound: dict[str, Any]) -> Result:
 
 SUBJECT_FILTERS = ("Contains", "EndsWith", "StartsWith")
 TRACE_STATUSES = ("Delivered", "Failed", "Pending", "Expanded", "Quarantined", "FilteredAsSpam")
+REPORTING_ERROR = "Microsoft.Exchange.Management.FfoReporting.InvalidExpressionException"
+# Get-MessageTraceV2 / Get-MessageTraceDetailV2 reference (learn.microsoft.com/powershell/
+# module/exchangepowershell/get-messagetracev2): "A maximum of 100 query requests are
+# accepted within a 5 minute running window". Microsoft publishes no text for the refusal;
+# the sandbox answers as InvokeCommand answers any throttled call, HTTP 429 with
+# Retry-After (M365-FACTS, "Running Exchange cmdlets without PowerShell").
+TRACE_QUERY_LIMIT = 100
+TRACE_QUERY_WINDOW = timedelta(minutes=5)
+# "You can only return 10 days worth of data per query", "up to 1000 results, with a
+# maximum of 5000", "search message data for the last 90 days" (same reference).
+TRACE_MAX_RANGE = timedelta(days=10)
+TRACE_MAX_AGE = timedelta(days=90)
+TRACE_DEFAULT_RANGE = timedelta(hours=48)
 
 
 def _trace_rows(entry: TraceEntry, organization: str) -> list[dict[str, Any]]:
@@ -293,24 +313,59 @@ def _bare_id(message_id: str) -> str:
     return message_id.strip().strip("<>").lower()
 
 
-def get_message_trace_v2(ctx: Context, bound: dict[str, Any]) -> Result:
+def _count_trace_query(ctx: Context) -> None:
+    """Refuse the 101st trace query of a 5-minute running window (429, Retry-After)."""
+    state = ctx.state
+    with state.lock:
+        since = ctx.now - TRACE_QUERY_WINDOW
+        state.trace_queries = [t for t in state.trace_queries if t > since]
+        if len(state.trace_queries) >= TRACE_QUERY_LIMIT:
+            raise CmdletError(
+                "Too many requests were sent in a short time. Retry after the time given in "
+                "the Retry-After header.",
+                "",
+                status=429,
+                code="TooManyRequests",
+                with_details=False,
+            )
+        state.trace_queries.append(ctx.now)
+
+
+def _date_range(ctx: Context, bound: dict[str, Any]) -> tuple[datetime, datetime]:
     end = bound.get("EndDate", ctx.now)
-    start = bound.get("StartDate", end - timedelta(hours=48))
-    if start < ctx.now - timedelta(days=90):
+    start = bound.get("StartDate", end - TRACE_DEFAULT_RANGE)
+    if start < ctx.now - TRACE_MAX_AGE:
         raise invalid(
             "Invalid StartDate value. The StartDate can't be older than 90 days from today.",
-            "Microsoft.Exchange.Management.FfoReporting.InvalidExpressionException",
+            REPORTING_ERROR,
         )
     if end < start:
         raise invalid(
             "Invalid EndDate value. The EndDate must be later than the StartDate.",
-            "Microsoft.Exchange.Management.FfoReporting.InvalidExpressionException",
+            REPORTING_ERROR,
         )
-    if end - start > timedelta(days=10):
+    if end - start > TRACE_MAX_RANGE:
         raise invalid(
             "The time range between StartDate and EndDate can't be more than 10 days.",
-            "Microsoft.Exchange.Management.FfoReporting.InvalidExpressionException",
+            REPORTING_ERROR,
         )
+    return start, end
+
+
+def _ms(moment: datetime) -> datetime:
+    """The moment as the trace prints it (milliseconds), so a printed time compares equal."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def _visible(ctx: Context) -> list[TraceEntry]:
+    """The messages Microsoft's trace lists by now: each appears `trace_delay` after it came."""
+    with ctx.state.lock:
+        lag = timedelta(seconds=max(0.0, ctx.state.trace_delay))
+        return [e for e in ctx.state.trace if e.received + lag <= ctx.now]
+
+
+def get_message_trace_v2(ctx: Context, bound: dict[str, Any]) -> Result:
+    start, end = _date_range(ctx, bound)
     size = bound.get("ResultSize", 1000)
     if not 1 <= size <= 5000:
         raise CmdletError(
@@ -319,18 +374,21 @@ def get_message_trace_v2(ctx: Context, bound: dict[str, Any]) -> Result:
             "System.Management.Automation.ParameterBindingValidationException",
             binding=True,
         )
+    _count_trace_query(ctx)
     senders = {s.lower() for s in bound.get("SenderAddress", [])}
     recipients = {r.lower() for r in bound.get("RecipientAddress", [])}
     ids = {_bare_id(m) for m in bound.get("MessageId", [])}
     statuses = {s.lower() for s in bound.get("Status", [])}
     subject = bound.get("Subject")
     how = bound.get("SubjectFilterType", "Contains")
-    rows: list[dict[str, Any]] = []
+    # "query subsequent data by taking the Recipient address and Received Time values of
+    # the last record ... as the values for the StartingRecipientAddress and EndDate"
+    starting_after = (bound.get("StartingRecipientAddress") or "").lower()
+    rows: list[tuple[datetime, dict[str, Any]]] = []
     with ctx.state.lock:
-        entries = list(ctx.state.trace)
         organization = ctx.state.initial_domain
-    for entry in sorted(entries, key=lambda e: e.received, reverse=True):
-        if not start <= entry.received <= end:
+    for entry in _visible(ctx):
+        if not start <= _ms(entry.received) <= end:
             continue
         if senders and entry.sender.lower() not in senders:
             continue
@@ -347,8 +405,102 @@ def get_message_trace_v2(ctx: Context, bound: dict[str, Any]) -> Result:
         for row in _trace_rows(entry, organization):
             if recipients and row["RecipientAddress"].lower() not in recipients:
                 continue
-            rows.append(row)
-    return Result(rows[:size])
+            rows.append((entry.received, row))
+    # Newest first; rows of one moment by recipient, so a continuation is well defined.
+    rows.sort(key=lambda r: r[1]["RecipientAddress"].lower())
+    rows.sort(key=lambda r: r[0], reverse=True)
+    if starting_after:
+        ordered = rows
+        rows = [
+            (when, row)
+            for when, row in ordered
+            if _ms(when) < end or row["RecipientAddress"].lower() > starting_after
+        ]
+    return Result([row for _, row in rows[:size]])
+
+
+def _detail_events(entry: TraceEntry, recipient: str, organization: str) -> list[dict[str, Any]]:
+    """Get-MessageTraceDetailV2 rows: Date, Event, Action, Detail (the reason for a failure)."""
+    base = {
+        "Organization": organization,
+        "MessageId": entry.message_id,
+        "MessageTraceId": entry.message_trace_id,
+        "SenderAddress": entry.sender,
+        "RecipientAddress": recipient,
+        "Data": None,
+    }
+    received = {
+        **base,
+        "Date": iso(entry.received),
+        "Event": "Receive",
+        "Action": None,
+        "Detail": f"Message received by: {BACKEND_SERVER}",
+    }
+    later = iso(entry.received + timedelta(seconds=2))
+    status = entry.status
+    if status is TraceStatus.DELIVERED:
+        outcome = {**base, "Date": later, "Event": "Deliver", "Action": None}
+        outcome["Detail"] = entry.detail or "The message was successfully delivered."
+    elif status is TraceStatus.FAILED:
+        outcome = {**base, "Date": later, "Event": "Fail", "Action": None}
+        outcome["Detail"] = entry.detail or "The message couldn't be delivered."
+    elif status is TraceStatus.QUARANTINED:
+        outcome = {**base, "Date": later, "Event": "Quarantine", "Action": "Quarantine"}
+        outcome["Detail"] = entry.detail or "The message was quarantined."
+    else:
+        outcome = {**base, "Date": later, "Event": "Defer", "Action": None}
+        outcome["Detail"] = entry.detail or "The message delivery was postponed."
+    return [received, outcome]
+
+
+def get_message_trace_detail_v2(ctx: Context, bound: dict[str, Any]) -> Result:
+    start, end = _date_range(ctx, bound)
+    _count_trace_query(ctx)
+    trace_id = bound["MessageTraceId"].strip().lower()
+    recipient = bound["RecipientAddress"].strip().lower()
+    events_wanted = {e.lower() for e in bound.get("Event", [])}
+    actions_wanted = {a.lower() for a in bound.get("Action", [])}
+    with ctx.state.lock:
+        organization = ctx.state.initial_domain
+    rows: list[dict[str, Any]] = []
+    for entry in _visible(ctx):
+        if entry.message_trace_id.lower() != trace_id:
+            continue
+        if recipient not in {r.lower() for r in entry.recipients}:
+            continue
+        if not start <= _ms(entry.received) <= end:
+            continue
+        if bound.get("SenderAddress") and entry.sender.lower() != bound["SenderAddress"].lower():
+            continue
+        for event in _detail_events(entry, recipient, organization):
+            if events_wanted and str(event["Event"]).lower() not in events_wanted:
+                continue
+            if actions_wanted and str(event["Action"] or "").lower() not in actions_wanted:
+                continue
+            rows.append(event)
+    return Result(rows)
+
+
+def _lenient(names: str) -> dict[str, Param]:
+    return {name: Param(Kind.STRLIST) for name in names.split()}
+
+
+def _retired(old: str, new: str) -> Any:
+    """The answer of a cmdlet Microsoft retired on 1 September 2025.
+
+    The text is Exchange Online's own, as public tools quote it after that date
+    (KelvinTegelaar/CIPP issue 4643, T0pCyber/hawk issues 296 and 302, for
+    Get-MessageTrace; the detail cmdlet is assumed to answer the same way).
+    """
+
+    def run(ctx: Context, bound: dict[str, Any]) -> Result:
+        raise invalid(
+            f"{old} will start deprecating on September 1st, 2025. Please refer to: "
+            f"https://learn.microsoft.com/en-us/powershell/module/exchange/{new.lower()}"
+            f"?view=exchange-ps to switch to {new}."
+        )
+
+    return run
 
 
 def _subject_matches(subject: str, wanted: str, how: str) -> bool:
@@ -396,8 +548,40 @@ CMDLETS = [
             ),
             "Status": Param(Kind.STRLIST),
             "FromIP": Param(Kind.STR),
+            "ToIP": Param(Kind.STR),
             "ResultSize": Param(Kind.INT),
+            "StartingRecipientAddress": Param(Kind.STR),
         },
         get_message_trace_v2,
+    ),
+    Cmdlet(
+        "Get-MessageTraceDetailV2",
+        {
+            "MessageTraceId": Param(Kind.STR, mandatory=True),
+            "RecipientAddress": Param(Kind.STR, mandatory=True),
+            "Action": Param(Kind.STRLIST),
+            "EndDate": Param(Kind.DATETIME),
+            "Event": Param(Kind.STRLIST),
+            "MessageId": Param(Kind.STR),
+            "SenderAddress": Param(Kind.STR),
+            "StartDate": Param(Kind.DATETIME),
+        },
+        get_message_trace_detail_v2,
+    ),
+    # The retired cmdlets still bind their old parameters, then refuse.
+    Cmdlet(
+        "Get-MessageTrace",
+        _lenient(
+            "SenderAddress RecipientAddress StartDate EndDate MessageId MessageTraceId Status "
+            "FromIP ToIP PageSize Page"
+        ),
+        _retired("Get-MessageTrace", "Get-MessageTraceV2"),
+    ),
+    Cmdlet(
+        "Get-MessageTraceDetail",
+        _lenient(
+            "MessageTraceId RecipientAddress SenderAddress MessageId StartDate EndDate Event Action"
+        ),
+        _retired("Get-MessageTraceDetail", "Get-MessageTraceDetailV2"),
     ),
 ]

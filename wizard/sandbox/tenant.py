@@ -217,6 +217,13 @@ class TenantState:
     dkim: list[DkimSigningConfig] = field(default_factory=list)
     service_principals: list[ServicePrincipal] = field(default_factory=list)
     trace: list[TraceEntry] = field(default_factory=list)
+    # Seconds before a message shows in Get-MessageTraceV2: Microsoft says 5 to 10
+    # minutes (learn.microsoft.com, message trace in the Exchange admin center). Zero for
+    # a bare state (tests set it when they test it); the demo uses DEMO_TRACE_DELAY.
+    trace_delay: float = 0.0
+    # When each message-trace query was answered (Get-MessageTraceV2 / ...DetailV2 allow
+    # "a maximum of 100 query requests ... within a 5 minute running window").
+    trace_queries: list[datetime] = field(default_factory=list)
     dns_records: list[DnsRecord] = field(default_factory=list)
     dns_faults: dict[str, DnsFault] = field(default_factory=dict)
     # Extra delay per DNS answer in seconds (the DNS benchmark adds 30 ms).
@@ -328,6 +335,9 @@ DEMO_DOMAIN = "contoso.example"
 DEMO_TENANT_ID = "8f0d3c1e-5b7a-4c2e-9d41-2a6b0e7c9f15"
 DEMO_INITIAL_DOMAIN = "contosodemo.onmicrosoft.com"
 DEMO_SITE_IP = "203.0.113.25"
+# The demo's message trace lag: long enough to show the wait, short enough for a
+# two-minute walk (a real tenant takes 5 to 10 minutes).
+DEMO_TRACE_DELAY = 30.0
 # DNS blocklists the sandbox serves (the real zone names). An IPv4 address a.b.c.d is
 # listed in zone Z when "d.c.b.a.Z" has an A record 127.0.0.x (the list's return code)
 # and, by custom, a TXT record with the reason (RFC 5782). Each zone also carries the
@@ -372,6 +382,7 @@ def demo_tenant() -> TenantState:
         display_name="Contoso (demo)",
         initial_domain=DEMO_INITIAL_DOMAIN,
         site_public_ip=DEMO_SITE_IP,
+        trace_delay=DEMO_TRACE_DELAY,
     )
     state.accepted_domains = [
         AcceptedDomain(domain, default=True, mx_host=mx),

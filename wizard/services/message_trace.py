@@ -6,11 +6,21 @@ or still Pending. Microsoft's trace lags by minutes, so the search polls with a
 growing pause until a bounded deadline and then says honestly that it does not know
 yet. Pauses go through the cancellation's `wait()` (the UI's CancelToken wakes at once
 on cancel) and time through an injected clock, so tests run it without waiting.
+A failure's reason comes from `Get-MessageTraceDetailV2`.
+
+Limits, from the cmdlets' reference (learn.microsoft.com/powershell/module/
+exchangepowershell/get-messagetracev2 and .../get-messagetracedetailv2; the old
+Get-MessageTrace and Get-MessageTraceDetail went on 1 September 2025): at most 10 days
+per query, ResultSize 1 to 5000 (default 1000), and "a maximum of 100 query requests
+... within a 5 minute running window". Every query of this module goes through one
+`TracePacer`, so a session stays below that; a throttled answer (HTTP 429) is waited
+out.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -33,6 +43,74 @@ MAX_DELAY = 60.0
 BACKOFF = 2.0
 # Sent-time window: a little slack for the clocks of this computer and Microsoft's.
 _SLACK = timedelta(minutes=15)
+# The cmdlets' limits (see the module's docstring).
+MAX_RANGE = timedelta(days=10)
+MAX_AGE = timedelta(days=90)
+MAX_RESULT_SIZE = 5000
+QUERY_LIMIT = 100
+QUERY_WINDOW = 300.0
+# What this module allows itself: a margin below Microsoft's 100, so a query made at the
+# same time by the admin center or a script of the same admin does not tip it over.
+PACED_QUERIES = 90
+
+
+class TracePacer:
+    """At most `limit` trace queries in any `window` seconds; `acquire()` waits for a slot.
+
+    Waits go through the caller's cancellation (its `wait()` wakes at once on cancel)
+    and time through an injected clock, so a test can drive it without sleeping.
+    """
+
+    def __init__(
+        self,
+        limit: int = PACED_QUERIES,
+        window: float = QUERY_WINDOW,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.limit = limit
+        self.window = window
+        self.clock = clock
+        self._sent: list[float] = []
+        self._lock = threading.Lock()
+
+    def acquire(self, cancel: Cancellation) -> None:
+        while True:
+            with self._lock:
+                now = self.clock()
+                self._sent = [t for t in self._sent if t > now - self.window]
+                if len(self._sent) < self.limit:
+                    self._sent.append(now)
+                    return
+                pause = self._sent[0] + self.window - now
+            log.info(
+                "message trace: %d queries in %.0f s; waiting %.1f s",
+                self.limit,
+                self.window,
+                pause,
+            )
+            if cancel.wait(max(pause, 0.01)) or cancel.cancelled:
+                raise Cancelled()
+
+    @property
+    def used(self) -> int:
+        with self._lock:
+            now = self.clock()
+            return sum(1 for t in self._sent if t > now - self.window)
+
+
+_SHARED = TracePacer()
+
+
+def shared_pacer() -> TracePacer:
+    """The one pacer of this process: every page and command of a session shares it."""
+    return _SHARED
+
+
+def _pacer_for(pacer: TracePacer | None, clock: Callable[[], float]) -> TracePacer:
+    if pacer is not None:
+        return pacer
+    # An injected clock (a test) gets a pacer of its own on that clock.
+    return _SHARED if clock is time.monotonic else TracePacer(clock=clock)
 
 
 class _Rows(Protocol):
@@ -196,8 +274,10 @@ class MessageTraceSearch:
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] | None = None,
         on_progress: Callable[[TraceProgress], None] | None = None,
+        pacer: TracePacer | None = None,
     ) -> None:
         self._admin = admin
+        self._pacer = _pacer_for(pacer, clock)
         self._sender = sender
         self._message_id = message_id
         self._token = token
@@ -254,12 +334,15 @@ class MessageTraceSearch:
             delay = min(delay * BACKOFF, self._max_delay)
 
     def _ask(self) -> list[TraceRow]:
+        end = max(self._now(), self._sent_at) + _SLACK
+        start = max(self._sent_at - _SLACK, end - MAX_RANGE)
         parameters: dict[str, Any] = {
             "SenderAddress": [self._sender],
             "MessageId": [self._message_id],
-            "StartDate": _iso(self._sent_at - _SLACK),
-            "EndDate": _iso(max(self._now(), self._sent_at) + _SLACK),
+            "StartDate": _iso(start),
+            "EndDate": _iso(end),
         }
+        self._pacer.acquire(self._cancel)
         values = self._admin.invoke(CMDLET, parameters, cancel=self._cancel).values
         rows = _rows(values, self._message_id, self._token)
         log.debug("message trace for %s: %d row(s)", self._token, len(rows))
@@ -272,14 +355,19 @@ class MessageTraceSearch:
             if _state_of(row.status) is TraceState.DELIVERED or not row.message_trace_id:
                 continue
             try:
+                self._pacer.acquire(self._cancel)
                 events = self._admin.invoke(
                     DETAIL_CMDLET,
                     {"MessageTraceId": row.message_trace_id, "RecipientAddress": row.recipient},
                     cancel=self._cancel,
                 ).values
+            except Cancelled:
+                break
             except WizardError as exc:
                 log.info("message trace detail unavailable: %s", exc.what)
                 continue
+            # Get-MessageTraceDetailV2 rows: Date, Event, Action, Detail; the reason of a
+            # Fail / Quarantine event is in Detail.
             for event in events:
                 text = str(event.get("Detail") or "").strip()
                 if text and text not in reasons:
@@ -300,11 +388,7 @@ class MessageTraceSearch:
     ) -> TraceResult:
         detail = "; ".join(f"{r.recipient}: {r.status}" for r in rows)
         if state is TraceState.NOT_FOUND:
-            detail = tr(
-                "The message was accepted, but Microsoft's message trace does not list it "
-                "yet. The trace often lags 5 to 10 minutes; check again later in the "
-                "Exchange admin center (Mail flow > Message trace) for {token}."
-            ).format(token=self._token)
+            detail = not_traced_yet_text(self._token)
         elif state is TraceState.PENDING:
             detail = (detail + ". " if detail else "") + tr(
                 "Delivery is not finished yet; look again in a few minutes."
@@ -324,6 +408,34 @@ class MessageTraceSearch:
         )
 
 
+def not_traced_yet_text(token: str) -> str:
+    """What to say while the trace has no row yet: Microsoft lists a message after minutes."""
+    return tr(
+        "The message was accepted, but Microsoft's message trace does not list it yet. "
+        "Microsoft lists a message 5 to 10 minutes after it was sent; check again later in "
+        "the Exchange admin center (Mail flow > Message trace) for {token}."
+    ).format(token=token)
+
+
+def waiting_text(attempt: int, next_check_in: float) -> str:
+    """The progress line while the search waits for Microsoft's trace."""
+    return tr(
+        "Not in the trace yet (check {n}); looking again in {seconds:.0f} seconds. Microsoft "
+        "lists a message 5 to 10 minutes after it was sent, so this can take a while."
+    ).format(n=attempt, seconds=next_check_in)
+
+
+def _row(value: dict[str, Any]) -> TraceRow:
+    return TraceRow(
+        recipient=str(value.get("RecipientAddress") or ""),
+        status=str(value.get("Status") or ""),
+        received=str(value.get("Received") or ""),
+        from_ip=value.get("FromIP"),
+        message_trace_id=str(value.get("MessageTraceId") or ""),
+        subject=str(value.get("Subject") or ""),
+    )
+
+
 def recent_messages(
     admin: AdminClient,
     sender: str,
@@ -332,27 +444,47 @@ def recent_messages(
     until: datetime,
     limit: int = 100,
     cancel: Cancellation | None = None,
+    pacer: TracePacer | None = None,
+    page_size: int = MAX_RESULT_SIZE,
 ) -> tuple[TraceRow, ...]:
-    """One look at the trace: the sender's messages in a window (at most 10 days), newest
-    first, one row per recipient. For troubleshooting; no polling."""
-    parameters: dict[str, Any] = {
-        "SenderAddress": [sender],
-        "StartDate": _iso(since),
-        "EndDate": _iso(until),
-        "ResultSize": max(1, min(limit, 5000)),
-    }
-    values = admin.invoke(CMDLET, parameters, cancel=cancel).values
-    rows = [
-        TraceRow(
-            recipient=str(value.get("RecipientAddress") or ""),
-            status=str(value.get("Status") or ""),
-            received=str(value.get("Received") or ""),
-            from_ip=value.get("FromIP"),
-            message_trace_id=str(value.get("MessageTraceId") or ""),
-            subject=str(value.get("Subject") or ""),
-        )
-        for value in values
-    ]
+    """One look at the trace: the sender's messages in a window, newest first, one row per
+    recipient. For troubleshooting; no polling.
+
+    A window over 10 days is asked in 10-day pieces (never further back than 90 days), a
+    full answer is continued with StartingRecipientAddress and EndDate as the reference
+    describes, each query paced.
+    """
+    waiter: Cancellation = cancel if cancel is not None else CancelFlag()
+    paced = pacer if pacer is not None else _SHARED
+    limit = max(1, limit)
+    since = max(since, until - MAX_AGE)
+    rows: list[TraceRow] = []
+    end = until
+    while end > since and len(rows) < limit:
+        start = max(since, end - MAX_RANGE)
+        size = min(limit - len(rows), page_size, MAX_RESULT_SIZE)
+        parameters: dict[str, Any] = {
+            "SenderAddress": [sender],
+            "StartDate": _iso(start),
+            "EndDate": _iso(end),
+            "ResultSize": size,
+        }
+        while True:
+            paced.acquire(waiter)
+            values = admin.invoke(CMDLET, parameters, cancel=cancel).values
+            rows.extend(_row(v) for v in values)
+            if not values or len(values) < size or len(rows) >= limit:
+                break
+            # A full answer: continue after its last row (the cmdlet has no pagination).
+            last = values[-1]
+            size = min(limit - len(rows), page_size, MAX_RESULT_SIZE)
+            parameters = {
+                **parameters,
+                "EndDate": str(last.get("Received") or parameters["EndDate"]),
+                "StartingRecipientAddress": str(last.get("RecipientAddress") or ""),
+                "ResultSize": size,
+            }
+        end = start
     # ISO times sort as text; Exchange usually answers newest first already.
     rows.sort(key=lambda r: r.received, reverse=True)
     return tuple(rows[:limit])

@@ -38,6 +38,7 @@ from wizard.services.message_trace import (
     TraceProgress,
     TraceResult,
     TraceState,
+    waiting_text,
 )
 from wizard.services.paths import profiles_dir
 from wizard.services.secrets import SecretStore
@@ -569,9 +570,10 @@ class TestMessagePage(WizardPage):
             self.trace_line.set_status(
                 Tone.INFO,
                 self.tr("Checking"),
-                self.tr(
-                    "Not final yet (check {n}); looking again in {seconds:.0f} seconds. "
-                    "Microsoft's trace often lags a few minutes."
+                waiting_text(value.attempt, value.next_check_in)
+                if value.state is TraceState.NOT_FOUND
+                else self.tr(
+                    "Not final yet (check {n}); looking again in {seconds:.0f} seconds."
                 ).format(n=value.attempt, seconds=value.next_check_in),
             )
 

@@ -44,7 +44,10 @@ def test_troubleshoot_names_planted_faults_and_the_fixing_step(sandbox: Sandbox)
     practice.set(Fault.PORT25_BLOCKED, False)
 
     practice.set(Fault.IP_CHANGED, True)
-    auth = by_id(run(sandbox, device(sandbox, Method.CONNECTOR), signed_in=True))["auth"]
+    # Relayed outside: an OnPremises connector does not refuse internal mail from another
+    # address (RestrictDomainsToIPAddresses applies to Partner connectors only).
+    outside = device(sandbox, Method.CONNECTOR, recipient="it@fabrikam.example")
+    auth = by_id(run(sandbox, outside, signed_in=True))["auth"]
     assert "5.7.64" in auth.details and auth.step is WizardStep.PLAN
     practice.set(Fault.IP_CHANGED, False)
 

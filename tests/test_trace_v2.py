@@ -223,3 +223,11 @@ def test_recent_messages_asks_ten_days_at_a_time_and_continues_full_answers(
         assert end - start <= timedelta(days=10)
         assert call["ResultSize"] <= 5000
     assert any("StartingRecipientAddress" in c for c in calls)
+
+
+def test_waiting_texts_say_rows_appear_after_5_to_10_minutes() -> None:
+    from wizard.services.message_trace import not_traced_yet_text, waiting_text
+
+    assert "5 to 10 minutes" in waiting_text(2, 10.0) and "10 seconds" in waiting_text(2, 10.0)
+    assert "5 to 10 minutes" in not_traced_yet_text("RW-TOKEN")
+    assert "RW-TOKEN" in not_traced_yet_text("RW-TOKEN")

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,13 @@ import pytest
 
 from wizard import app
 from wizard.sandbox import server as sandbox_server
-from wizard.sandbox.tenant import HttpFault, TenantState, demo_tenant
+from wizard.sandbox.tenant import (
+    HttpFault,
+    TenantState,
+    TraceEntry,
+    TraceStatus,
+    demo_tenant,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -158,3 +165,28 @@ def test_a_trace_cmdlet_error_is_reported_and_the_rest_still_runs(
     assert checks["trace-detail-v2"]["held"] is None
     assert checks["dkim-values"]["held"] is True
     assert code == 1
+
+
+def test_every_check_holds_on_a_tenant_with_mail_history(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def history(state: TenantState) -> None:
+        state.trace.append(
+            TraceEntry(
+                message_id="<earlier@contoso.example>",
+                sender="scanner@contoso.example",
+                recipients=["reception@contoso.example"],
+                subject="Scan",
+                status=TraceStatus.DELIVERED,
+                from_ip=state.site_public_ip,
+                endpoint="mx",
+                received=datetime.now(UTC) - timedelta(hours=1),
+            )
+        )
+
+    code, report, state = _probe(monkeypatch, capsys, history)
+    not_held = [c for c in report["checks"] if c["held"] is not True]
+    assert not_held == [], not_held
+    assert code == 0
+    assert _by_id(report)["trace-detail-v2"]["evidence"]
+    _read_only(state)

@@ -19,8 +19,28 @@ from wizard.core.i18n import tr
 SUBMISSION_PORT = 587
 RELAY_PORT = 25
 
-# The Exchange Online PowerShell public client; see M365-FACTS.md.
+# The Exchange Online PowerShell public client; see M365-FACTS.md. Pre-authorised for
+# the Exchange admin API only (loopback redirect and device code, as ScubaGear uses it).
 EXCHANGE_POWERSHELL_CLIENT_ID = "fb78d390-0c51-40cd-8e17-fdbfab77341b"
+# The Microsoft Graph Command Line Tools public client (Connect-MgGraph's default app,
+# used by ScubaGear and CIPP for delegated Graph): Graph with dynamic consent.
+GRAPH_CLI_CLIENT_ID = "14d82eec-204b-4c2f-b7e8-296a70dab67e"
+# Delegated Graph permissions the wizard reads with (M365-FACTS.md "Graph permissions"):
+# /organization and /domains need Organization.Read.All / Domain.Read.All,
+# serviceConfigurationRecords Domain.Read.All, the Security Defaults policy
+# Policy.Read.All (Microsoft Learn, "Get identitySecurityDefaultsEnforcementPolicy").
+GRAPH_READ_PERMISSIONS: tuple[str, ...] = (
+    "User.Read",
+    "Organization.Read.All",
+    "Domain.Read.All",
+    "Policy.Read.All",
+)
+# What creating the mailbox-test app registration through Graph needs (Microsoft Learn,
+# "Create application" and "Create oAuth2PermissionGrant").
+GRAPH_APP_ADMIN_PERMISSIONS: tuple[str, ...] = (
+    "Application.ReadWrite.All",
+    "DelegatedPermissionGrant.ReadWrite.All",
+)
 
 
 class CloudId(StrEnum):
@@ -39,6 +59,50 @@ class Endpoint:
 
     def __str__(self) -> str:
         return f"{self.host}:{self.port}"
+
+
+class AppJob(StrEnum):
+    """What a sign-in is for; each job may need its own client id (M365-FACTS.md)."""
+
+    ADMIN_API = "admin-api"  # Exchange admin API (InvokeCommand)
+    GRAPH_READ = "graph-read"  # domains, service records, Security Defaults
+    MAILBOX_TEST = "mailbox-test"  # SMTP.Send + offline_access for the XOAUTH2 test
+
+
+@dataclass(frozen=True)
+class CloudApps:
+    """Which public client serves which job in one cloud.
+
+    A first-party client is pre-authorised only for its own resource; any other
+    resource answers AADSTS65002. So the admin API takes the Exchange Online PowerShell
+    client, Graph the Graph Command Line Tools client, and SMTP.Send an app
+    registration of the MSP's own (never a first-party client). An app registration
+    lives in one national cloud: its client id is per cloud.
+    """
+
+    admin_api: str = EXCHANGE_POWERSHELL_CLIENT_ID
+    graph: str = GRAPH_CLI_CLIENT_ID
+    # The MSP's app for the mailbox test; None until one is made or pasted.
+    mailbox_test: str | None = None
+    # The MSP's own app, when set, serves every job (one sign-in).
+    msp_app: str | None = None
+
+    def client_for(self, job: AppJob) -> str | None:
+        if self.msp_app:
+            return self.msp_app
+        if job is AppJob.ADMIN_API:
+            return self.admin_api
+        if job is AppJob.GRAPH_READ:
+            return self.graph
+        return self.mailbox_test
+
+    @staticmethod
+    def purpose(job: AppJob) -> str:
+        return {
+            AppJob.ADMIN_API: tr("Exchange admin (connectors, mailbox settings)"),
+            AppJob.GRAPH_READ: tr("Reading domains, DNS records and Security Defaults"),
+            AppJob.MAILBOX_TEST: tr("The test message with the mailbox's OAuth sign-in"),
+        }[job]
 
 
 @dataclass(frozen=True)
@@ -76,6 +140,8 @@ class Cloud:
     # the endpoints the wizard itself talks to: the sandbox's loopback ports are no use
     # to a real printer, so its sheets show the worldwide values.
     device_values_from: CloudId | None = None
+    # Which client id serves which job (see CloudApps).
+    apps: CloudApps = field(default_factory=CloudApps)
     notes: tuple[str, ...] = field(default=())
 
     @property
@@ -92,6 +158,15 @@ class Cloud:
     @property
     def graph_scope(self) -> str:
         return f"{self.graph}/.default"
+
+    @property
+    def graph_read_scopes(self) -> tuple[str, ...]:
+        """Named delegated Graph scopes (not `.default` on a first-party client)."""
+        return tuple(f"{self.graph}/{p}" for p in GRAPH_READ_PERMISSIONS)
+
+    @property
+    def graph_app_admin_scopes(self) -> tuple[str, ...]:
+        return tuple(f"{self.graph}/{p}" for p in GRAPH_APP_ADMIN_PERMISSIONS)
 
     def admin_api_url(self, tenant_id: str) -> str:
         return f"{self.exchange_api}/adminapi/beta/{tenant_id}/InvokeCommand"
@@ -157,7 +232,9 @@ CLOUDS: dict[CloudId, Cloud] = {
         authority_host="https://login.microsoftonline.us",
         exchange_api="https://outlook-dod.office365.us",
         graph="https://dod-graph.microsoft.us",
-        smtp=Endpoint("smtp.office365.us", SUBMISSION_PORT),
+        # DoD submission is its own host (Microsoft's "Office 365 U.S. Government DoD
+        # endpoints" list; EmailEngine's DoD preset), not GCC High's smtp.office365.us.
+        smtp=Endpoint("outlook-dod.office365.us", SUBMISSION_PORT),
         legacy_tls_smtp=None,
         hve_smtp=None,
         mx_suffixes=("mail.protection.office365.us",),
@@ -166,7 +243,9 @@ CLOUDS: dict[CloudId, Cloud] = {
     CloudId.CHINA: Cloud(
         id=CloudId.CHINA,
         name=tr("Microsoft 365 operated by 21Vianet (China)"),
-        authority_host="https://login.chinacloudapi.cn",
+        # login.chinacloudapi.cn is deprecated in MSAL (AzureChina authority constant
+        # now login.partner.microsoftonline.cn; Microsoft Learn "National clouds").
+        authority_host="https://login.partner.microsoftonline.cn",
         exchange_api="https://partner.outlook.cn",
         graph="https://microsoftgraph.chinacloudapi.cn",
         smtp=Endpoint("smtp.partner.outlook.cn", SUBMISSION_PORT),

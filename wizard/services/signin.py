@@ -103,6 +103,35 @@ def error_from_result(result: dict[str, Any], *, client_id: str = "") -> WizardE
     def has(*wanted: int) -> bool:
         return any(c in codes for c in wanted)
 
+    if has(65002):
+        # A first-party client asking for a first-party resource it is not
+        # pre-authorised for (M365-FACTS.md "Which app may ask for what"; Microsoft
+        # Learn "AADSTS error codes": ConsentRequiredForMicrosoftFirstPartyApp).
+        return PermissionDenied(
+            tr("This Microsoft app may not ask for that permission."),
+            tr(
+                "Client id {client} is one of Microsoft's own apps; Microsoft lets it reach "
+                "only its own service, not this one (AADSTS65002)."
+            ).format(client=client_id or "?"),
+            tr(
+                "Use an app registration of your own for this step: create it from the "
+                "wizard ('App registration' on the Sign in page) or paste its client id."
+            ),
+            detail=detail,
+        )
+    if has(650057):
+        return PermissionDenied(
+            tr("The app registration does not list the permission the wizard asks for."),
+            tr(
+                "Client id {client} has no such permission under 'API permissions' (AADSTS650057)."
+            ).format(client=client_id or "?"),
+            tr(
+                "Add the permission (for the test message: Office 365 Exchange Online > "
+                "SMTP.Send, delegated) and grant admin consent, or let the wizard create "
+                "the app registration."
+            ),
+            detail=detail,
+        )
     if has(50011):
         return UseDeviceCode(
             tr("This app is not allowed to finish the sign-in in the browser."),
@@ -110,7 +139,10 @@ def error_from_result(result: dict[str, Any], *, client_id: str = "") -> WizardE
                 "The app registration (client id {client}) has no loopback redirect address "
                 "(http://localhost) (AADSTS50011)."
             ).format(client=client_id or "?"),
-            tr("Sign in with a code instead, or add http://localhost to the app registration."),
+            tr(
+                "Sign in with a code instead, or add http://localhost under Authentication > "
+                "Mobile and desktop applications in the app registration."
+            ),
             detail=detail,
         )
     if has(700016):
@@ -120,8 +152,10 @@ def error_from_result(result: dict[str, Any], *, client_id: str = "") -> WizardE
                 client=client_id or "?"
             ),
             tr(
-                "Check the client id under 'Advanced', or clear it to use the Exchange Online "
-                "PowerShell app."
+                "Check the client id under 'Advanced': an app registration belongs to one "
+                "cloud (worldwide, GCC High, DoD and China each need their own), and a "
+                "single-tenant app works only in its own tenant. Use a multi-tenant app, "
+                "or clear the id to use the Exchange Online PowerShell app."
             ),
             detail=detail,
         )
@@ -169,8 +203,8 @@ def error_from_result(result: dict[str, Any], *, client_id: str = "") -> WizardE
             ).format(client=client_id or "?"),
             tr(
                 "Sign in once as a Global Administrator and accept the consent prompt, or "
-                "use the Exchange Online PowerShell app (clear the client id under "
-                "'Advanced')."
+                "grant admin consent in Entra admin center > Enterprise applications > the "
+                "app > Permissions (AADSTS65001)."
             ),
             detail=detail,
         )
@@ -180,7 +214,10 @@ def error_from_result(result: dict[str, Any], *, client_id: str = "") -> WizardE
             tr("'Allow public client flows' is off for client id {client}.").format(
                 client=client_id or "?"
             ),
-            tr("Switch 'Allow public client flows' on in the app registration, or clear the id."),
+            tr(
+                "In the app registration, Authentication > Advanced settings: switch 'Allow "
+                "public client flows' to Yes (AADSTS7000218), or let the wizard create it."
+            ),
             detail=detail,
         )
     if has(50057, 50053, 50055, 50034, 50126):

@@ -209,7 +209,9 @@ class SignInPage(WizardPage):
         self.waiting_hint = HintLabel(
             self.tr(
                 "Finish signing in in the browser window that opened. If no browser opened, "
-                "or it shows an error such as AADSTS50011, use a code instead."
+                "or it shows an error such as AADSTS50011, use a code instead. If it shows "
+                "AADSTS700016, the app is not known in that cloud or tenant: check the "
+                "client id under 'Advanced'."
             ),
             self.body,
         )

@@ -1,0 +1,76 @@
+"""Every AADSTS code of the facts sheet gets plain words and a next step; the per-job,
+per-cloud app model and the sovereign hosts."""
+
+from __future__ import annotations
+
+import pytest
+
+from wizard.core.clouds import (
+    CLOUDS,
+    EXCHANGE_POWERSHELL_CLIENT_ID,
+    GRAPH_CLI_CLIENT_ID,
+    AppJob,
+    CloudApps,
+    CloudId,
+)
+from wizard.core.errors import PermissionDenied, SignInError
+from wizard.services.signin import UseDeviceCode, error_from_result
+
+
+@pytest.mark.parametrize(
+    "code,kind,why_words,next_words",
+    [
+        (65002, PermissionDenied, "Microsoft's own apps", "app registration of your own"),
+        (65001, PermissionDenied, "permissions it asks for", "admin consent"),
+        (650057, PermissionDenied, "API permissions", "SMTP.Send"),
+        (7000218, SignInError, "Allow public client flows", "Allow"),
+        (50011, UseDeviceCode, "http://localhost", "Mobile and desktop"),
+        (700016, SignInError, "not registered", "one cloud"),
+    ],
+)
+def test_each_facts_sheet_code_is_explained(
+    code: int, kind: type[Exception], why_words: str, next_words: str
+) -> None:
+    result = {
+        "error": "invalid_request",
+        "error_description": f"AADSTS{code}: something Entra said.\r\nTrace ID: x",
+    }
+    error = error_from_result(result, client_id=EXCHANGE_POWERSHELL_CLIENT_ID)
+    assert type(error) is kind
+    assert why_words in error.why
+    assert next_words in error.next_step
+    # No generic "did not complete" fallback for a code the wizard knows.
+    assert "did not complete" not in error.what
+
+
+def test_65002_names_the_client() -> None:
+    error = error_from_result({"error": "invalid_client", "error_codes": [65002]}, client_id="c1")
+    assert "c1" in error.why
+    assert "AADSTS65002" in error.why
+
+
+def test_apps_per_job_default_to_the_first_party_clients() -> None:
+    apps = CLOUDS[CloudId.WORLDWIDE].apps
+    assert apps.client_for(AppJob.ADMIN_API) == EXCHANGE_POWERSHELL_CLIENT_ID
+    assert apps.client_for(AppJob.GRAPH_READ) == GRAPH_CLI_CLIENT_ID
+    # No first-party client for SMTP.Send: the MSP's app registration or nothing.
+    assert apps.client_for(AppJob.MAILBOX_TEST) is None
+    assert CloudApps(mailbox_test="m").client_for(AppJob.MAILBOX_TEST) == "m"
+
+
+def test_msp_app_serves_every_job() -> None:
+    apps = CloudApps(msp_app="msp", mailbox_test="m")
+    assert {apps.client_for(job) for job in AppJob} == {"msp"}
+
+
+def test_graph_reads_ask_named_scopes() -> None:
+    scopes = CLOUDS[CloudId.WORLDWIDE].graph_read_scopes
+    assert "https://graph.microsoft.com/Domain.Read.All" in scopes
+    assert "https://graph.microsoft.com/Policy.Read.All" in scopes
+    assert not any(s.endswith("/.default") for s in scopes)
+
+
+def test_sovereign_hosts() -> None:
+    assert CLOUDS[CloudId.DOD].smtp.host == "outlook-dod.office365.us"
+    assert CLOUDS[CloudId.GCC_HIGH].smtp.host == "smtp.office365.us"
+    assert CLOUDS[CloudId.CHINA].authority_host == "https://login.partner.microsoftonline.cn"

@@ -3,7 +3,10 @@ per-cloud app model and the sovereign hosts."""
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
+import requests
 
 from wizard.core.clouds import (
     CLOUDS,
@@ -14,7 +17,8 @@ from wizard.core.clouds import (
     CloudId,
 )
 from wizard.core.errors import PermissionDenied, SignInError
-from wizard.services.signin import UseDeviceCode, error_from_result
+from wizard.sandbox.server import Sandbox
+from wizard.services.signin import SignIn, SignInSettings, UseDeviceCode, error_from_result
 
 
 @pytest.mark.parametrize(
@@ -74,3 +78,28 @@ def test_sovereign_hosts() -> None:
     assert CLOUDS[CloudId.DOD].smtp.host == "outlook-dod.office365.us"
     assert CLOUDS[CloudId.GCC_HIGH].smtp.host == "smtp.office365.us"
     assert CLOUDS[CloudId.CHINA].authority_host == "https://login.partner.microsoftonline.cn"
+
+
+def test_an_error_redirected_to_the_loopback_ends_the_wait_at_once(sandbox: Sandbox) -> None:
+    """Entra redirects a 65002 to the redirect URI: the wait ends with the explanation,
+    not after the browser timeout (BROWSER_TIMEOUT stays at its full value here)."""
+
+    def entra_redirects_an_error(url: str) -> bool:
+        query = parse_qs(urlsplit(url).query)
+        # What Entra posts back (response_mode=form_post) for a refused request.
+        requests.post(
+            query["redirect_uri"][0],
+            data={
+                "error": "invalid_client",
+                "error_description": "AADSTS65002: Consent between first party application "
+                "and first party resource must be configured via preauthorization.",
+                "state": query["state"][0],
+            },
+            timeout=10,
+        )
+        return True
+
+    signin = SignIn(sandbox.cloud, SignInSettings(), opener=entra_redirects_an_error)
+    with pytest.raises(PermissionDenied) as caught:
+        signin.sign_in_browser()
+    assert "AADSTS65002" in caught.value.why

@@ -280,7 +280,7 @@ def test_settings_round_trip_and_defaults() -> None:
     save_settings(mine)
     assert load_settings() == mine
     data = json.loads((config_dir() / "signin.json").read_text())
-    assert data["schema_version"] == 1
+    assert data["schema_version"] == 2  # per-cloud app ids (issue 12)
     (config_dir() / "signin.json").write_text("{broken")
     assert load_settings() == SignInSettings()
 

@@ -3,6 +3,7 @@ per-cloud app model and the sovereign hosts."""
 
 from __future__ import annotations
 
+import json
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -18,7 +19,16 @@ from wizard.core.clouds import (
 )
 from wizard.core.errors import PermissionDenied, SignInError
 from wizard.sandbox.server import Sandbox
-from wizard.services.signin import SignIn, SignInSettings, UseDeviceCode, error_from_result
+from wizard.services.paths import config_dir
+from wizard.services.signin import (
+    CloudAppIds,
+    SignIn,
+    SignInSettings,
+    UseDeviceCode,
+    error_from_result,
+    load_settings,
+    save_settings,
+)
 
 
 @pytest.mark.parametrize(
@@ -103,3 +113,38 @@ def test_an_error_redirected_to_the_loopback_ends_the_wait_at_once(sandbox: Sand
     with pytest.raises(PermissionDenied) as caught:
         signin.sign_in_browser()
     assert "AADSTS65002" in caught.value.why
+
+
+def test_app_ids_per_cloud_round_trip() -> None:
+    worldwide, dod = CLOUDS[CloudId.WORLDWIDE], CLOUDS[CloudId.DOD]
+    mine = SignInSettings().with_cloud_apps(
+        worldwide, CloudAppIds(mailbox_test="11111111-1111-1111-1111-111111111111")
+    )
+    mine = mine.with_cloud_apps(
+        dod, CloudAppIds(mailbox_test="22222222-2222-2222-2222-222222222222")
+    )
+    save_settings(mine)
+    loaded = load_settings()
+    assert loaded == mine
+    assert (
+        loaded.apps_for(worldwide).client_for(AppJob.MAILBOX_TEST)
+        == "11111111-1111-1111-1111-111111111111"
+    )
+    assert (
+        loaded.apps_for(dod).client_for(AppJob.MAILBOX_TEST)
+        == "22222222-2222-2222-2222-222222222222"
+    )
+    # Another cloud has no app of the MSP's: no SMTP app, first-party clients elsewhere.
+    china = loaded.apps_for(CLOUDS[CloudId.CHINA])
+    assert china.client_for(AppJob.MAILBOX_TEST) is None
+    assert china.client_for(AppJob.GRAPH_READ) == GRAPH_CLI_CLIENT_ID
+
+
+def test_schema_1_settings_still_load() -> None:
+    (config_dir() / "signin.json").parent.mkdir(parents=True, exist_ok=True)
+    (config_dir() / "signin.json").write_text(
+        json.dumps({"schema_version": 1, "client_id": "", "tenant": "contoso.example"})
+    )
+    loaded = load_settings()
+    assert loaded.tenant == "contoso.example"
+    assert loaded.clouds == {}

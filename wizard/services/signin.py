@@ -28,7 +28,7 @@ import threading
 import time
 import webbrowser
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -37,7 +37,7 @@ import msal.authority
 import requests
 from msal.oauth2cli import AuthCodeReceiver
 
-from wizard.core.clouds import EXCHANGE_POWERSHELL_CLIENT_ID, Cloud
+from wizard.core.clouds import EXCHANGE_POWERSHELL_CLIENT_ID, Cloud, CloudApps
 from wizard.core.errors import PermissionDenied, SignInError, WizardError
 from wizard.core.i18n import tr
 from wizard.core.validation import Validated, check_domain
@@ -57,7 +57,8 @@ ADMIN_ROLES: dict[str, str] = {
 }
 
 SETTINGS_FILE = "signin.json"
-SETTINGS_SCHEMA = 1
+# 2: per-cloud app ids ("clouds"); files of schema 1 (no "clouds") still load.
+SETTINGS_SCHEMA = 2
 # How long the browser sign-in waits for the person to finish.
 BROWSER_TIMEOUT = 300.0
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -275,16 +276,34 @@ def error_from_result(result: dict[str, Any], *, client_id: str = "") -> WizardE
 
 
 @dataclass(frozen=True)
+class CloudAppIds:
+    """The MSP's own app ids in one cloud (an app registration exists per cloud)."""
+
+    mailbox_test: str | None = None  # SMTP.Send + offline_access, for the OAuth test
+    msp_app: str | None = None  # optional: one app of the MSP's for every job
+
+
+@dataclass(frozen=True)
 class SignInSettings:
     """Which app signs in, and to which tenant. Not secret; kept in a small JSON file."""
 
     client_id: str = EXCHANGE_POWERSHELL_CLIENT_ID
     # A tenant domain or id; None lets the account pick its home tenant.
     tenant: str | None = None
+    # Cloud id -> the MSP's app ids in that cloud.
+    clouds: dict[str, CloudAppIds] = field(default_factory=dict)
 
     @property
     def uses_default_client(self) -> bool:
         return self.client_id.lower() == EXCHANGE_POWERSHELL_CLIENT_ID
+
+    def apps_for(self, cloud: Cloud) -> CloudApps:
+        """The cloud's client per job, with this cloud's stored app ids applied."""
+        ids = self.clouds.get(cloud.id.value, CloudAppIds())
+        return replace(cloud.apps, mailbox_test=ids.mailbox_test, msp_app=ids.msp_app)
+
+    def with_cloud_apps(self, cloud: Cloud, ids: CloudAppIds) -> SignInSettings:
+        return replace(self, clouds={**self.clouds, cloud.id.value: ids})
 
 
 def check_client_id(text: str) -> Validated[str]:
@@ -333,7 +352,28 @@ def load_settings() -> SignInSettings:
     return SignInSettings(
         client.value if client.ok and client.value else EXCHANGE_POWERSHELL_CLIENT_ID,
         tenant.value if tenant.ok else None,
+        _load_clouds(data.get("clouds")),
     )
+
+
+def _optional_client(value: object) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    checked = check_client_id(value)
+    return checked.value if checked.ok else None
+
+
+def _load_clouds(raw: object) -> dict[str, CloudAppIds]:
+    if not isinstance(raw, dict):
+        return {}
+    clouds: dict[str, CloudAppIds] = {}
+    for cloud_id, entry in raw.items():
+        if isinstance(cloud_id, str) and isinstance(entry, dict):
+            clouds[cloud_id] = CloudAppIds(
+                _optional_client(entry.get("mailbox_test_client_id")),
+                _optional_client(entry.get("msp_client_id")),
+            )
+    return clouds
 
 
 def save_settings(settings: SignInSettings) -> None:
@@ -341,6 +381,13 @@ def save_settings(settings: SignInSettings) -> None:
         "schema_version": SETTINGS_SCHEMA,
         "client_id": settings.client_id,
         "tenant": settings.tenant,
+        "clouds": {
+            cloud_id: {
+                "mailbox_test_client_id": ids.mailbox_test,
+                "msp_client_id": ids.msp_app,
+            }
+            for cloud_id, ids in sorted(settings.clouds.items())
+        },
     }
     write_atomic(
         config_dir() / SETTINGS_FILE, (json.dumps(document, indent=2) + "\n").encode("utf-8")

@@ -398,7 +398,8 @@ class SignInPage(WizardPage):
             self.tenant_field.error.show_error(tenant.error)
         if not client.ok or not tenant.ok or client.value is None:
             return None
-        return SignInSettings(client.value, tenant.value)
+        # Keep the per-cloud app ids the form does not show.
+        return SignInSettings(client.value, tenant.value, self.session.sign_in.settings.clouds)
 
     def _settings_edited(self) -> None:
         settings = self._settings()

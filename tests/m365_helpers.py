@@ -38,12 +38,20 @@ class RecordingWait:
 
 
 def sign_in(
-    sandbox: Sandbox, upn: str = ADMIN, settings: SignInSettings | None = None
+    sandbox: Sandbox,
+    upn: str = ADMIN,
+    settings: SignInSettings | None = None,
+    *,
+    graph: bool = True,
 ) -> tuple[SignIn, SignedIn]:
     browser = StandInBrowser(upn, ca_pem=sandbox.ca_pem)
     signin = SignIn(sandbox.cloud, settings or SignInSettings(), opener=browser.open)
     account = signin.sign_in_browser(timeout=20)
     browser.join(10)
+    if graph:
+        # Graph reads have their own client (the Graph Command Line Tools app).
+        signin.sign_in_graph(timeout=20)
+        browser.join(10)
     return signin, account
 
 

@@ -14,7 +14,7 @@ import msal
 import pytest
 import requests
 
-from wizard.core.clouds import EXCHANGE_POWERSHELL_CLIENT_ID
+from wizard.core.clouds import EXCHANGE_POWERSHELL_CLIENT_ID, GRAPH_CLI_CLIENT_ID
 from wizard.sandbox.browser import (
     SignInPageError,
     StandInBrowser,
@@ -22,6 +22,7 @@ from wizard.sandbox.browser import (
     complete_sign_in,
 )
 from wizard.sandbox.server import Sandbox
+from wizard.sandbox.tenant import DEMO_MAILBOX_TEST_CLIENT_ID
 from wizard.sandbox.tokens import (
     DEFAULT_USER_ROLE_ID,
     ROLE_TEMPLATE_IDS,
@@ -138,10 +139,13 @@ def test_interactive_sign_in_with_msal(sandbox: Sandbox, monkeypatch: pytest.Mon
     [account] = app.get_accounts()
     assert account["username"] == ADMIN
     assert account["home_account_id"].endswith("." + sandbox.state.tenant_id)
-    # The cache answers the same scope silently, and the refresh token serves Graph too.
+    # The cache answers the same scope silently; the Exchange Online PowerShell client
+    # is not pre-authorised for Graph: its refresh token is refused with AADSTS65002.
     assert app.acquire_token_silent([scope], account=account)["access_token"]
-    graph = app.acquire_token_silent([f"{sandbox.graph}/.default"], account=account)
-    assert sandbox.tokens.verify(graph["access_token"], sandbox.graph)["upn"] == ADMIN
+    graph = app.acquire_token_silent_with_error(
+        [f"{sandbox.graph}/Domain.Read.All"], account=account
+    )
+    assert "access_token" not in graph and 65002 in graph["error_codes"]
 
 
 def test_exchange_admin_token_carries_the_exchange_admin_role(
@@ -155,8 +159,13 @@ def test_exchange_admin_token_carries_the_exchange_admin_role(
 def test_smtp_send_scope_gives_an_outlook_token(
     sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Through the MSP's own app registration: a first-party client gets AADSTS65002.
     result, _ = _interactive(
-        sandbox, monkeypatch, "scanner@contoso.example", ["https://outlook.office.com/SMTP.Send"]
+        sandbox,
+        monkeypatch,
+        "scanner@contoso.example",
+        ["https://outlook.office.com/SMTP.Send"],
+        _app(sandbox, DEMO_MAILBOX_TEST_CLIENT_ID),
     )
     claims = sandbox.tokens.verify(result["access_token"], "https://outlook.office.com")
     assert claims["scp"] == "SMTP.Send" and claims["wids"] == [DEFAULT_USER_ROLE_ID]
@@ -476,7 +485,7 @@ def test_refresh_with_msal_and_its_failures(sandbox: Sandbox) -> None:
             "client_id": EXCHANGE_POWERSHELL_CLIENT_ID,
             "grant_type": "refresh_token",
             "refresh_token": first["refresh_token"],
-            "scope": f"{sandbox.graph}/.default",
+            "scope": f"{sandbox.admin_api}/.default",
         }
         response = http.post(f"{sandbox.authority}/oauth2/v2.0/token", data=form)
         assert _aad(response) == ("invalid_grant", 50076)
@@ -540,3 +549,49 @@ def test_a_token_from_another_sandbox_does_not_verify(sandbox: Sandbox) -> None:
     with pytest.raises(InvalidToken) as caught:
         sandbox.tokens.verify(forged, sandbox.admin_api)
     assert caught.value.reason is TokenProblem.BAD_SIGNATURE
+
+
+# --- first-party clients: AADSTS65002 for resources they are not pre-authorised for ---
+
+
+def test_exchange_client_asking_for_smtp_send_is_refused_at_once_in_the_browser(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The error is sent back to the app's redirect URI, so the sign-in ends at once.
+    result, _ = _interactive(
+        sandbox, monkeypatch, "scanner@contoso.example", ["https://outlook.office.com/SMTP.Send"]
+    )
+    assert "access_token" not in result
+    assert result["error_description"].startswith("AADSTS65002")
+    assert EXCHANGE_POWERSHELL_CLIENT_ID in result["error_description"]
+
+
+@pytest.mark.parametrize(
+    ("client_id", "scope_of"),
+    [
+        (EXCHANGE_POWERSHELL_CLIENT_ID, lambda s: f"{s.graph}/Domain.Read.All"),
+        (EXCHANGE_POWERSHELL_CLIENT_ID, lambda s: "https://outlook.office.com/SMTP.Send"),
+        (GRAPH_CLI_CLIENT_ID, lambda s: f"{s.admin_api}/.default"),
+        (GRAPH_CLI_CLIENT_ID, lambda s: "https://outlook.office.com/SMTP.Send"),
+    ],
+)
+def test_first_party_clients_get_65002_for_other_resources_with_a_code(
+    sandbox: Sandbox, client_id: str, scope_of: Any
+) -> None:
+    with sandbox.http_session() as http:
+        response = http.post(
+            f"{sandbox.authority}/oauth2/v2.0/devicecode",
+            data={"client_id": client_id, "scope": scope_of(sandbox)},
+        )
+    assert response.status_code == 400
+    assert _aad(response) == ("invalid_client", 65002)
+
+
+def test_each_client_gets_its_own_resource(sandbox: Sandbox) -> None:
+    for client_id, scope in (
+        (EXCHANGE_POWERSHELL_CLIENT_ID, f"{sandbox.admin_api}/.default"),
+        (GRAPH_CLI_CLIENT_ID, f"{sandbox.graph}/Domain.Read.All {sandbox.graph}/Policy.Read.All"),
+        (DEMO_MAILBOX_TEST_CLIENT_ID, "https://outlook.office.com/SMTP.Send"),
+    ):
+        flow = _app(sandbox, client_id).initiate_device_flow(scope.split())
+        assert "user_code" in flow, (client_id, flow)

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from tests.m365_helpers import ADMIN, EXCHANGE_ADMIN, SCANNER, USER, sign_in
-from wizard.core.clouds import EXCHANGE_POWERSHELL_CLIENT_ID
+from wizard.core.clouds import EXCHANGE_POWERSHELL_CLIENT_ID, GRAPH_CLI_CLIENT_ID
 from wizard.core.errors import PermissionDenied, SignInError
 from wizard.sandbox.browser import SignInPageError, StandInBrowser, complete_device_sign_in
 from wizard.sandbox.server import Sandbox
@@ -229,8 +229,11 @@ def test_silent_refresh_and_sign_out(sandbox: Sandbox) -> None:
     refreshed = signin.exchange_token(force_refresh=True)
     assert first != refreshed
     assert jwt_claims(refreshed)["upn"] == ADMIN
+    # Graph comes from the Graph Command Line Tools client, with the named scopes.
     graph = jwt_claims(signin.graph_token())
     assert graph["aud"] == sandbox.cloud.graph
+    assert graph["appid"] == GRAPH_CLI_CLIENT_ID
+    assert {"Domain.Read.All", "Policy.Read.All"} <= set(graph["scp"].split())
     signin.sign_out()
     assert signin.account is None
     with pytest.raises(NeedsSignIn):

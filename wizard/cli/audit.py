@@ -173,6 +173,7 @@ def _audit(target: _Target, settings: Any, *, device_code: bool) -> Any:
     else:
         print("Opening the browser to sign in…", file=sys.stderr, flush=True)
         account = sign_in.sign_in_browser()
+        _sign_in_graph(sign_in)
     require_admin(account)
     print(f"Signed in as {account.upn}; reading the tenant…", file=sys.stderr, flush=True)
     try:
@@ -184,6 +185,17 @@ def _audit(target: _Target, settings: Any, *, device_code: bool) -> Any:
             return run_audit(admin, graph, target.cloud, signed_in_as=account.upn)
     finally:
         sign_in.sign_out()
+
+
+def _sign_in_graph(sign_in: Any) -> None:
+    """Graph has its own client (AADSTS65002 otherwise): one more browser round for the
+    same account; without it the Graph reads are reported as unknown."""
+    from wizard.core.errors import WizardError
+
+    try:
+        sign_in.sign_in_graph()
+    except WizardError as exc:
+        print(f"note: Microsoft Graph sign-in failed: {exc.plain()}", file=sys.stderr)
 
 
 _MARKS = {"ok": "[ OK ]", "info": "[NOTE]", "warning": "[WARN]", "problem": "[FAIL]"}

@@ -102,8 +102,12 @@ def _sign_in(sign_in: Any, target: Any, *, device_code: bool) -> Any:
         if target.finish_device_code is not None:
             target.finish_device_code(code.verification_uri, code.user_code)
         return sign_in.finish_device_code(code)
+    from wizard.cli.audit import _sign_in_graph
+
     print("Opening the browser to sign in…", file=sys.stderr, flush=True)
-    return sign_in.sign_in_browser()
+    account = sign_in.sign_in_browser()
+    _sign_in_graph(sign_in)
+    return account
 
 
 def _probe(target: Any, settings: Any, *, device_code: bool) -> Any:

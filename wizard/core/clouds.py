@@ -278,14 +278,18 @@ def sandbox_cloud(
     tenant_id: str,
     hve: Endpoint | None = None,
     legacy_tls: Endpoint | None = None,
+    mailbox_test_client: str | None = None,
 ) -> Cloud:
     """The Sandbox cloud: worldwide behaviour, every endpoint on loopback.
 
     MX names and scopes stay the worldwide ones so DNS advice reads as it would for a
-    real tenant; only the addresses the wizard connects to differ.
+    real tenant; only the addresses the wizard connects to differ. `mailbox_test_client`
+    is the app registration the sandbox tenant has for the mailbox test (as an MSP
+    would have registered one), so the demo's OAuth test works out of the box.
     """
     return replace(
         _WORLDWIDE,
+        apps=CloudApps(mailbox_test=mailbox_test_client),
         id=CloudId.SANDBOX,
         name=tr("Sandbox tenant (on this computer)"),
         authority_host=identity.rstrip("/"),

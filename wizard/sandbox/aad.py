@@ -93,6 +93,15 @@ CATALOG: dict[int, tuple[str, str]] = {
         "administrator of the tenant or consented to by any user in the tenant. You might "
         "have sent your authentication request to the wrong tenant.",
     ),
+    # Microsoft identity platform error reference; seen on real tenants e.g. in
+    # AzureAD/microsoft-authentication-library-for-dotnet#668, Azure-Samples/DSRegTool#1.
+    65002: (
+        "invalid_client",
+        "Consent between first party application '{app}' and first party resource "
+        "'{resource_id}' must be configured via preauthorization - applications owned and "
+        "operated by Microsoft must get approval from the API owner before requesting "
+        "tokens for that API.",
+    ),
     650053: (
         "invalid_client",
         "The application '{app}' asked for scope '{permission}' that doesn't exist on the "

@@ -139,6 +139,10 @@ def complete_sign_in(
         response = session.get(auth_url, timeout=timeout, allow_redirects=True)
         if response.status_code != 200:
             raise _page_problem(response)
+        if 'onload="document.forms[0].submit()"' in response.text:
+            # Entra sent an error straight back to the app (e.g. AADSTS65002) without
+            # showing a sign-in page: a browser follows the auto-submitting form.
+            return _follow(session, response, timeout)
         button = ("cancel", "1") if upn is None else ("upn", upn)
         response = _press(session, response, button, timeout)
         return _follow(session, response, timeout)

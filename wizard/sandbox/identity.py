@@ -85,8 +85,26 @@ class IdentityProvider:
         return app
 
     def parse_scope(self, raw: str, client_id: str) -> ScopeRequest | AadError:
-        return parse_scopes(
+        scope = parse_scopes(
             raw, self.resources, client_id=client_id, tenant_name=self.state.tenant_id
+        )
+        if isinstance(scope, AadError):
+            return scope
+        return self.preauthorization_error(client_id, scope) or scope
+
+    def preauthorization_error(self, client_id: str, scope: ScopeRequest) -> AadError | None:
+        """AADSTS65002 for a Microsoft first-party client asking for a first-party
+        resource (or permission) it is not pre-authorised for (M365-FACTS.md,
+        corrections; the error as real tenants give it, e.g. secureworks/PhishInSuits#1).
+        """
+        app = self.state.app(client_id)
+        if app is None or app.preauthorized is None:
+            return None
+        allowed = app.preauthorized.get(scope.resource.display_name)
+        if allowed is not None and (not allowed or set(scope.permissions) <= allowed):
+            return None
+        return aad_error(
+            65002, app=client_id, resource_id=scope.resource.app_id or scope.resource.uri
         )
 
     def account_error(self, account: Account, resource: str) -> AadError | None:

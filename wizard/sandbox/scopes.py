@@ -20,20 +20,44 @@ class ResourceApi:
     uri: str  # the token audience, e.g. the admin API's base URL
     display_name: str
     permissions: tuple[str, ...]
+    # The resource's first-party application id (what AADSTS65002 names).
+    app_id: str = ""
+
+
+# First-party resource application ids (Microsoft Learn, "Verify first-party Microsoft
+# applications in sign-in reports").
+EXCHANGE_RESOURCE_APP_ID = "00000002-0000-0ff1-ce00-000000000000"
+GRAPH_RESOURCE_APP_ID = "00000003-0000-0000-c000-000000000000"
 
 
 def sandbox_resources(admin_api: str, graph: str) -> list[ResourceApi]:
     return [
-        ResourceApi(admin_api.rstrip("/"), "Office 365 Exchange Online", ("Exchange.Manage",)),
+        ResourceApi(
+            admin_api.rstrip("/"),
+            "Office 365 Exchange Online",
+            ("Exchange.Manage",),
+            EXCHANGE_RESOURCE_APP_ID,
+        ),
         ResourceApi(
             graph.rstrip("/"),
             "Microsoft Graph",
-            ("User.Read", "Organization.Read.All", "Domain.Read.All"),
+            (
+                "User.Read",
+                "Organization.Read.All",
+                "Domain.Read.All",
+                "Policy.Read.All",
+                "Application.ReadWrite.All",
+                "DelegatedPermissionGrant.ReadWrite.All",
+            ),
+            GRAPH_RESOURCE_APP_ID,
         ),
+        # SMTP.Send is a permission of the same Office 365 Exchange Online application,
+        # asked for with the outlook.office.com audience (M365-FACTS.md).
         ResourceApi(
             OUTLOOK_AUDIENCE,
             "Office 365 Exchange Online (SMTP)",
             ("SMTP.Send", "IMAP.AccessAsUser.All", "POP.AccessAsUser.All"),
+            EXCHANGE_RESOURCE_APP_ID,
         ),
     ]
 

@@ -38,7 +38,12 @@ from wizard.sandbox.pki import SandboxPki, create_pki
 from wizard.sandbox.scopes import parse_scopes, sandbox_resources
 from wizard.sandbox.signin import DEVICE_LOGIN, SignInPages
 from wizard.sandbox.smtp_server import SmtpEndpoints
-from wizard.sandbox.tenant import AppRegistration, TenantState, demo_tenant
+from wizard.sandbox.tenant import (
+    DEMO_MAILBOX_TEST_CLIENT_ID,
+    AppRegistration,
+    TenantState,
+    demo_tenant,
+)
 from wizard.sandbox.tokens import ACCESS_TOKEN_LIFETIME, OUTLOOK_AUDIENCE, TokenService
 
 log = logging.getLogger(__name__)
@@ -247,6 +252,11 @@ class Sandbox:
             tenant_id=self.state.tenant_id,
             hve=self.smtp.hve,
             legacy_tls=self.smtp.legacy,
+            mailbox_test_client=(
+                DEMO_MAILBOX_TEST_CLIENT_ID
+                if self.state.app(DEMO_MAILBOX_TEST_CLIENT_ID) is not None
+                else None
+            ),
         )
 
     def endpoints(self) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from wizard.core.clouds import EXCHANGE_POWERSHELL_CLIENT_ID
+from wizard.core.clouds import EXCHANGE_POWERSHELL_CLIENT_ID, GRAPH_CLI_CLIENT_ID
 
 GLOBAL_ADMIN = "Global Administrator"
 EXCHANGE_ADMIN = "Exchange Administrator"
@@ -171,6 +171,16 @@ class AppRegistration:
     display_name: str
     # "http://localhost" matches any port, as Entra does for loopback redirect URIs.
     redirect_uris: list[str] = field(default_factory=lambda: ["http://localhost"])
+    # Microsoft first-party clients: resource display name -> the permissions they are
+    # pre-authorised for (empty: any, by dynamic consent); anything else is AADSTS65002.
+    # None for a customer's or MSP's own app registration (consented in the tenant).
+    preauthorized: dict[str, frozenset[str]] | None = None
+
+
+# The demo MSP's own multi-tenant app for the mailbox OAuth test (SMTP.Send +
+# offline_access), registered and consented in the demo tenant as M365-FACTS.md
+# describes (public client, http://localhost, public client flows on).
+DEMO_MAILBOX_TEST_CLIENT_ID = "5e1f7a2c-3b8d-4c6e-9a0f-d2b4c6e8f0a1"
 
 
 def _default_apps() -> list[AppRegistration]:
@@ -179,7 +189,18 @@ def _default_apps() -> list[AppRegistration]:
             EXCHANGE_POWERSHELL_CLIENT_ID,
             "Microsoft Exchange REST API Based Powershell",
             ["http://localhost", "https://login.microsoftonline.com/common/oauth2/nativeclient"],
-        )
+            # Used for the admin API only (ScubaGear); not known to be pre-authorised
+            # for SMTP.Send or Graph (M365-FACTS.md, corrections).
+            preauthorized={"Office 365 Exchange Online": frozenset({"Exchange.Manage"})},
+        ),
+        AppRegistration(
+            GRAPH_CLI_CLIENT_ID,
+            "Microsoft Graph Command Line Tools",
+            ["http://localhost"],
+            # Connect-MgGraph's app: any Graph permission by dynamic consent; nothing else.
+            preauthorized={"Microsoft Graph": frozenset()},
+        ),
+        AppRegistration(DEMO_MAILBOX_TEST_CLIENT_ID, "Relay Wizard mailbox test (demo MSP)"),
     ]
 
 

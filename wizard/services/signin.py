@@ -37,7 +37,7 @@ import msal.authority
 import requests
 from msal.oauth2cli import AuthCodeReceiver
 
-from wizard.core.clouds import EXCHANGE_POWERSHELL_CLIENT_ID, Cloud, CloudApps
+from wizard.core.clouds import EXCHANGE_POWERSHELL_CLIENT_ID, AppJob, Cloud, CloudApps
 from wizard.core.errors import PermissionDenied, SignInError, WizardError
 from wizard.core.i18n import tr
 from wizard.core.validation import Validated, check_domain
@@ -300,7 +300,11 @@ class SignInSettings:
     def apps_for(self, cloud: Cloud) -> CloudApps:
         """The cloud's client per job, with this cloud's stored app ids applied."""
         ids = self.clouds.get(cloud.id.value, CloudAppIds())
-        return replace(cloud.apps, mailbox_test=ids.mailbox_test, msp_app=ids.msp_app)
+        return replace(
+            cloud.apps,
+            mailbox_test=ids.mailbox_test or cloud.apps.mailbox_test,
+            msp_app=ids.msp_app,
+        )
 
     def with_cloud_apps(self, cloud: Cloud, ids: CloudAppIds) -> SignInSettings:
         return replace(self, clouds={**self.clouds, cloud.id.value: ids})
@@ -471,8 +475,19 @@ def _needs_instance_discovery_off(authority_host: str) -> bool:
     return host.lower() not in msal.authority.WELL_KNOWN_AUTHORITY_HOSTS
 
 
+class NoMailboxTestApp(SignInError):
+    """No app registration of the MSP's is set for the mailbox test in this cloud."""
+
+
 class SignIn:
-    """Sign-in to one Cloud with one app registration; tokens live in memory only."""
+    """Sign-in to one Cloud, one client per job (AppJob); tokens live in memory only.
+
+    The admin signs in with the admin-API client; Graph reads use the Graph client
+    (a second sign-in for the same account, `sign_in_graph`), the mailbox test the
+    MSP's app registration. A Microsoft first-party client asking for another
+    first-party resource gets AADSTS65002 (M365-FACTS.md, corrections), so one client
+    serves all three only when it is the MSP's own app.
+    """
 
     def __init__(
         self,
@@ -489,7 +504,7 @@ class SignIn:
         self._opener: Opener = opener if opener is not None else webbrowser.open
         self.browser_timeout = browser_timeout
         self._lock = threading.RLock()
-        self._app: msal.PublicClientApplication | None = None
+        self._apps: dict[str, msal.PublicClientApplication] = {}
         self._account: SignedIn | None = None
 
     # -- state
@@ -516,22 +531,60 @@ class SignIn:
     def sign_out(self) -> None:
         """Forget every token and account of this session."""
         with self._lock:
-            app = self._app
-            if app is not None:
+            for app in self._apps.values():
                 for account in app.get_accounts():
                     app.remove_account(account)
-            self._app = None
+            self._apps = {}
             self._account = None
 
-    def _msal(self) -> msal.PublicClientApplication:
+    def client_for(self, job: AppJob) -> str | None:
+        """The client id that serves `job` in this cloud (None: no app set for it).
+
+        A client id entered under 'Advanced' other than the Exchange Online PowerShell
+        app is the MSP's own app: it serves every job, as it did before apps per job.
+        """
+        apps = self.settings.apps_for(self.cloud)
+        if apps.msp_app:
+            return apps.msp_app
+        if not self.settings.uses_default_client:
+            return self.settings.client_id
+        if job is AppJob.ADMIN_API:
+            return self.settings.client_id
+        return apps.client_for(job)
+
+    def _job_client(self, job: AppJob) -> str:
+        client = self.client_for(job)
+        if client is None:
+            raise NoMailboxTestApp(
+                tr("The OAuth test needs an app registration of your own."),
+                tr(
+                    "Microsoft's own apps may not ask for SMTP.Send: the sign-in would fail "
+                    "with AADSTS65002."
+                ),
+                tr(
+                    "Register an app for the mailbox test (Sign in > Apps) and enter its "
+                    "client id, then try again."
+                ),
+            )
+        return client
+
+    def _scopes(self, job: AppJob) -> list[str]:
+        if job is AppJob.MAILBOX_TEST:
+            return [self.cloud.smtp_oauth_scope]
+        if job is AppJob.GRAPH_READ:
+            return list(self.cloud.graph_read_scopes)
+        return list(self.admin_scopes)
+
+    def _msal(self, client_id: str | None = None) -> msal.PublicClientApplication:
+        client_id = client_id or self._job_client(AppJob.ADMIN_API)
         with self._lock:
-            if self._app is None:
+            if client_id not in self._apps:
                 kwargs: dict[str, Any] = {}
                 if _needs_instance_discovery_off(self.cloud.authority_host):
                     kwargs["instance_discovery"] = False
                 try:
-                    self._app = msal.PublicClientApplication(
-                        self.settings.client_id,
+                    self._apps[client_id] = msal.PublicClientApplication(
+                        client_id,
                         authority=self.authority,
                         http_client=self._session,
                         token_cache=msal.TokenCache(),  # memory only, never on disk
@@ -549,13 +602,13 @@ class SignIn:
                         tr("Check the tenant under 'Advanced' (a domain or the tenant ID)."),
                         detail=str(exc)[:500],
                     ) from None
-            return self._app
+            return self._apps[client_id]
 
     # -- results
 
-    def _signed_in(self, result: dict[str, Any]) -> SignedIn:
+    def _signed_in(self, result: dict[str, Any], client_id: str) -> SignedIn:
         if "access_token" not in result:
-            raise error_from_result(result, client_id=self.settings.client_id)
+            raise error_from_result(result, client_id=client_id)
         claims = result.get("id_token_claims") or {}
         access = jwt_claims(str(result["access_token"]))
         wids = access.get("wids")
@@ -598,14 +651,18 @@ class SignIn:
         login_hint: str | None = None,
         timeout: float | None = None,
         cancel: Cancellation | None = None,
+        job: AppJob | None = None,
     ) -> SignedIn:
         """Sign in in the system browser; the admin's session unless `mailbox` is given.
 
-        With `mailbox`, the person signs in as that mailbox to let the wizard send one
-        test message with OAuth (SMTP.Send); the admin stays signed in.
+        With `mailbox`, the person signs in as that mailbox with the mailbox-test app to
+        let the wizard send one test message with OAuth (SMTP.Send); the admin stays
+        signed in. `job=AppJob.GRAPH_READ` signs the admin in to the Graph client.
         """
-        scopes = [self.cloud.smtp_oauth_scope] if mailbox else list(self.admin_scopes)
-        app = self._msal()
+        job = AppJob.MAILBOX_TEST if mailbox else (job or AppJob.ADMIN_API)
+        client_id = self._job_client(job)
+        scopes = self._scopes(job)
+        app = self._msal(client_id)
         wait = self.browser_timeout if timeout is None else timeout
         with AuthCodeReceiver(port=0) as receiver:
             port = receiver.get_port()
@@ -616,12 +673,26 @@ class SignIn:
                 prompt=None if mailbox or login_hint else "select_account",
                 response_mode="form_post",
             )
-            response = self._await_browser(receiver, port, flow, wait, cancel)
+            response = self._await_browser(receiver, port, flow, wait, cancel, client_id)
         result = self._call(
             lambda: app.acquire_token_by_auth_code_flow(flow, response, scopes=scopes)
         )
-        signed_in = self._signed_in(result or {})
-        return self._adopt(signed_in, mailbox)
+        signed_in = self._signed_in(result or {}, client_id)
+        return self._adopt(signed_in, mailbox, job, client_id)
+
+    def sign_in_graph(
+        self, *, timeout: float | None = None, cancel: Cancellation | None = None
+    ) -> None:
+        """Sign the signed-in admin in to the Graph client too (login_hint: one click in
+        a browser that has just signed in). Nothing to do when one app serves both."""
+        admin = self._account
+        if admin is None:
+            raise NeedsSignIn(tr("You are not signed in."), "", tr("Sign in first."))
+        if self.client_for(AppJob.GRAPH_READ) == self.client_for(AppJob.ADMIN_API):
+            return
+        self.sign_in_browser(
+            login_hint=admin.upn, timeout=timeout, cancel=cancel, job=AppJob.GRAPH_READ
+        )
 
     def _await_browser(
         self,
@@ -630,6 +701,7 @@ class SignIn:
         flow: dict[str, Any],
         timeout: float,
         cancel: Cancellation | None,
+        client_id: str,
     ) -> dict[str, Any]:
         response: dict[str, Any] = {}
         done = threading.Event()
@@ -672,7 +744,7 @@ class SignIn:
         if response.get("error") == _STOP_ERROR or not response:
             raise Cancelled()
         if "code" not in response:
-            raise error_from_result(response, client_id=self.settings.client_id)
+            raise error_from_result(response, client_id=client_id)
         return response
 
     @staticmethod
@@ -696,12 +768,17 @@ class SignIn:
 
     # -- device code
 
-    def start_device_code(self, *, mailbox: str | None = None) -> DeviceCode:
-        scopes = [self.cloud.smtp_oauth_scope] if mailbox else list(self.admin_scopes)
-        app = self._msal()
+    def start_device_code(
+        self, *, mailbox: str | None = None, job: AppJob | None = None
+    ) -> DeviceCode:
+        job = AppJob.MAILBOX_TEST if mailbox else (job or AppJob.ADMIN_API)
+        client_id = self._job_client(job)
+        scopes = self._scopes(job)
+        app = self._msal(client_id)
         flow = self._call(lambda: app.initiate_device_flow(scopes=scopes)) or {}
         if "user_code" not in flow:
-            raise error_from_result(flow, client_id=self.settings.client_id)
+            raise error_from_result(flow, client_id=client_id)
+        flow["_relay_wizard_job"] = str(job)
         return DeviceCode(
             user_code=str(flow["user_code"]),
             verification_uri=str(flow.get("verification_uri") or flow.get("verification_url")),
@@ -716,7 +793,9 @@ class SignIn:
         self, code: DeviceCode, *, cancel: Cancellation | None = None
     ) -> SignedIn:
         """Wait for the person to enter the code; MSAL polls at the server's interval."""
-        app = self._msal()
+        job = AppJob(code.flow.get("_relay_wizard_job", AppJob.ADMIN_API))
+        client_id = self._job_client(job)
+        app = self._msal(client_id)
 
         def stop(flow: dict[str, Any]) -> bool:
             return (
@@ -735,13 +814,27 @@ class SignIn:
                 "",
                 tr("Start again to get a new code."),
             )
-        signed_in = self._signed_in(result)
-        return self._adopt(signed_in, code.mailbox)
+        signed_in = self._signed_in(result, client_id)
+        return self._adopt(signed_in, code.mailbox, job, client_id)
 
-    def _adopt(self, signed_in: SignedIn, mailbox: str | None) -> SignedIn:
+    def _adopt(
+        self, signed_in: SignedIn, mailbox: str | None, job: AppJob, client_id: str
+    ) -> SignedIn:
+        if job is AppJob.GRAPH_READ:
+            admin = self._account
+            if admin is not None and signed_in.upn.lower() != admin.upn.lower():
+                self._forget(signed_in, client_id)
+                raise SignInError(
+                    tr("You signed in to Microsoft Graph as {upn}, not as {admin}.").format(
+                        upn=signed_in.upn, admin=admin.upn
+                    ),
+                    tr("The wizard reads the tenant as the admin who signed in."),
+                    tr("Sign in again and choose {admin}.").format(admin=admin.upn),
+                )
+            return signed_in
         if mailbox:
             if signed_in.upn.lower() != mailbox.lower():
-                self._forget(signed_in)
+                self._forget(signed_in, client_id)
                 raise SignInError(
                     tr("You signed in as {upn}, not as {mailbox}.").format(
                         upn=signed_in.upn, mailbox=mailbox
@@ -753,21 +846,22 @@ class SignIn:
         with self._lock:
             previous = self._account
             if previous is not None and previous.home_account_id != signed_in.home_account_id:
-                self._forget(previous)
+                for app_client in list(self._apps):
+                    self._forget(previous, app_client)
             self._account = signed_in
         log.info("signed in to tenant %s (%s)", signed_in.tenant_id, signed_in.role_text)
         return signed_in
 
-    def _forget(self, signed_in: SignedIn) -> None:
-        app = self._msal()
+    def _forget(self, signed_in: SignedIn, client_id: str) -> None:
+        app = self._msal(client_id)
         for account in app.get_accounts():
             if account.get("home_account_id") == signed_in.home_account_id:
                 app.remove_account(account)
 
     # -- silent tokens
 
-    def _msal_account(self, username: str | None = None) -> dict[str, Any] | None:
-        app = self._msal()
+    def _msal_account(self, client_id: str, username: str | None = None) -> dict[str, Any] | None:
+        app = self._msal(client_id)
         if username is None:
             current = self._account
             if current is None:
@@ -789,15 +883,18 @@ class SignIn:
         *,
         force_refresh: bool = False,
         username: str | None = None,
+        job: AppJob = AppJob.ADMIN_API,
     ) -> str:
-        """An access token for `scopes`, silently, for the admin (or `username`).
+        """An access token for `scopes`, silently, for the admin (or `username`), from
+        the client that serves `job`.
 
         One resource per call (Entra refuses mixed resources). Raises NeedsSignIn when
         only a new sign-in can help, PermissionDenied when consent is missing.
         """
+        client_id = self._job_client(job)
         with self._lock:
-            app = self._msal()
-            account = self._msal_account(username)
+            app = self._msal(client_id)
+            account = self._msal_account(client_id, username)
             if account is None:
                 raise NeedsSignIn(
                     tr("You are not signed in."),
@@ -812,7 +909,7 @@ class SignIn:
         if result is None:
             raise NeedsSignIn(tr("Your sign-in has expired."), "", tr("Sign in again."))
         if "access_token" not in result:
-            raise error_from_result(result, client_id=self.settings.client_id)
+            raise error_from_result(result, client_id=client_id)
         return str(result["access_token"])
 
     def exchange_token(self, force_refresh: bool = False) -> str:
@@ -820,17 +917,40 @@ class SignIn:
         return self.token_for(self.admin_scopes, force_refresh=force_refresh)
 
     def graph_token(self, force_refresh: bool = False) -> str:
-        """For Microsoft Graph; may raise PermissionDenied when the app lacks consent."""
-        return self.token_for((self.cloud.graph_scope,), force_refresh=force_refresh)
+        """For Microsoft Graph reads, from the Graph client, with the named scopes.
+
+        Raises NeedsSignIn until `sign_in_graph()` ran (when Graph has its own client).
+        """
+        admin = self._account
+        try:
+            return self.token_for(
+                self.cloud.graph_read_scopes,
+                force_refresh=force_refresh,
+                username=admin.upn if admin is not None else None,
+                job=AppJob.GRAPH_READ,
+            )
+        except NeedsSignIn as exc:
+            if admin is None:
+                raise
+            raise NeedsSignIn(
+                tr("The wizard is not signed in to Microsoft Graph."),
+                tr("Graph gives the domains' MX records and whether Security Defaults are on."),
+                tr("Sign in again with the browser to let the wizard read them."),
+                detail=exc.detail,
+            ) from None
 
     def smtp_send_token(self, mailbox: str, force_refresh: bool = False) -> str:
         """A delegated SMTP.Send token for `mailbox`, for SASL XOAUTH2 on submission.
 
-        Silent only: raises NeedsSignIn until the person has signed in as the mailbox
-        with `sign_in_browser(mailbox=...)` or `start_device_code(mailbox=...)` +
-        `finish_device_code()`. Build the XOAUTH2 string from the token yourself and
-        never log it.
+        Silent only, from the mailbox-test app: raises NeedsSignIn until the person has
+        signed in as the mailbox with `sign_in_browser(mailbox=...)` or
+        `start_device_code(mailbox=...)` + `finish_device_code()`, NoMailboxTestApp when
+        no such app is set. Build the XOAUTH2 string from the token yourself and never
+        log it.
         """
         return self.token_for(
-            (self.cloud.smtp_oauth_scope,), force_refresh=force_refresh, username=mailbox
+            (self.cloud.smtp_oauth_scope,),
+            force_refresh=force_refresh,
+            username=mailbox,
+            job=AppJob.MAILBOX_TEST,
         )

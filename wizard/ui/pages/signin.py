@@ -10,6 +10,7 @@ The sign-in app (client id) and the tenant are under "Advanced".
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -55,6 +56,8 @@ from wizard.ui.widgets.copy import CopyButton
 from wizard.ui.widgets.form import add_field
 from wizard.ui.widgets.labels import HintLabel, StatusLine
 from wizard.ui.widgets.values import ValueRows
+
+log = logging.getLogger(__name__)
 
 
 def tenant_clients(session: WizardSession) -> tuple[ExchangeAdmin, Graph]:
@@ -459,6 +462,16 @@ class SignInPage(WizardPage):
 
         def work(token: CancelToken) -> _Outcome:
             account = sign_in.sign_in_browser(cancel=token)
+            # Graph has its own client (a first-party client may not ask for another
+            # first-party resource, AADSTS65002): one more round in the same browser
+            # session, normally without a click. Without it Graph reads stay unknown
+            # and the tenant check says so.
+            try:
+                sign_in.sign_in_graph(cancel=token)
+            except Cancelled:
+                raise
+            except WizardError as exc:
+                log.info("Graph sign-in failed: %s", exc.detail or exc.what)
             return _with_identity(cloud, sign_in, account, token)
 
         self.code_panel.hide()

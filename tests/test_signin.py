@@ -349,3 +349,67 @@ def test_sessions_ignore_requests_ca_bundle(
     with requests.Session() as plain:  # what the variable would do to a default session
         with pytest.raises((requests.exceptions.SSLError, OSError)):
             plain.get(sandbox.authority + "/v2.0/.well-known/openid-configuration", timeout=5)
+
+
+# --- one client per job ----------------------------------------------------------------
+
+
+def test_the_mailbox_test_uses_the_msps_app_not_a_microsoft_one(sandbox: Sandbox) -> None:
+    from wizard.core.clouds import AppJob
+    from wizard.sandbox.tenant import DEMO_MAILBOX_TEST_CLIENT_ID
+
+    signin, _ = sign_in(sandbox, graph=False)
+    assert signin.client_for(AppJob.ADMIN_API) == EXCHANGE_POWERSHELL_CLIENT_ID
+    assert signin.client_for(AppJob.GRAPH_READ) == GRAPH_CLI_CLIENT_ID
+    assert signin.client_for(AppJob.MAILBOX_TEST) == DEMO_MAILBOX_TEST_CLIENT_ID
+    browser = StandInBrowser(SCANNER, ca_pem=sandbox.ca_pem)
+    signin._opener = browser.open
+    signin.sign_in_browser(mailbox=SCANNER, timeout=20)
+    browser.join(10)
+    claims = jwt_claims(signin.smtp_send_token(SCANNER))
+    assert claims["appid"] == DEMO_MAILBOX_TEST_CLIENT_ID
+
+
+def test_the_exchange_client_as_mailbox_test_app_fails_at_once_with_65002(
+    sandbox: Sandbox,
+) -> None:
+    from wizard.services.signin import CloudAppIds
+
+    settings = SignInSettings().with_cloud_apps(
+        sandbox.cloud, CloudAppIds(mailbox_test=EXCHANGE_POWERSHELL_CLIENT_ID)
+    )
+    signin, _ = sign_in(sandbox, settings=settings, graph=False)
+    browser = StandInBrowser(SCANNER, ca_pem=sandbox.ca_pem)
+    signin._opener = browser.open
+    started = time.monotonic()
+    with pytest.raises(PermissionDenied) as caught:
+        # The full browser wait stays in force: only the redirected error ends it.
+        signin.sign_in_browser(mailbox=SCANNER, timeout=300)
+    assert time.monotonic() - started < 60
+    assert "AADSTS65002" in caught.value.detail
+    assert "65002" in caught.value.plain() or "SMTP.Send" in caught.value.plain()
+
+
+def test_graph_needs_its_own_sign_in_and_says_so(sandbox: Sandbox) -> None:
+    signin, _ = sign_in(sandbox, graph=False)
+    with pytest.raises(NeedsSignIn) as caught:
+        signin.graph_token()
+    assert "Microsoft Graph" in caught.value.what
+    browser = StandInBrowser(ADMIN, ca_pem=sandbox.ca_pem)
+    signin._opener = browser.open
+    signin.sign_in_graph(timeout=20)
+    browser.join(10)
+    assert jwt_claims(signin.graph_token())["appid"] == GRAPH_CLI_CLIENT_ID
+
+
+def test_no_mailbox_test_app_is_explained_before_any_sign_in(sandbox: Sandbox) -> None:
+    import dataclasses
+
+    from wizard.core.clouds import CloudApps
+    from wizard.services.signin import NoMailboxTestApp
+
+    cloud = dataclasses.replace(sandbox.cloud, apps=CloudApps())
+    signin = SignIn(cloud, SignInSettings(), opener=lambda url: True)
+    with pytest.raises(NoMailboxTestApp) as caught:
+        signin.sign_in_browser(mailbox=SCANNER, timeout=5)
+    assert "app registration" in caught.value.plain()

@@ -153,6 +153,7 @@ def _error(exc: Any) -> None:
 
 
 def _audit(target: _Target, settings: Any, *, device_code: bool) -> Any:
+    from wizard.cli.admin_signin import sign_in_admin
     from wizard.services.audit import run_audit
     from wizard.services.exchange_admin import ExchangeAdmin
     from wizard.services.graph import Graph
@@ -160,20 +161,7 @@ def _audit(target: _Target, settings: Any, *, device_code: bool) -> Any:
     from wizard.services.signin import SignIn, require_admin
 
     sign_in = SignIn(target.cloud, settings, opener=target.opener)
-    if device_code:
-        code = sign_in.start_device_code()
-        print(
-            f"To sign in, open {code.verification_uri} and enter the code {code.user_code}",
-            file=sys.stderr,
-            flush=True,
-        )
-        if target.finish_device_code is not None:
-            target.finish_device_code(code.verification_uri, code.user_code)
-        account = sign_in.finish_device_code(code)
-    else:
-        print("Opening the browser to sign in…", file=sys.stderr, flush=True)
-        account = sign_in.sign_in_browser()
-        _sign_in_graph(sign_in)
+    account = sign_in_admin(sign_in, target, device_code=device_code)
     require_admin(account)
     print(f"Signed in as {account.upn}; reading the tenant…", file=sys.stderr, flush=True)
     try:
@@ -185,17 +173,6 @@ def _audit(target: _Target, settings: Any, *, device_code: bool) -> Any:
             return run_audit(admin, graph, target.cloud, signed_in_as=account.upn)
     finally:
         sign_in.sign_out()
-
-
-def _sign_in_graph(sign_in: Any) -> None:
-    """Graph has its own client (AADSTS65002 otherwise): one more browser round for the
-    same account; without it the Graph reads are reported as unknown."""
-    from wizard.core.errors import WizardError
-
-    try:
-        sign_in.sign_in_graph()
-    except WizardError as exc:
-        print(f"note: Microsoft Graph sign-in failed: {exc.plain()}", file=sys.stderr)
 
 
 _MARKS = {"ok": "[ OK ]", "info": "[NOTE]", "warning": "[WARN]", "problem": "[FAIL]"}

@@ -91,26 +91,8 @@ def _error(exc: Any) -> None:
         print(f"       ({exc.detail[:300]})", file=sys.stderr)
 
 
-def _sign_in(sign_in: Any, target: Any, *, device_code: bool) -> Any:
-    if device_code:
-        code = sign_in.start_device_code()
-        print(
-            f"To sign in, open {code.verification_uri} and enter the code {code.user_code}",
-            file=sys.stderr,
-            flush=True,
-        )
-        if target.finish_device_code is not None:
-            target.finish_device_code(code.verification_uri, code.user_code)
-        return sign_in.finish_device_code(code)
-    from wizard.cli.audit import _sign_in_graph
-
-    print("Opening the browser to sign in…", file=sys.stderr, flush=True)
-    account = sign_in.sign_in_browser()
-    _sign_in_graph(sign_in)
-    return account
-
-
 def _probe(target: Any, settings: Any, *, device_code: bool) -> Any:
+    from wizard.cli.admin_signin import sign_in_admin
     from wizard.services.dns_client import DnsClient, DnsSettings
     from wizard.services.exchange_admin import ExchangeAdmin
     from wizard.services.graph import Graph
@@ -121,7 +103,7 @@ def _probe(target: Any, settings: Any, *, device_code: bool) -> Any:
 
     cloud = target.cloud
     sign_in = SignIn(cloud, settings, opener=target.opener)
-    account = _sign_in(sign_in, target, device_code=device_code)
+    account = sign_in_admin(sign_in, target, device_code=device_code)
     print(f"Signed in as {account.upn}; probing the tenant…", file=sys.stderr, flush=True)
     dns_settings = DnsSettings(nameservers=(cloud.dns_server,) if cloud.dns_server else ())
     try:

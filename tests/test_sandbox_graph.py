@@ -131,3 +131,27 @@ def test_slow_answer(sandbox: Sandbox) -> None:
     began = time.monotonic()
     assert get(sandbox, "domains").status_code == 200
     assert time.monotonic() - began >= 0.25
+
+
+def test_each_endpoint_needs_its_own_permission(sandbox: Sandbox) -> None:
+    only_user_read = sandbox.issue_token(ADMIN, [f"{sandbox.graph}/User.Read"])
+    assert get(sandbox, "organization", only_user_read).status_code == 200
+    for path in (
+        "domains",
+        "domains/contoso.example/serviceConfigurationRecords",
+        "policies/identitySecurityDefaultsEnforcementPolicy",
+    ):
+        response = get(sandbox, path, only_user_read)
+        assert response.status_code == 403, path
+        assert response.json()["error"]["code"] == "Authorization_RequestDenied"
+    domains = sandbox.issue_token(ADMIN, [f"{sandbox.graph}/Domain.Read.All"])
+    assert get(sandbox, "domains", domains).status_code == 200
+    assert (
+        get(sandbox, "policies/identitySecurityDefaultsEnforcementPolicy", domains).status_code
+        == 403
+    )
+    policy = sandbox.issue_token(ADMIN, [f"{sandbox.graph}/Policy.Read.All"])
+    assert (
+        get(sandbox, "policies/identitySecurityDefaultsEnforcementPolicy", policy).status_code
+        == 200
+    )

@@ -68,6 +68,9 @@ class GraphApi:
         problem = self._authenticate(request)
         if problem is not None:
             return problem
+        denied = self._scope_problem(request, [p.lower() for p in parts[1:]])
+        if denied is not None:
+            return denied
         fault = take_fault(self.state, request.path)
         if fault is not None:
             failure = apply_fault(fault, request, lambda status: self._fault_body(request, status))
@@ -138,6 +141,35 @@ class GraphApi:
         }
         code, message = codes.get(status, ("generalException", "An unexpected error occurred."))
         return self._error_body(request, code, message)
+
+    def _scope_problem(self, request: Request, route: list[str]) -> Response | None:
+        """403 when the token lacks every delegated permission the endpoint accepts.
+
+        Least-privileged permissions per Microsoft Learn's Graph v1.0 reference pages:
+        "Get organization" (User.Read), "List domains" / "Get domain" / "List
+        serviceConfigurationRecords" (Domain.Read.All, or Directory.Read.All), "Get
+        identitySecurityDefaultsEnforcementPolicy" (Policy.Read.All); the 403 body is
+        Graph's Authorization_RequestDenied.
+        """
+        needs: tuple[str, ...] = ()
+        if route[:1] == ["organization"]:
+            needs = ("User.Read", "Organization.Read.All", "Directory.Read.All")
+        elif route[:1] == ["domains"]:
+            needs = ("Domain.Read.All", "Directory.Read.All")
+        elif route[:2] == ["policies", "identitysecuritydefaultsenforcementpolicy"]:
+            needs = ("Policy.Read.All",)
+        if not needs:
+            return None
+        token = (request.header("Authorization") or "").partition(" ")[2].strip()
+        granted = set(str(self.tokens.verify(token, self.base_url).get("scp", "")).split())
+        if granted & set(needs):
+            return None
+        return self._error(
+            request,
+            403,
+            "Authorization_RequestDenied",
+            "Insufficient privileges to complete the operation.",
+        )
 
     def _authenticate(self, request: Request) -> Response | None:
         header = request.header("Authorization") or ""

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from wizard.sandbox.faults import apply_fault, take_fault
+from wizard.sandbox.graph_apps import READ_PERMISSIONS, WRITE_PERMISSION, GraphApps
 from wizard.sandbox.https import Request, Response
 from wizard.sandbox.tenant import AcceptedDomain, TenantState
 from wizard.sandbox.tokens import InvalidToken, TokenProblem, TokenService
@@ -36,6 +37,7 @@ class GraphApi:
         self.state = state
         self.tokens = tokens
         self.base_url = base_url.rstrip("/")
+        self.apps = GraphApps(state)
 
     def _error(
         self,
@@ -76,11 +78,13 @@ class GraphApi:
             failure = apply_fault(fault, request, lambda status: self._fault_body(request, status))
             if failure is not None:
                 return failure
+        route = [p.lower() for p in parts[1:]]
+        if len(route) == 1 and self.apps.collection(route[0]) is not None:
+            return self._apps(request, route[0])
         if request.method != "GET":
             return self._error(
                 request, 405, "Request_BadRequest", "The HTTP method is not allowed here."
             )
-        route = [p.lower() for p in parts[1:]]
         with self.state.lock:
             if route == ["organization"]:
                 return self._collection("organization", [self._organization()])
@@ -142,6 +146,26 @@ class GraphApi:
         code, message = codes.get(status, ("generalException", "An unexpected error occurred."))
         return self._error_body(request, code, message)
 
+    def _apps(self, request: Request, name: str) -> Response:
+        """Applications, service principals and grants (see graph_apps)."""
+        with self.state.lock:
+            if request.method == "GET":
+                return self._collection(name, self.apps.list(name, request.arg("$filter") or ""))
+            if request.method != "POST":
+                return self._error(
+                    request, 405, "Request_BadRequest", "The HTTP method is not allowed here."
+                )
+            try:
+                body = request.json()
+            except ValueError:
+                body = None
+            if not isinstance(body, dict):
+                return self._error(request, 400, "BadRequest", "Invalid JSON body.")
+            status, created = self.apps.create(name, body)
+            if status != 201:
+                return self._error(request, status, created["code"], created["message"])
+            return Response.of_json(201, created)
+
     def _scope_problem(self, request: Request, route: list[str]) -> Response | None:
         """403 when the token lacks every delegated permission the endpoint accepts.
 
@@ -158,6 +182,12 @@ class GraphApi:
             needs = ("Domain.Read.All", "Directory.Read.All")
         elif route[:2] == ["policies", "identitysecuritydefaultsenforcementpolicy"]:
             needs = ("Policy.Read.All",)
+        elif len(route) == 1 and route[0] in WRITE_PERMISSION:
+            needs = (
+                (WRITE_PERMISSION[route[0]],)
+                if request.method == "POST"
+                else READ_PERMISSIONS[route[0]]
+            )
         if not needs:
             return None
         token = (request.header("Authorization") or "").partition(" ")[2].strip()

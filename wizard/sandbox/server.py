@@ -122,6 +122,8 @@ class Sandbox:
         pages = SignInPages(identity)
         admin = AdminApi(self.state, tokens, base_url=admin_srv.base_url)
         graph = GraphApi(self.state, tokens, base_url=graph_srv.base_url)
+        # Tests look at the Entra objects made through Graph (app registrations).
+        self.graph_api = graph
         self._tokens = tokens
         for listener in self._listeners:
             listener.start()

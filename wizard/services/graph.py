@@ -81,6 +81,21 @@ class Graph:
         return f"{self.cloud.graph}/{API_VERSION}/{path.lstrip('/')}"
 
     def get(self, path: str, *, cancel: Cancellation | None = None) -> dict[str, Any]:
+        return self._request("GET", path, None, cancel)
+
+    def post(
+        self, path: str, body: dict[str, Any], *, cancel: Cancellation | None = None
+    ) -> dict[str, Any]:
+        """A create; not retried after a server error (it may have been done)."""
+        return self._request("POST", path, body, cancel)
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None,
+        cancel: Cancellation | None,
+    ) -> dict[str, Any]:
         check(cancel)
         url = self.url(path)
         refreshed = False
@@ -88,16 +103,17 @@ class Graph:
             token = self._token(force_refresh=refreshed)
 
             def attempt(token: str = token) -> requests.Response:
-                return send(
-                    self._session,
-                    "GET",
-                    url,
-                    service=SERVICE,
-                    headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
-                )
+                headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+                if body is None:
+                    return send(self._session, method, url, service=SERVICE, headers=headers)
+                return send(self._session, method, url, service=SERVICE, headers=headers, json=body)
 
             response = with_retries(
-                attempt, service=SERVICE, idempotent=True, policy=self._retry, cancel=cancel
+                attempt,
+                service=SERVICE,
+                idempotent=method == "GET",
+                policy=self._retry,
+                cancel=cancel,
             )
             if response.status_code == 401 and not refreshed:
                 refreshed = True

@@ -562,8 +562,8 @@ class SignIn:
                     "with AADSTS65002."
                 ),
                 tr(
-                    "Register an app for the mailbox test (Sign in > Apps) and enter its "
-                    "client id, then try again."
+                    "On the Sign in step, under Advanced, create the app for the OAuth test "
+                    "(or paste your own app's client ID), then try again."
                 ),
             )
         return client
@@ -652,6 +652,7 @@ class SignIn:
         timeout: float | None = None,
         cancel: Cancellation | None = None,
         job: AppJob | None = None,
+        scopes: Sequence[str] | None = None,
     ) -> SignedIn:
         """Sign in in the system browser; the admin's session unless `mailbox` is given.
 
@@ -661,7 +662,7 @@ class SignIn:
         """
         job = AppJob.MAILBOX_TEST if mailbox else (job or AppJob.ADMIN_API)
         client_id = self._job_client(job)
-        scopes = self._scopes(job)
+        scopes = list(scopes) if scopes else self._scopes(job)
         app = self._msal(client_id)
         wait = self.browser_timeout if timeout is None else timeout
         with AuthCodeReceiver(port=0) as receiver:
@@ -953,4 +954,28 @@ class SignIn:
             force_refresh=force_refresh,
             username=mailbox,
             job=AppJob.MAILBOX_TEST,
+        )
+
+    def graph_writer_token(self, force_refresh: bool = False) -> str:
+        """Graph with Application.ReadWrite.All + DelegatedPermissionGrant.ReadWrite.All,
+        for making the mailbox-test app (`sign_in_graph_writer()` first)."""
+        admin = self._account
+        return self.token_for(
+            self.cloud.graph_app_admin_scopes,
+            force_refresh=force_refresh,
+            username=admin.upn if admin is not None else None,
+            job=AppJob.GRAPH_READ,
+        )
+
+    def sign_in_graph_writer(self, *, cancel: Cancellation | None = None) -> None:
+        """Consent to the Graph permissions that create an app and grant admin consent:
+        the browser asks the admin once (Microsoft's consent page)."""
+        admin = self._account
+        if admin is None:
+            raise NeedsSignIn(tr("You are not signed in."), "", tr("Sign in first."))
+        self.sign_in_browser(
+            login_hint=admin.upn,
+            cancel=cancel,
+            job=AppJob.GRAPH_READ,
+            scopes=self.cloud.graph_app_admin_scopes,
         )

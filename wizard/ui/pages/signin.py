@@ -29,12 +29,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from wizard.core.clouds import EXCHANGE_POWERSHELL_CLIENT_ID, Cloud
+from wizard.core.clouds import EXCHANGE_POWERSHELL_CLIENT_ID, GRAPH_CLI_CLIENT_ID, Cloud
 from wizard.core.errors import WizardError
+from wizard.services.app_registration import DISPLAY_NAME as APP_DISPLAY_NAME
+from wizard.services.app_registration import MailboxTestApp, ensure_mailbox_test_app
 from wizard.services.cancel import Cancelled
 from wizard.services.exchange_admin import ExchangeAdmin
 from wizard.services.graph import Graph
 from wizard.services.signin import (
+    CloudAppIds,
     DeviceCode,
     NeedsSignIn,
     SignedIn,
@@ -47,6 +50,7 @@ from wizard.services.signin import (
     save_settings,
 )
 from wizard.services.tenant_check import TenantIdentity, read_identity
+from wizard.ui.manual_app_dialog import ManualAppSteps
 from wizard.ui.messages import UserMessage
 from wizard.ui.pages.base import PageId, WizardPage
 from wizard.ui.session import WizardSession
@@ -225,7 +229,7 @@ class SignInPage(WizardPage):
         self.body_layout.addWidget(self.code_panel)
 
         self.advanced_toggle = QToolButton(self.body)
-        self.advanced_toggle.setText(self.tr("Advanced: sign-in app and tenant"))
+        self.advanced_toggle.setText(self.tr("Advanced: sign-in apps and tenant"))
         self.advanced_toggle.setCheckable(True)
         self.advanced_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.advanced_toggle.setArrowType(Qt.ArrowType.RightArrow)
@@ -257,6 +261,32 @@ class SignInPage(WizardPage):
                 "to a customer's tenant with your own account (GDAP)."
             ),
         )
+        self.mailbox_app_edit = QLineEdit(self.advanced)
+        self.mailbox_app_edit.setPlaceholderText(self.tr("not set yet"))
+        self.mailbox_app_field = add_field(
+            advanced_layout,
+            self.tr("App for the OAuth test message (client ID)"),
+            self.mailbox_app_edit,
+            self.tr(
+                "Microsoft's own apps may not ask to send mail as a mailbox (AADSTS65002): "
+                "the OAuth test needs an app registration of yours, one per cloud. Paste "
+                "its client ID, let the wizard create it in this tenant, or follow the "
+                "steps to make it yourself."
+            ),
+        )
+        app_row = QHBoxLayout()
+        self.create_app_button = QPushButton(self.tr("Create it in this tenant"), self.advanced)
+        self.create_app_button.setToolTip(
+            self.tr(
+                "Signed in as an administrator: registers the app through Microsoft Graph "
+                "and consents to it in this tenant. Microsoft asks you to approve once."
+            )
+        )
+        self.manual_app_button = QPushButton(self.tr("Steps to make it yourself…"), self.advanced)
+        app_row.addWidget(self.create_app_button)
+        app_row.addWidget(self.manual_app_button)
+        app_row.addStretch(1)
+        advanced_layout.addLayout(app_row)
         self.advanced.hide()
         self.body_layout.addWidget(self.advanced)
 
@@ -267,6 +297,7 @@ class SignInPage(WizardPage):
         self.body_layout.addStretch(1)
 
         self.task: Task[_Outcome] | None = None
+        self._app_task: Task[MailboxTestApp] | None = None
         self._flow = ""
         # Which sign-in attempt is current: a cancelled one may still report back late.
         self._attempt = 0
@@ -276,6 +307,9 @@ class SignInPage(WizardPage):
         self.advanced_toggle.toggled.connect(self._toggle_advanced)
         self.client_edit.editingFinished.connect(self._settings_edited)
         self.tenant_edit.editingFinished.connect(self._settings_edited)
+        self.mailbox_app_edit.editingFinished.connect(self._mailbox_app_edited)
+        self.create_app_button.clicked.connect(self.create_mailbox_test_app)
+        self.manual_app_button.clicked.connect(self._show_manual_app_steps)
         self.skip_box.toggled.connect(self._skip_toggled)
         self.session.signedInChanged.connect(lambda _account: self._refresh())
         self.session.profileChanged.connect(lambda _profile: self._refresh())
@@ -286,6 +320,9 @@ class SignInPage(WizardPage):
         settings = self.session.sign_in.settings
         self.client_edit.setText("" if settings.uses_default_client else settings.client_id)
         self.tenant_edit.setText(settings.tenant or "")
+        self.mailbox_app_edit.setText(
+            settings.clouds.get(self.session.cloud.id.value, CloudAppIds()).mailbox_test or ""
+        )
         self.skip_box.setChecked(self.session.tenant_skipped)
         self._refresh()
 
@@ -361,6 +398,7 @@ class SignInPage(WizardPage):
         self.sign_out_button.setVisible(signed_in)
         self.skip_box.setVisible(not signed_in)
         self.advanced.setEnabled(not running)
+        self.create_app_button.setEnabled(not running and account is not None)
         self.refresh_complete()
 
     def incomplete_reason(self) -> str | None:
@@ -381,6 +419,102 @@ class SignInPage(WizardPage):
         return None
 
     # Settings ----------------------------------------------------------------------------
+
+    # The mailbox-test app ------------------------------------------------------------
+
+    def _store_mailbox_app(self, client_id: str | None) -> None:
+        sign_in = self.session.sign_in
+        cloud = self.session.cloud
+        ids = sign_in.settings.clouds.get(cloud.id.value, CloudAppIds())
+        settings = sign_in.settings.with_cloud_apps(
+            cloud, CloudAppIds(mailbox_test=client_id, msp_app=ids.msp_app)
+        )
+        # Only the mailbox-test app changes: the admin's sign-in stays.
+        sign_in.settings = settings
+        try:
+            save_settings(settings)
+        except OSError as exc:
+            self.show_message(
+                UserMessage(
+                    Tone.WARNING,
+                    self.tr("The app's client ID could not be saved for next time."),
+                    str(exc.strerror or exc),
+                )
+            )
+
+    def _mailbox_app_edited(self) -> None:
+        text = self.mailbox_app_edit.text().strip()
+        if not text:
+            self.mailbox_app_field.error.clear()
+            self._store_mailbox_app(None)
+            return
+        checked = check_client_id(text)
+        if not checked.ok or checked.value is None:
+            self.mailbox_app_field.error.show_error(checked.error)
+            return
+        if checked.value in (EXCHANGE_POWERSHELL_CLIENT_ID, GRAPH_CLI_CLIENT_ID):
+            self.mailbox_app_field.error.show_error(
+                self.tr(
+                    "That is one of Microsoft's own apps, which may not send mail as a "
+                    "mailbox (AADSTS65002). Enter your own app registration's client ID."
+                )
+            )
+            return
+        self.mailbox_app_field.error.clear()
+        self._store_mailbox_app(checked.value)
+
+    def create_mailbox_test_app(self) -> None:
+        """Consent to Graph's app permissions, then find or create the app (off the UI
+        thread); its client ID is kept for this cloud."""
+        if self.session.signed_in is None or self.running:
+            self.show_message(UserMessage(Tone.INFO, self.tr("Sign in as an administrator first.")))
+            return
+        sign_in = self.session.sign_in
+        cloud = self.session.cloud
+
+        def work(token: CancelToken) -> MailboxTestApp:
+            sign_in.sign_in_graph_writer(cancel=token)
+            return ensure_mailbox_test_app(Graph(cloud, sign_in.graph_writer_token), cancel=token)
+
+        def done(app: MailboxTestApp | None, error: BaseException | None) -> None:
+            self._app_task = None
+            self._refresh()
+            if isinstance(error, (TaskCancelled, Cancelled)):
+                return
+            if error is not None or app is None:
+                self.show_error(
+                    error or RuntimeError("no app registration"),
+                    doing=self.tr("creating the app for the OAuth test"),
+                )
+                return
+            self.mailbox_app_edit.setText(app.client_id)
+            self.mailbox_app_field.error.clear()
+            self._store_mailbox_app(app.client_id)
+            self.show_message(
+                UserMessage(
+                    Tone.GOOD,
+                    (
+                        self.tr("Created the app '{name}' and consented to it in this tenant.")
+                        if app.created
+                        else self.tr("Found the app '{name}' made earlier; it is ready.")
+                    ).format(name=APP_DISPLAY_NAME),
+                    self.tr("Client ID {id}. The OAuth test message signs in with it.").format(
+                        id=app.client_id
+                    ),
+                )
+            )
+
+        self._app_task = self.run_task(
+            work,
+            done,
+            name="create the mailbox-test app",
+            label=self.tr("Creating the app for the OAuth test (approve in the browser)…"),
+        )
+        self._refresh()
+
+    def _show_manual_app_steps(self) -> None:
+        dialog = ManualAppSteps(self.session.cloud, self)
+        dialog.exec()
 
     def _toggle_advanced(self, shown: bool) -> None:
         self.advanced.setVisible(shown)
@@ -439,7 +573,7 @@ class SignInPage(WizardPage):
 
     @property
     def running(self) -> bool:
-        return self.task is not None and self.task.running
+        return any(t is not None and t.running for t in (self.task, self._app_task))
 
     def _start(self) -> bool:
         settings = self._settings()

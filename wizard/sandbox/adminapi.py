@@ -27,6 +27,10 @@ from wizard.sandbox.tokens import InvalidToken, TokenProblem, TokenService
 # Exchange Online's resource app id, which its 401 challenge names.
 EXCHANGE_APP_ID = "00000002-0000-0ff1-ce00-000000000000"
 DEFAULT_PAGE_SIZE = 1000
+CONCURRENCY_TEXT = (
+    "You have reached the maximum number of concurrent requests per tenant. "
+    "Please wait and try again."
+)
 _PAGE_SIZE_RE = re.compile(r"odata\.maxpagesize\s*=\s*(\d+)", re.IGNORECASE)
 
 REGISTRY: dict[str, Cmdlet] = {
@@ -115,6 +119,10 @@ class AdminApi:
             response = self._forbidden(caller, name)
             self._record(name, parameters, caller, response.status, "access denied")
             return response
+        busy = self._busy_answer()
+        if busy is not None:
+            self._record(name, parameters, caller, busy.status, "injected busy answer")
+            return busy
         fault = take_fault(self.state, name)
         if fault is not None:
             failure = apply_fault(fault, request, _server_error_body)
@@ -169,6 +177,24 @@ class AdminApi:
         if request.header("Prefer") and _PAGE_SIZE_RE.search(request.header("Prefer") or ""):
             headers.append(("Preference-Applied", f"odata.maxpagesize={size}"))
         return Response.of_json(200, body, headers)
+
+    def _busy_answer(self) -> Response | None:
+        """HTTP 200 that is not a cmdlet's answer, as real tenants send it at times.
+
+        GreyCorbel/ExoHelper (Invoke-ExoCommand) retries a plain-text body beginning
+        "You have reached the maximum number of concurrent requests per tenant. Please
+        wait and try again", and warns "Received non-JSON response" for other bodies.
+        """
+        with self.state.lock:
+            if self.state.concurrency_answers > 0:
+                self.state.concurrency_answers -= 1
+                return Response(200, CONCURRENCY_TEXT.encode("utf-8"))
+            if self.state.non_json_answers > 0:
+                self.state.non_json_answers -= 1
+                return Response.of_html(
+                    200, "<html><body>Service temporarily unavailable</body></html>"
+                )
+        return None
 
     def _is_our_tenant(self, tenant: str) -> bool:
         tenant = tenant.lower()

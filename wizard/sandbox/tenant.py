@@ -250,6 +250,12 @@ class TenantState:
     # Extra delay per DNS answer in seconds (the DNS benchmark adds 30 ms).
     dns_delay: float = 0.0
     http_faults: list[HttpFault] = field(default_factory=list)
+    # The next N InvokeCommand calls are answered HTTP 200 with Exchange's plain-text
+    # "You have reached the maximum number of concurrent requests per tenant. Please
+    # wait and try again" (GreyCorbel/ExoHelper Invoke-ExoCommand retries on it), and
+    # the next N with a body that is not JSON (ExoHelper: "Received non-JSON response").
+    concurrency_answers: int = 0
+    non_json_answers: int = 0
     # The office's simulated public IP; connections to the MX stand-in come "from" it
     # unless a test sets `relay_source_ip`.
     site_public_ip: str = "203.0.113.25"

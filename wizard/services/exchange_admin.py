@@ -27,8 +27,15 @@ from wizard.core.clouds import Cloud
 from wizard.core.errors import PermissionDenied, ServiceError
 from wizard.core.i18n import tr
 from wizard.core.plan import Cmdlet
-from wizard.services.cancel import Cancellation, check
-from wizard.services.http import DEFAULT_RETRY, RetryPolicy, make_session, send, with_retries
+from wizard.services.cancel import Cancellation, NeverCancelled, check
+from wizard.services.http import (
+    DEFAULT_RETRY,
+    RetryPolicy,
+    make_session,
+    retry_after_seconds,
+    send,
+    with_retries,
+)
 from wizard.services.signin import NeedsSignIn
 
 log = logging.getLogger(__name__)
@@ -168,6 +175,14 @@ def parse_error(response: requests.Response, cmdlet: str) -> ExchangeCommandErro
     )
 
 
+BUSY_TEXT = "You have reached the maximum number of concurrent requests per tenant"
+
+
+def _is_busy_answer(response: requests.Response) -> bool:
+    # Plain text as ExoHelper matches it; also found inside a JSON error's message.
+    return BUSY_TEXT.lower() in response.text[:2000].lower()
+
+
 def _is_read(cmdlet: str) -> bool:
     return cmdlet.split("-", 1)[0].lower() in ("get", "test")
 
@@ -266,6 +281,96 @@ class ExchangeAdmin:
     def _post(
         self, url: str, body: dict[str, Any], cmdlet: str, cancel: Cancellation | None
     ) -> dict[str, Any]:
+        """One page, retrying Exchange's "too many concurrent requests" and non-JSON answers.
+
+        Real tenants sometimes answer with a plain-text "You have reached the maximum
+        number of concurrent requests per tenant. Please wait and try again" (HTTP 200
+        as well as error codes) and sometimes with a body that is not JSON at all;
+        GreyCorbel/ExoHelper's Invoke-ExoCommand waits and retries the first (3 s times
+        the attempt when there is no Retry-After) and reports the second. The busy
+        answer means the cmdlet did not run, so it is retried for changes too; a
+        non-JSON answer is retried for reads only.
+        """
+        waiter: Cancellation = cancel if cancel is not None else NeverCancelled()
+        busy = 0
+        garbled = 0
+        while True:
+            response = self._post_once(url, body, cmdlet, cancel)
+            if _is_busy_answer(response):
+                if busy >= self._retry.throttle_retries:
+                    raise ExchangeCommandError(
+                        tr("Exchange is too busy for this tenant right now."),
+                        tr(
+                            "Exchange answered {n} times that the tenant has reached the "
+                            "maximum number of concurrent requests (other tools or admins "
+                            "are working in it at the same time). {cmdlet} did not run."
+                        ).format(n=busy + 1, cmdlet=cmdlet),
+                        tr("Wait a minute, then try again."),
+                        cmdlet=cmdlet,
+                        status=response.status_code,
+                        code="TooManyConcurrentRequests",
+                        server_text=response.text.strip()[:500],
+                        detail=f"{cmdlet}: concurrency answer {busy + 1} times",
+                        retryable=True,
+                    )
+                busy += 1
+                wait = min(
+                    retry_after_seconds(
+                        response.headers.get("Retry-After"), self._retry.default_retry_after
+                    )
+                    * busy,
+                    self._retry.max_retry_after,
+                )
+                log.info(
+                    "%s: Exchange has too many concurrent requests for this tenant; "
+                    "trying again in %.1f s (attempt %d of %d)",
+                    cmdlet,
+                    wait,
+                    busy + 1,
+                    self._retry.throttle_retries + 1,
+                )
+                if waiter.wait(wait):
+                    check(cancel)
+                continue
+            if response.status_code < 400:
+                try:
+                    data = response.json()
+                except ValueError:
+                    if _is_read(cmdlet) and garbled < self._retry.server_error_retries:
+                        garbled += 1
+                        wait = self._retry.server_error_backoff * (2 ** (garbled - 1))
+                        log.info(
+                            "%s: Exchange answered with something that is not JSON; "
+                            "trying again in %.1f s",
+                            cmdlet,
+                            wait,
+                        )
+                        if waiter.wait(wait):
+                            check(cancel)
+                        continue
+                    raise ExchangeCommandError(
+                        tr("Exchange answered {cmdlet} with something that is not JSON.").format(
+                            cmdlet=cmdlet
+                        ),
+                        tr(
+                            "The admin API sometimes sends a page that is not a cmdlet's "
+                            "answer when it is busy or being updated."
+                        ),
+                        tr("Try again in a minute."),
+                        cmdlet=cmdlet,
+                        status=response.status_code,
+                        code="NonJsonAnswer",
+                        detail=f"{response.headers.get('Content-Type', '')}: {response.text[:500]}",
+                        retryable=True,
+                    ) from None
+                if not isinstance(data, dict):
+                    return {"value": data if isinstance(data, list) else []}
+                return data
+            self._raise_for(response, cmdlet)
+
+    def _post_once(
+        self, url: str, body: dict[str, Any], cmdlet: str, cancel: Cancellation | None
+    ) -> requests.Response:
         refreshed = False
         while True:
             token = self._token(force_refresh=refreshed)
@@ -292,6 +397,9 @@ class ExchangeAdmin:
                 refreshed = True
                 continue
             break
+        return response
+
+    def _raise_for(self, response: requests.Response, cmdlet: str) -> None:
         if response.status_code == 401:
             raise NeedsSignIn(
                 tr("Exchange Online did not accept your sign-in."),
@@ -310,21 +418,4 @@ class ExchangeAdmin:
                 tr("Sign in with an admin account, or ask an admin to give you the role."),
                 detail=error.detail,
             )
-        if response.status_code >= 400:
-            raise parse_error(response, cmdlet)
-        try:
-            data = response.json()
-        except ValueError:
-            raise ExchangeCommandError(
-                tr("Exchange answered {cmdlet} with something that is not JSON.").format(
-                    cmdlet=cmdlet
-                ),
-                next_step=tr("Try again in a minute."),
-                cmdlet=cmdlet,
-                status=response.status_code,
-                detail=response.text[:500],
-                retryable=True,
-            ) from None
-        if not isinstance(data, dict):
-            return {"value": data if isinstance(data, list) else []}
-        return data
+        raise parse_error(response, cmdlet)

@@ -10,6 +10,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# The suite takes under ten minutes; a run past this is stuck (pytest's
+# faulthandler_timeout has printed every thread's stack by then), and it is stopped
+# so the check fails in plain words instead of waiting forever.
+PYTEST_LIMIT_SECONDS = 40 * 60
 
 STEPS = [
     ("ruff check", [sys.executable, "-m", "ruff", "check", "."]),
@@ -25,7 +29,13 @@ def main(argv: list[str]) -> int:
             print(f"== {name} failed", flush=True)
             return 1
     print("== pytest", flush=True)
-    return subprocess.call([sys.executable, "-m", "pytest", *argv], cwd=ROOT)
+    try:
+        return subprocess.call(
+            [sys.executable, "-m", "pytest", *argv], cwd=ROOT, timeout=PYTEST_LIMIT_SECONDS
+        )
+    except subprocess.TimeoutExpired:
+        print(f"== pytest stopped: still running after {PYTEST_LIMIT_SECONDS} s", flush=True)
+        return 1
 
 
 if __name__ == "__main__":

@@ -386,3 +386,25 @@ def test_one_file_per_printer(tmp_path: Path) -> None:
 def test_export_needs_sheets(qtbot: QtBot) -> None:
     with pytest.raises(ValueError):
         sheets_pdf_bytes([])
+
+
+def test_drawing_off_the_gui_thread_is_refused_in_plain_words(qtbot: QtBot) -> None:
+    # Qt's text objects deadlock now and then when Python draws with them on a worker
+    # (the GIL against Qt's signal-slot mutex), so the export layer refuses it.
+    import threading
+
+    sheets = _sheets(_profile(Method.SMTP_AUTH))
+    refused: list[BaseException] = []
+
+    def draw() -> None:
+        try:
+            sheets_pdf_bytes(sheets)
+        except RuntimeError as error:
+            refused.append(error)
+
+    worker = threading.Thread(target=draw)
+    worker.start()
+    worker.join(30)
+    assert len(refused) == 1 and "GUI thread" in str(refused[0])
+    # On the GUI thread the same call draws.
+    assert sheets_pdf_bytes(sheets).startswith(b"%PDF")

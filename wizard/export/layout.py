@@ -18,7 +18,17 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QPointF, QRectF, QSizeF, Qt
+from PySide6.QtCore import (
+    QBuffer,
+    QByteArray,
+    QIODevice,
+    QMarginsF,
+    QPointF,
+    QRectF,
+    QSizeF,
+    Qt,
+    QThread,
+)
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -71,9 +81,20 @@ class Paper(StrEnum):
 
 
 def require_gui() -> None:
-    """Fonts need a QGuiApplication; say so plainly instead of crashing in Qt."""
-    if QGuiApplication.instance() is None:
+    """Fonts need a QGuiApplication, and the drawing its thread; say so plainly.
+
+    Why the thread: the PySide wrappers of QTextDocument hold the Python GIL while Qt
+    takes its signal-slot mutex (QTextDocument::documentLayout connects signals), and
+    the UI thread can hold that same mutex while it waits for the GIL (a PySide
+    object's disconnect calls back into Python). Drawing on a worker thread therefore
+    deadlocks the window now and then. Callers draw on the GUI thread and leave only
+    the file writing to a worker.
+    """
+    app = QGuiApplication.instance()
+    if app is None:
         raise RuntimeError("wizard.export needs a QGuiApplication (offscreen is fine)")
+    if QThread.currentThread() is not app.thread():
+        raise RuntimeError("wizard.export draws with Qt text objects: call it on the GUI thread")
 
 
 def layout_device() -> QImage:

@@ -405,16 +405,18 @@ def sheets_pdf_bytes(
     return target.pdf()
 
 
+def sheets_pdf_title(sheets: Sequence[PrinterSheet]) -> str:
+    """The PDF title of a file holding all these sheets."""
+    if not sheets:
+        return ""
+    return tr("Printer settings sheets \u2014 {site}").format(site=sheets[0].site_name)
+
+
 def write_sheets_pdf(
     sheets: Sequence[PrinterSheet], path: Path, *, paper: Paper = Paper.A4
 ) -> Path:
     """All sheets in one PDF file (written atomically)."""
-    title = (
-        tr("Printer settings sheets \u2014 {site}").format(site=sheets[0].site_name)
-        if sheets
-        else ""
-    )
-    write_atomic(path, sheets_pdf_bytes(sheets, paper=paper, title=title))
+    write_atomic(path, sheets_pdf_bytes(sheets, paper=paper, title=sheets_pdf_title(sheets)))
     return path
 
 
@@ -427,12 +429,11 @@ def sheet_file_name(sheet: PrinterSheet) -> str:
     return f"{base}.pdf"
 
 
-def write_sheet_files(
-    sheets: Sequence[PrinterSheet], folder: Path, *, paper: Paper = Paper.A4
-) -> list[Path]:
-    """One PDF per printer in `folder`; two printers never overwrite each other's file."""
-    folder.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
+def sheet_files(
+    sheets: Sequence[PrinterSheet], *, paper: Paper = Paper.A4
+) -> list[tuple[str, bytes]]:
+    """One PDF per printer, in memory: (file name, data); no two names are the same."""
+    files: list[tuple[str, bytes]] = []
     used: set[str] = set()
     for sheet in sheets:
         name = sheet_file_name(sheet)
@@ -441,8 +442,19 @@ def write_sheet_files(
             name, n = f"{stem}-{n}.pdf", n + 1
         used.add(name.casefold())
         title = tr("Printer settings \u2014 {printer}").format(printer=sheet.printer_name)
+        files.append((name, sheets_pdf_bytes([sheet], paper=paper, title=title)))
+    return files
+
+
+def write_sheet_files(
+    sheets: Sequence[PrinterSheet], folder: Path, *, paper: Paper = Paper.A4
+) -> list[Path]:
+    """One PDF per printer in `folder`; two printers never overwrite each other's file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for name, data in sheet_files(sheets, paper=paper):
         path = folder / name
-        write_atomic(path, sheets_pdf_bytes([sheet], paper=paper, title=title))
+        write_atomic(path, data)
         written.append(path)
     return written
 

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog
 
-from wizard.export.findings_report import write_findings_pdf
+from wizard.export.findings_report import findings_pdf_bytes
 from wizard.services.atomic import write_atomic
 from wizard.services.paths import profiles_dir
 from wizard.ui.messages import UserMessage
@@ -60,11 +60,20 @@ class FindingsExporter(QObject):
         dialog.open()
 
     def export(self, report: ExportableReport, path: Path, kind: str) -> None:
-        def work(_token: CancelToken) -> Path:
+        # The PDF is painted here, on the UI thread (wizard.export.layout.require_gui
+        # says why); only the file is written on a worker.
+        try:
             if kind == "pdf":
-                return write_findings_pdf(report.document(), path)
-            text = json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n"
-            write_atomic(path, text.encode("utf-8"))
+                data = findings_pdf_bytes(report.document())
+            else:
+                text = json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n"
+                data = text.encode("utf-8")
+        except Exception as error:  # shown as an explained error, never a traceback
+            self._exported(None, error)
+            return
+
+        def work(_token: CancelToken) -> Path:
+            write_atomic(path, data)
             return path
 
         self.page.run_task(

@@ -1,11 +1,13 @@
 """Sheets: a preview of each printer's settings sheet; export one or all, and the report.
 
-Previews are painted off the UI thread (the same painting as the PDF) and arrive one
-by one. Exports run off the UI thread too; after an export the site profile is saved
-(to the file it came from, or to the profiles folder), so the sheets and the profile
-that produced them stay together. Passwords are never shown in the previews; they
-are read from the keyring and printed only when the user ticks the box for that
-export.
+Previews are painted one per turn of the event loop (the same painting as the PDF),
+so the window stays live while they arrive. Painting happens on the UI thread only
+(see wizard.export.layout.require_gui: Qt's text objects deadlock when Python draws
+with them on a worker); reading passwords and writing the files run on a worker.
+After an export the site profile is saved (to the file it came from, or to the
+profiles folder), so the sheets and the profile that produced them stay together.
+Passwords are never shown in the previews; they are read from the keyring and printed
+only when the user ticks the box for that export.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QLocale, QSize, Qt, QUrl
-from PySide6.QtGui import QDesktopServices, QImage, QPixmap, QResizeEvent
+from PySide6.QtCore import QLocale, QSize, Qt, QTimer, QUrl
+from PySide6.QtGui import QDesktopServices, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -43,13 +45,15 @@ from wizard.core.sheet import (
     printer_password_purpose,
 )
 from wizard.export.layout import Paper
-from wizard.export.report import write_report_pdf
+from wizard.export.report import report_pdf_bytes
 from wizard.export.sheets import (
     render_sheet_images,
     sheet_file_name,
-    write_sheet_files,
-    write_sheets_pdf,
+    sheet_files,
+    sheets_pdf_bytes,
+    sheets_pdf_title,
 )
+from wizard.services.atomic import write_atomic
 from wizard.services.paths import profiles_dir
 from wizard.services.profile_store import default_profile_name, save_profile
 from wizard.services.secrets import SecretStore
@@ -168,6 +172,12 @@ class SheetsPage(WizardPage):
         self.last_folder: Path | None = None
         self._busy = False
         self._generation = 0
+        self._pending_previews: list[PrinterSheet] = []
+        self._preview_paper = Paper.A4
+        self._preview_timer = QTimer(self)
+        self._preview_timer.setSingleShot(True)
+        self._preview_timer.setInterval(0)
+        self._preview_timer.timeout.connect(self._render_next_preview)
         self.printer_list.currentRowChanged.connect(lambda _row: self._show_preview())
         self.printer_list.itemChanged.connect(lambda _item: self._update_buttons())
         self.paper.currentIndexChanged.connect(lambda _i: self._render_previews())
@@ -237,43 +247,31 @@ class SheetsPage(WizardPage):
 
     def _render_previews(self) -> None:
         self._generation += 1
-        generation = self._generation
         self.previews = {}
         self._show_preview()
-        if not self.sheets:
+        self._pending_previews = list(self.sheets)
+        self._preview_paper = self._paper()
+        if self._pending_previews:
+            self._preview_timer.start()
+
+    def _render_next_preview(self) -> None:
+        """Paint one preview, then let the event loop run before the next."""
+        if not self._pending_previews:
             return
-        sheets, paper = self.sheets, self._paper()
-
-        def work(token: CancelToken) -> int:
-            for sheet in sheets:
-                token.raise_if_cancelled()
-                # A sheet that flows onto a second page previews its first.
-                image = render_sheet_images([sheet], paper=paper, dpi=PREVIEW_DPI)[0]
-                token.report((generation, sheet.printer_name, image))
-            return len(sheets)
-
-        self.run_task(
-            work,
-            lambda _n, error: self._previews_done(generation, error),
-            name="sheet previews",
-            label=self.tr("Drawing the previews…"),
-            on_progress=self._preview_ready,
-        )
-
-    def _preview_ready(self, value: object) -> None:
-        if not isinstance(value, tuple) or len(value) != 3:
-            return
-        generation, name, image = value
-        if generation != self._generation or not isinstance(image, QImage):
-            return  # from an earlier paper size
-        self.previews[str(name)] = QPixmap.fromImage(image)
-        current = self.printer_list.currentItem()
-        if current is not None and current.text() == name:
-            self._show_preview()
-
-    def _previews_done(self, generation: int, error: BaseException | None) -> None:
-        if error is not None and generation == self._generation:
+        sheet = self._pending_previews.pop(0)
+        try:
+            # A sheet that flows onto a second page previews its first.
+            image = render_sheet_images([sheet], paper=self._preview_paper, dpi=PREVIEW_DPI)[0]
+        except Exception as error:  # any failure to draw is shown, never a traceback
+            self._pending_previews = []
             self.show_error(error, doing=self.tr("drawing the previews"))
+            return
+        self.previews[sheet.printer_name] = QPixmap.fromImage(image)
+        current = self.printer_list.currentItem()
+        if current is not None and current.text() == sheet.printer_name:
+            self._show_preview()
+        if self._pending_previews:
+            self._preview_timer.start()
 
     def _show_preview(self) -> None:
         item = self.printer_list.currentItem()
@@ -343,41 +341,90 @@ class SheetsPage(WizardPage):
         dialog.open()
 
     def export_to(self, target: Path, *, per_printer: bool) -> None:
-        """Write the ticked sheets to `target` (a PDF, or a folder), then save the profile."""
+        """Write the ticked sheets to `target` (a PDF, or a folder), then save the profile.
+
+        Passwords (when asked for) are read from the keyring on a worker, the PDFs are
+        painted here on the UI thread, and the files and profile are written on a worker.
+        """
         sheets = self.selected_sheets()
         if not sheets:
             return
         profile = self.session.profile
         with_passwords = self.include_password.isChecked() and self.include_password.isVisible()
-        paper = self._paper()
+        names = tuple(s.printer_name for s in sheets)
+        self._set_busy(True)
+        if not with_passwords:
+            self._write_sheets(sheets, target, per_printer=per_printer, with_passwords=False)
+            return
         cloud = self._cloud()
         today = self.session.today()
-        profile_path = self.session.profile_path or profiles_dir() / default_profile_name(profile)
-        names = tuple(s.printer_name for s in sheets)
 
-        def work(token: CancelToken) -> ExportResult:
-            chosen = sheets
-            if with_passwords:
-                passwords = _read_passwords(profile.site.name, profile.printers, names)
-                chosen = build_site_sheets(
-                    profile, cloud, vendor_by_id, today=today, printers=names, passwords=passwords
-                )
-            token.raise_if_cancelled()
+        def read(_token: CancelToken) -> tuple[PrinterSheet, ...]:
+            passwords = _read_passwords(profile.site.name, profile.printers, names)
+            return build_site_sheets(
+                profile, cloud, vendor_by_id, today=today, printers=names, passwords=passwords
+            )
+
+        def read_done(chosen: tuple[PrinterSheet, ...] | None, error: BaseException | None) -> None:
+            if error is not None or chosen is None:
+                self._exported(None, error or RuntimeError("no passwords"), profile)
+                return
+            self._write_sheets(chosen, target, per_printer=per_printer, with_passwords=True)
+
+        self.run_task(
+            read,
+            read_done,
+            name="read printer passwords",
+            label=self.tr("Reading the passwords from the keyring…"),
+        )
+
+    def _write_sheets(
+        self,
+        sheets: tuple[PrinterSheet, ...],
+        target: Path,
+        *,
+        per_printer: bool,
+        with_passwords: bool,
+    ) -> None:
+        profile = self.session.profile
+        paper = self._paper()
+        try:
             if per_printer:
-                files = tuple(write_sheet_files(chosen, target, paper=paper))
-                folder = target
+                files = [(target / name, data) for name, data in sheet_files(sheets, paper=paper)]
             else:
-                files = (write_sheets_pdf(chosen, target, paper=paper),)
-                folder = target.parent
-            saved = save_profile(profile, profile_path)
-            return ExportResult(files, folder, saved, with_passwords)
+                title = sheets_pdf_title(sheets)
+                files = [(target, sheets_pdf_bytes(sheets, paper=paper, title=title))]
+        except Exception as error:  # shown as an explained error, never a traceback
+            self._exported(None, error, profile)
+            return
+        folder = target if per_printer else target.parent
+        self._write_files(files, folder, profile, with_passwords=with_passwords)
 
-        self._set_busy(True)
+    def _write_files(
+        self,
+        files: list[tuple[Path, bytes]],
+        folder: Path,
+        profile: SiteProfile,
+        *,
+        with_passwords: bool,
+        label: str = "",
+    ) -> None:
+        """On a worker: the painted files, then the site profile beside them."""
+        profile_path = self.session.profile_path or profiles_dir() / default_profile_name(profile)
+
+        def work(_token: CancelToken) -> ExportResult:
+            folder.mkdir(parents=True, exist_ok=True)
+            for path, data in files:
+                write_atomic(path, data)
+            saved = save_profile(profile, profile_path)
+            return ExportResult(tuple(path for path, _ in files), folder, saved, with_passwords)
+
         self.run_task(
             work,
             lambda result, error: self._exported(result, error, profile),
-            name="export sheets",
-            label=self.tr("Writing the sheets…"),
+            name="export files",
+            label=label or self.tr("Writing the sheets…"),
+            cancellable=False,
         )
 
     def _exported(
@@ -432,19 +479,17 @@ class SheetsPage(WizardPage):
         profile = self.session.profile
         assessment = self.session.advice.for_method(profile.method) if profile.method else None
         report = SetupReport.for_profile(profile, self.session.today(), assessment=assessment)
-        paper = self._paper()
-        profile_path = self.session.profile_path or profiles_dir() / default_profile_name(profile)
-
-        def work(_token: CancelToken) -> ExportResult:
-            written = write_report_pdf(report, target, paper=paper)
-            saved = save_profile(profile, profile_path)
-            return ExportResult((written,), written.parent, saved, False)
-
         self._set_busy(True)
-        self.run_task(
-            work,
-            lambda result, error: self._exported(result, error, profile),
-            name="export report",
+        try:
+            data = report_pdf_bytes(report, paper=self._paper())
+        except Exception as error:  # shown as an explained error, never a traceback
+            self._exported(None, error, profile)
+            return
+        self._write_files(
+            [(target, data)],
+            target.parent,
+            profile,
+            with_passwords=False,
             label=self.tr("Writing the setup report…"),
         )
 

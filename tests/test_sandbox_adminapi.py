@@ -10,9 +10,10 @@ import pytest
 import requests
 
 from wizard.core.clouds import EXCHANGE_POWERSHELL_CLIENT_ID
+from wizard.sandbox.rbac import role_group_admin
 from wizard.sandbox.server import Sandbox
 from wizard.sandbox.tenant import HttpFault, TraceEntry, TraceStatus, TransportRule
-from wizard.sandbox.tokens import TokenService
+from wizard.sandbox.tokens import DEFAULT_USER_ROLE_ID, TokenService
 
 ADMIN = "admin@contoso.example"
 
@@ -439,6 +440,21 @@ def test_a_user_without_an_admin_role_is_refused(sandbox: Sandbox) -> None:
         sandbox, "Get-InboundConnector", token=_token(sandbox, "exchadmin@contoso.example")
     )
     assert exch.status_code == 200
+
+
+def test_an_organization_management_member_without_an_entra_role_runs_the_cmdlets(
+    sandbox: Sandbox,
+) -> None:
+    upn = role_group_admin(sandbox.state)
+    token = _token(sandbox, upn)
+    # The token names no admin role: only the "User" role every member has.
+    assert sandbox.tokens.verify(token, sandbox.admin_api)["wids"] == [DEFAULT_USER_ROLE_ID]
+    assert ok(invoke(sandbox, "Get-InboundConnector", token=token))["value"] == []
+    changed = invoke(
+        sandbox, "Set-TransportConfig", {"SmtpClientAuthenticationDisabled": True}, token=token
+    )
+    assert changed.status_code == 200
+    assert [(c.caller, c.status) for c in sandbox.state.admin_calls] == [(upn, 200), (upn, 200)]
 
 
 def test_throttling_and_server_errors(sandbox: Sandbox) -> None:

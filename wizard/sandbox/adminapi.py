@@ -21,7 +21,8 @@ from wizard.sandbox.cmdlets_recipients import CMDLETS as RECIPIENT_CMDLETS
 from wizard.sandbox.cmdlets_transport import CMDLETS as TRANSPORT_CMDLETS
 from wizard.sandbox.faults import apply_fault, take_fault
 from wizard.sandbox.https import Request, Response
-from wizard.sandbox.tenant import ADMIN_ROLES, AdminCall, TenantState
+from wizard.sandbox.rbac import may_run_cmdlets
+from wizard.sandbox.tenant import AdminCall, TenantState
 from wizard.sandbox.tokens import InvalidToken, TokenProblem, TokenService
 
 # Exchange Online's resource app id, which its 401 challenge names.
@@ -115,7 +116,8 @@ class AdminApi:
                 raise TypeError("Parameters must be an object")
         except (ValueError, KeyError, TypeError):
             return _bad_request('The request body must be {"CmdletInput": {"CmdletName": ...}}.')
-        if account is None or not (account.roles & ADMIN_ROLES):
+        # Exchange's RBAC decides (an Entra admin role or an Exchange role group).
+        if not may_run_cmdlets(account):
             response = self._forbidden(caller, name)
             self._record(name, parameters, caller, response.status, "access denied")
             return response

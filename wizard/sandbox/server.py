@@ -1,6 +1,6 @@
 """The whole sandbox tenant in one object: every server on 127.0.0.1, a fresh CA, a Cloud.
 
-    with Sandbox() as sandbox:              # demo_tenant() unless a TenantState is given
+    with Sandbox() as sandbox:              # demo_state() unless a TenantState is given
         cloud = sandbox.cloud               # a wizard.core Cloud pointing at the servers
         sandbox.state.reject_direct_send = True
 
@@ -35,6 +35,7 @@ from wizard.sandbox.graph import GraphApi
 from wizard.sandbox.https import LoopbackServer
 from wizard.sandbox.identity import IdentityProvider
 from wizard.sandbox.pki import SandboxPki, create_pki
+from wizard.sandbox.rbac import add_role_group_admin
 from wizard.sandbox.scopes import parse_scopes, sandbox_resources
 from wizard.sandbox.signin import DEVICE_LOGIN, SignInPages
 from wizard.sandbox.smtp_server import SmtpEndpoints
@@ -51,11 +52,17 @@ log = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
 
 
+def demo_state() -> TenantState:
+    """The demo tenant the sandbox serves by default: `demo_tenant()` plus a member of
+    the Exchange role group Organization Management who has no Entra admin role."""
+    return add_role_group_admin(demo_tenant())
+
+
 class Sandbox:
     """A simulated Microsoft 365 tenant on loopback (a context manager; or start()/stop())."""
 
     def __init__(self, state: TenantState | None = None) -> None:
-        self.state = state if state is not None else demo_tenant()
+        self.state = state if state is not None else demo_state()
         self._work_dir: Path | None = None
         self._pki: SandboxPki | None = None
         self._listeners: list[LoopbackServer] = []

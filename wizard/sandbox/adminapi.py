@@ -1,11 +1,15 @@
 """Exchange Online's admin API: POST /adminapi/beta/{tenant}/InvokeCommand.
 
+Also GET /AdminApi/v1.0/{tenant}/EXOModuleFile, and the front door's redirects for a
+tenant served from its own host (adminapi_hosts.py).
+
 As M365-FACTS describes it: a bearer token for the admin API resource, a body
 `{"CmdletInput": {"CmdletName", "Parameters"}}`, an answer `{"@odata.context",
 "value", "@odata.nextLink", "@adminapi.warnings"}`, paging by
 `Prefer: odata.maxpagesize=N` (follow the next link with the same body), errors as
 `{"error": {"code", "message", "details", "innererror"}}`. Every call that gets past
-the token check is recorded in `state.admin_calls`.
+the token check is recorded in `state.admin_calls`, except one the front door sends on
+to the tenant's host (it ran nowhere).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import json
 import re
 from typing import Any
 
+from wizard.sandbox.adminapi_hosts import AdminRouting, is_module_file, module_file, moved
 from wizard.sandbox.cmdlets import Cmdlet, CmdletError, Context, bind, unknown_cmdlet
 from wizard.sandbox.cmdlets_org import CMDLETS as ORG_CMDLETS
 from wizard.sandbox.cmdlets_recipients import CMDLETS as RECIPIENT_CMDLETS
@@ -81,13 +86,30 @@ def _read_skip_token(token: str) -> tuple[str, int] | None:
 
 
 class AdminApi:
-    def __init__(self, state: TenantState, tokens: TokenService, *, base_url: str) -> None:
+    def __init__(
+        self,
+        state: TenantState,
+        tokens: TokenService,
+        *,
+        base_url: str,
+        audience: str | None = None,
+        routing: AdminRouting | None = None,
+        front_door: bool = True,
+    ) -> None:
         self.state = state
         self.tokens = tokens
         self.base_url = base_url.rstrip("/")
+        # Tokens name the front door's resource, whichever host serves the tenant.
+        self.audience = (audience or base_url).rstrip("/")
+        self.routing = routing
+        self.front_door = front_door
 
     def app(self, request: Request) -> Response:
+        if self.routing is not None:
+            self.routing.record(self.base_url, request)
         parts = [p for p in request.path.split("/") if p]
+        if is_module_file(parts):
+            return self._module_file(request, parts[2])
         if len(parts) != 4 or [p.lower() for p in parts[:2]] != ["adminapi", "beta"]:
             return Response.of_json(404, {"error": {"code": "NotFound", "message": "Not found"}})
         tenant, method = parts[2], parts[3]
@@ -101,10 +123,11 @@ class AdminApi:
         if isinstance(claims, Response):
             return claims
         if not self._is_our_tenant(tenant) or claims.get("tid") != self.state.tenant_id:
-            return Response.of_json(
-                404,
-                {"error": {"code": "NotFound", "message": f"Tenant '{tenant}' was not found."}},
-            )
+            return self._unknown_tenant(tenant)
+        # A tenant served from its own host: the front door sends the call on.
+        elsewhere = self._elsewhere()
+        if elsewhere is not None:
+            return moved(request, elsewhere)
         caller = str(claims.get("upn") or "")
         account = self.state.account(caller)
         try:
@@ -180,6 +203,33 @@ class AdminApi:
             headers.append(("Preference-Applied", f"odata.maxpagesize={size}"))
         return Response.of_json(200, body, headers)
 
+    def _module_file(self, request: Request, tenant: str) -> Response:
+        """GET /AdminApi/v1.0/{tenant}/EXOModuleFile, where clients find the tenant's host."""
+        if request.method != "GET":
+            return Response.of_json(
+                405, {"error": {"code": "MethodNotAllowed", "message": "Use GET."}}
+            )
+        claims = self._authenticate(request)
+        if isinstance(claims, Response):
+            return claims
+        if not self._is_our_tenant(tenant) or claims.get("tid") != self.state.tenant_id:
+            return self._unknown_tenant(tenant)
+        elsewhere = self._elsewhere()
+        if elsewhere is not None:
+            return moved(request, elsewhere)
+        return module_file(self.base_url, tenant, (c.name for c in REGISTRY.values()))
+
+    def _elsewhere(self) -> str | None:
+        if not self.front_door or self.routing is None:
+            return None
+        return self.routing.target()
+
+    def _unknown_tenant(self, tenant: str) -> Response:
+        return Response.of_json(
+            404,
+            {"error": {"code": "NotFound", "message": f"Tenant '{tenant}' was not found."}},
+        )
+
     def _busy_answer(self) -> Response | None:
         """HTTP 200 that is not a cmdlet's answer, as real tenants send it at times.
 
@@ -212,7 +262,7 @@ class AdminApi:
         if scheme.lower() != "bearer" or not token.strip():
             return self._unauthorized(None)
         try:
-            return self.tokens.verify(token.strip(), self.base_url)
+            return self.tokens.verify(token.strip(), self.audience)
         except InvalidToken as problem:
             return self._unauthorized(problem)
 

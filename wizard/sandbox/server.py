@@ -6,8 +6,10 @@
 
 Servers: the identity provider (https, the MSAL authority), its sign-in pages
 (plain http, so a real browser shows no certificate warning), the Exchange admin
-API and Graph (https, one port each so their token audiences differ), DNS (UDP and
-TCP on one port), and the SMTP submission, HVE and MX stand-ins.
+API and Graph (https, one port each so their token audiences differ), the tenant's own
+admin API host (`Sandbox(served_from_tenant_host=True)` or `sandbox.admin_routing`
+sends clients there from the front door), DNS (UDP and TCP on one port), and the SMTP
+submission, HVE and MX stand-ins.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import requests
 from wizard.core.clouds import EXCHANGE_POWERSHELL_CLIENT_ID, Cloud, Endpoint, sandbox_cloud
 from wizard.sandbox.aad import AadError
 from wizard.sandbox.adminapi import AdminApi
+from wizard.sandbox.adminapi_hosts import AdminRouting
 from wizard.sandbox.dns_server import DnsServer
 from wizard.sandbox.graph import GraphApi
 from wizard.sandbox.https import LoopbackServer
@@ -61,8 +64,12 @@ def demo_state() -> TenantState:
 class Sandbox:
     """A simulated Microsoft 365 tenant on loopback (a context manager; or start()/stop())."""
 
-    def __init__(self, state: TenantState | None = None) -> None:
+    def __init__(
+        self, state: TenantState | None = None, *, served_from_tenant_host: bool = False
+    ) -> None:
         self.state = state if state is not None else demo_state()
+        # Which admin API host serves the tenant; switchable while running.
+        self.admin_routing = AdminRouting(served_from_tenant_host=served_from_tenant_host)
         self._work_dir: Path | None = None
         self._pki: SandboxPki | None = None
         self._listeners: list[LoopbackServer] = []
@@ -118,6 +125,11 @@ class Sandbox:
             lambda r: admin.app(r), name="admin-api", ssl_context=pki.server_context()
         )
         self._listeners.append(admin_srv)
+        # The tenant-specific admin API host (adminapi_hosts.py): another port, same CA.
+        tenant_srv = LoopbackServer(
+            lambda r: tenant_admin.app(r), name="admin-api-tenant", ssl_context=pki.server_context()
+        )
+        self._listeners.append(tenant_srv)
         graph_srv = LoopbackServer(
             lambda r: graph.app(r), name="graph", ssl_context=pki.server_context()
         )
@@ -127,7 +139,17 @@ class Sandbox:
         resources = sandbox_resources(admin_srv.base_url, graph_srv.base_url)
         identity = IdentityProvider(self.state, tokens, resources, sign_in_base=pages_srv.base_url)
         pages = SignInPages(identity)
-        admin = AdminApi(self.state, tokens, base_url=admin_srv.base_url)
+        routing = self.admin_routing
+        routing.tenant_host = tenant_srv.base_url
+        admin = AdminApi(self.state, tokens, base_url=admin_srv.base_url, routing=routing)
+        tenant_admin = AdminApi(
+            self.state,
+            tokens,
+            base_url=tenant_srv.base_url,
+            audience=admin_srv.base_url,
+            routing=routing,
+            front_door=False,
+        )
         graph = GraphApi(self.state, tokens, base_url=graph_srv.base_url)
         # Tests look at the Entra objects made through Graph (app registrations).
         self.graph_api = graph
@@ -228,6 +250,11 @@ class Sandbox:
         return self._url("admin-api")
 
     @property
+    def admin_api_tenant_host(self) -> str:
+        """The base URL of the tenant-specific admin API host."""
+        return self._url("admin-api-tenant")
+
+    @property
     def graph(self) -> str:
         return self._url("graph")
 
@@ -294,6 +321,7 @@ class Sandbox:
             "authority": self.authority,
             "client_id": EXCHANGE_POWERSHELL_CLIENT_ID,
             "admin_api": self.admin_api,
+            "admin_api_tenant_host": self.admin_api_tenant_host,
             "graph": self.graph,
             "sign_in": self.sign_in_url,
             "dns": hp(self.dns),

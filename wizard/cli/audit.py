@@ -167,7 +167,12 @@ def _audit(target: _Target, settings: Any, *, device_code: bool) -> Any:
     try:
         with make_session(target.cloud) as http:
             admin = ExchangeAdmin(
-                target.cloud, account.tenant_id, account.upn, sign_in.exchange_token, session=http
+                target.cloud,
+                account.tenant_id,
+                account.upn,
+                sign_in.exchange_token,
+                session=http,
+                hosts=sign_in.admin_hosts,
             )
             graph = Graph(target.cloud, sign_in.graph_token, session=http)
             return run_audit(admin, graph, target.cloud, signed_in_as=account.upn)

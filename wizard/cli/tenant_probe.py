@@ -109,7 +109,12 @@ def _probe(target: Any, settings: Any, *, device_code: bool) -> Any:
     try:
         with make_session(cloud) as http, DnsClient(dns_settings) as dns:
             admin = ExchangeAdmin(
-                cloud, account.tenant_id, account.upn, sign_in.exchange_token, session=http
+                cloud,
+                account.tenant_id,
+                account.upn,
+                sign_in.exchange_token,
+                session=http,
+                hosts=sign_in.admin_hosts,
             )
             graph = Graph(cloud, sign_in.graph_token, session=http)
             extra: Sequence[Callable[[], Sequence[Any]]] = (lambda: token_checks(sign_in, account),)

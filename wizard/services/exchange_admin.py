@@ -7,7 +7,10 @@
 `POST {exchange_api}/adminapi/beta/{tenant}/InvokeCommand` with
 `{"CmdletInput": {"CmdletName": ..., "Parameters": {...}}}`; the answer's `value` is
 the cmdlet's output, paged with `@odata.nextLink` (followed with the same body), and
-`@adminapi.warnings` carries the cmdlet's warnings. Failures become typed errors with
+`@adminapi.warnings` carries the cmdlet's warnings. The host is the cloud's front door
+until `admin_host.discover` (once per sign-in, `SignIn.admin_hosts`) names the
+tenant's own; a redirected call is re-sent there by hand, to Microsoft's hosts only.
+Failures become typed errors with
 the server's own text: `ExchangeCommandError` for a cmdlet that failed,
 `PermissionDenied` for 403, `Throttled` once 429 persists beyond the retries,
 `NeedsSignIn` when a refreshed token is refused again.
@@ -16,6 +19,7 @@ the server's own text: `ExchangeCommandError` for a cmdlet that failed,
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -27,6 +31,14 @@ from wizard.core.clouds import Cloud
 from wizard.core.errors import PermissionDenied, ServiceError
 from wizard.core.i18n import tr
 from wizard.core.plan import Cmdlet
+from wizard.services.admin_host import (
+    REDIRECT_STATUSES,
+    AdminHosts,
+    base_of,
+    discover,
+    invoke_url,
+    redirect_target,
+)
 from wizard.services.cancel import Cancellation, NeverCancelled, check
 from wizard.services.http import (
     DEFAULT_RETRY,
@@ -44,6 +56,8 @@ SERVICE = tr("the Exchange Online admin API")
 PAGE_SIZE = 1000
 # A tenant with more pages than this is far beyond what the wizard reads.
 MAX_PAGES = 100
+# Redirects one InvokeCommand may take (to the tenant's own host, admin_host.py).
+MAX_REDIRECTS = 2
 
 
 class TokenProvider(Protocol):
@@ -200,6 +214,7 @@ class ExchangeAdmin:
         session: requests.Session | None = None,
         retry: RetryPolicy = DEFAULT_RETRY,
         page_size: int = PAGE_SIZE,
+        hosts: AdminHosts | None = None,
     ) -> None:
         self.cloud = cloud
         self.page_size = page_size
@@ -208,7 +223,13 @@ class ExchangeAdmin:
         self._token = token
         self._session = session if session is not None else make_session(cloud)
         self._retry = retry
-        self.url = cloud.admin_api_url(tenant_id)
+        # The host that serves the tenant, found once per sign-in (`SignIn.admin_hosts`);
+        # until then the cloud's front door.
+        self._hosts = hosts if hosts is not None else AdminHosts()
+        known = self._hosts.get(tenant_id)
+        self.url = invoke_url(known, tenant_id) if known else cloud.admin_api_url(tenant_id)
+        self._located = known is not None
+        self._locating = threading.Lock()
 
     def _headers(self, token: str) -> dict[str, str]:
         return {
@@ -239,6 +260,7 @@ class ExchangeAdmin:
         body = {"CmdletInput": {"CmdletName": cmdlet, "Parameters": dict(parameters or {})}}
         values: list[dict[str, Any]] = []
         warnings: list[str] = []
+        self._locate(cancel)
         url: str | None = self.url
         pages = 0
         while url is not None:
@@ -257,6 +279,50 @@ class ExchangeAdmin:
         for warning in warnings:
             log.info("%s: Exchange warned: %s", cmdlet, warning)
         return CommandResult(cmdlet, values, warnings)
+
+    def _locate(self, cancel: Cancellation | None) -> None:
+        """Ask the front door once which host serves the tenant (admin_host.discover)."""
+        with self._locating:
+            if self._located:
+                return
+            known = self._hosts.get(self.tenant_id)
+            if known is None:
+                known = discover(
+                    self.cloud,
+                    self.tenant_id,
+                    self.anchor_upn,
+                    self._token(),
+                    self._session,
+                    cancel=cancel,
+                )
+                if known is not None:
+                    self._hosts.remember(self.tenant_id, known)
+            self._located = True
+            if known is not None:
+                self.url = invoke_url(known, self.tenant_id)
+
+    def _redirected(self, response: requests.Response, url: str, cmdlet: str, hops: int) -> str:
+        """Where a redirected InvokeCommand goes next: Microsoft's hosts only, twice at most."""
+        location = response.headers.get("Location") or ""
+        if not location or hops >= MAX_REDIRECTS:
+            raise ExchangeCommandError(
+                tr("Exchange kept sending {cmdlet} on to other servers.").format(cmdlet=cmdlet),
+                tr("It did not say which server serves this tenant."),
+                tr("Try again in a minute."),
+                cmdlet=cmdlet,
+                status=response.status_code,
+                code="Redirect",
+                detail=f"{cmdlet}: HTTP {response.status_code} after {hops} redirects, "
+                f"Location {location[:300]!r}",
+                retryable=True,
+            )
+        target = redirect_target(self.cloud, url, location)
+        base = base_of(target)
+        # Later calls of this sign-in go straight there.
+        self._hosts.remember(self.tenant_id, base)
+        self.url = invoke_url(base, self.tenant_id)
+        log.info("%s: Exchange serves this tenant from %s", cmdlet, urlsplit(base).netloc)
+        return target
 
     def _next_link(self, link: object, cmdlet: str, pages: int) -> str | None:
         if not link:
@@ -295,7 +361,7 @@ class ExchangeAdmin:
         busy = 0
         garbled = 0
         while True:
-            response = self._post_once(url, body, cmdlet, cancel)
+            response, url = self._post_once(url, body, cmdlet, cancel)
             if _is_busy_answer(response):
                 if busy >= self._retry.throttle_retries:
                     raise ExchangeCommandError(
@@ -370,12 +436,16 @@ class ExchangeAdmin:
 
     def _post_once(
         self, url: str, body: dict[str, Any], cmdlet: str, cancel: Cancellation | None
-    ) -> requests.Response:
+    ) -> tuple[requests.Response, str]:
+        """One answer that is not a redirect, and the URL that gave it."""
         refreshed = False
+        hops = 0
         while True:
             token = self._token(force_refresh=refreshed)
 
-            def attempt(token: str = token) -> requests.Response:
+            def attempt(token: str = token, url: str = url) -> requests.Response:
+                # Redirects are followed below, not by requests: it would re-send the
+                # POST as a GET and drop the token (admin_host.py).
                 return send(
                     self._session,
                     "POST",
@@ -383,6 +453,7 @@ class ExchangeAdmin:
                     service=SERVICE,
                     headers=self._headers(token),
                     json=body,
+                    allow_redirects=False,
                 )
 
             response = with_retries(
@@ -392,12 +463,16 @@ class ExchangeAdmin:
                 policy=self._retry,
                 cancel=cancel,
             )
+            if response.status_code in REDIRECT_STATUSES:
+                url = self._redirected(response, url, cmdlet, hops)
+                hops += 1
+                continue
             if response.status_code == 401 and not refreshed:
                 log.info("%s: token refused (401); refreshing it once", cmdlet)
                 refreshed = True
                 continue
             break
-        return response
+        return response, url
 
     def _raise_for(self, response: requests.Response, cmdlet: str) -> None:
         if response.status_code == 401:

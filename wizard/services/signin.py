@@ -41,6 +41,7 @@ from wizard.core.clouds import EXCHANGE_POWERSHELL_CLIENT_ID, AppJob, Cloud, Clo
 from wizard.core.errors import PermissionDenied, SignInError, WizardError
 from wizard.core.i18n import tr
 from wizard.core.validation import Validated, check_domain
+from wizard.services.admin_host import AdminHosts
 from wizard.services.atomic import write_atomic
 from wizard.services.cancel import Cancellation, Cancelled, check
 from wizard.services.http import make_session, translate
@@ -506,6 +507,8 @@ class SignIn:
         self._lock = threading.RLock()
         self._apps: dict[str, msal.PublicClientApplication] = {}
         self._account: SignedIn | None = None
+        # The admin API host of each tenant, found once per sign-in (admin_host.py).
+        self.admin_hosts = AdminHosts()
 
     # -- state
 
@@ -536,6 +539,7 @@ class SignIn:
                     app.remove_account(account)
             self._apps = {}
             self._account = None
+            self.admin_hosts.clear()
 
     def client_for(self, job: AppJob) -> str | None:
         """The client id that serves `job` in this cloud (None: no app set for it).
@@ -850,6 +854,7 @@ class SignIn:
                 for app_client in list(self._apps):
                     self._forget(previous, app_client)
             self._account = signed_in
+            self.admin_hosts.clear()
         log.info("signed in to tenant %s (%s)", signed_in.tenant_id, signed_in.role_text)
         return signed_in
 

@@ -186,7 +186,14 @@ class AuditPage(WizardPage):
 
         def work(token: CancelToken) -> AuditReport:
             with make_session(cloud) as http:
-                admin = ExchangeAdmin(cloud, tenant_id, upn, sign_in.exchange_token, session=http)
+                admin = ExchangeAdmin(
+                    cloud,
+                    tenant_id,
+                    upn,
+                    sign_in.exchange_token,
+                    session=http,
+                    hosts=sign_in.admin_hosts,
+                )
                 graph = Graph(cloud, sign_in.graph_token, session=http)
                 return run_audit(admin, graph, cloud, cancel=token, signed_in_as=upn)
 

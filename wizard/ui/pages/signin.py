@@ -72,7 +72,13 @@ def tenant_clients(session: WizardSession) -> tuple[ExchangeAdmin, Graph]:
             session.tr("You are not signed in."), "", session.tr("Sign in on the Sign in step.")
         )
     sign_in = session.sign_in
-    admin = ExchangeAdmin(session.cloud, account.tenant_id, account.upn, sign_in.exchange_token)
+    admin = ExchangeAdmin(
+        session.cloud,
+        account.tenant_id,
+        account.upn,
+        sign_in.exchange_token,
+        hosts=sign_in.admin_hosts,
+    )
     return admin, Graph(session.cloud, sign_in.graph_token)
 
 
@@ -89,7 +95,9 @@ def _with_identity(
     """Right after signing in: the tenant's name and domains, for the page to show."""
     if account.has_admin_role is False:
         return _Outcome(account, None, None)
-    admin = ExchangeAdmin(cloud, account.tenant_id, account.upn, sign_in.exchange_token)
+    admin = ExchangeAdmin(
+        cloud, account.tenant_id, account.upn, sign_in.exchange_token, hosts=sign_in.admin_hosts
+    )
     graph = Graph(cloud, sign_in.graph_token)
     try:
         return _Outcome(account, read_identity(admin, graph, cancel=token), None)

@@ -147,20 +147,37 @@ def test_oauth_token_from_stdin_and_no_secret_in_output(
     assert token not in captured.out and token not in captured.err
 
 
-def test_relay_methods_default_to_the_mx_on_port_25(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_relay_methods_default_to_the_domains_mx_on_port_25(sandbox: Any) -> None:
     from wizard.cli.send_test import build_request
+    from wizard.sandbox.tenant import microsoft_mx_host
 
+    dns = f"{sandbox.dns.host}:{sandbox.dns.port}"
     args = build_parser().parse_args(
         ["send-test", "--method", "direct-send", "--from", SCANNER, "--to", USER]
+        + ["--nameserver", dns]
     )
     request = build_request(args)
-    assert request.host == "contoso-example.mail.protection.outlook.com"
+    # The live MX (Microsoft's suffixed token), never the dashed domain.
+    assert request.host == microsoft_mx_host(DEMO_DOMAIN)
     assert request.port == 25
     args = build_parser().parse_args(
         ["send-test", "--method", "smtp-auth", "--from", SCANNER, "--to", USER]
     )
     request = build_request(args)
     assert (request.host, request.port) == ("smtp.office365.com", 587)
+
+
+def test_a_relay_host_that_cannot_be_found_is_explained(
+    sandbox: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with sandbox.state.lock:
+        sandbox.state.set_record(DEMO_DOMAIN, "MX", "10 mx1.mimecast.com.")
+    dns = f"{sandbox.dns.host}:{sandbox.dns.port}"
+    argv = ["send-test", "--method", "connector", "--from", SCANNER, "--to", USER]
+    code = _run([*argv, "--nameserver", dns], monkeypatch)
+    err = capsys.readouterr().err
+    assert code == 2 and "relay host for contoso.example was not found" in err
+    assert f"Settings > Domains > {DEMO_DOMAIN}" in err and "--host" in err
 
 
 def test_the_cli_default_timeout_is_the_senders() -> None:

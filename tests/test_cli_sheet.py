@@ -181,10 +181,43 @@ def render_pages_image(pdf: Path, folder: Path) -> QImage:
     return QImage(str(render_pages(pdf, folder / "page", 150)[0]))
 
 
+TENANT_MX = "contoso-com01b.mail.protection.outlook.com"
+
+
 def test_include_password_is_a_no_op_without_passwords(tmp_path: Path) -> None:
     profile = _write(tmp_path, {**PROFILE, "method": "connector"})
     out = tmp_path / "relay.pdf"
-    done = _run(tmp_path, str(profile), "-o", str(out), "--include-password")
+    done = _run(
+        tmp_path, str(profile), "-o", str(out), "--include-password", "--mx-host", TENANT_MX
+    )
     assert done.returncode == 0, done.stderr
     assert "signs in without a password" in done.stderr
-    assert "contoso-com.mail.protection.outlook.com" in poppler_pages(out)[0]
+    assert f"Relay host {TENANT_MX} (from the tenant" in done.stderr
+    assert TENANT_MX in poppler_pages(out)[0]
+
+
+def test_relay_host_from_the_live_mx_or_explained_when_not_found(tmp_path: Path) -> None:
+    from wizard.sandbox.dns_server import DnsServer
+    from wizard.sandbox.tenant import TenantState
+
+    state = TenantState(tenant_id="t", display_name="Contoso", initial_domain="c.example")
+    state.set_record("contoso.com", "MX", f"0 {TENANT_MX}.")
+    profile = _write(tmp_path, {**PROFILE, "method": "direct-send"})
+    out = tmp_path / "direct.pdf"
+    with DnsServer(state) as dns:
+        nameserver = f"{dns.endpoint.host}:{dns.endpoint.port}"
+        done = _run(tmp_path, str(profile), "-o", str(out), "--nameserver", nameserver)
+        assert done.returncode == 0, done.stderr
+        assert "from the domain's MX record in DNS" in done.stderr
+        assert TENANT_MX in poppler_pages(out)[0]
+
+        # The MX goes to a filter and the dashed guess does not exist: nothing computed.
+        state.set_record("contoso.com", "MX", "10 mx1.mimecast.com.")
+        done = _run(tmp_path, str(profile), "-o", str(out), "--nameserver", nameserver)
+        assert done.returncode == 0, done.stderr
+        assert "Relay host not found" in done.stderr and "--mx-host" in done.stderr
+        text = poppler_pages(out)[0]
+        assert "Not known yet" in text and "contoso-com.mail.protection" not in text
+
+    bad = _run(tmp_path, str(profile), "-o", str(out), "--mx-host", "mx1.mimecast.com")
+    assert bad.returncode == 2 and "not a Microsoft 365 MX host" in bad.stderr

@@ -36,14 +36,22 @@ def test_oauth_and_legacy() -> None:
     assert legacy.server == "smtp-legacy.office365.com"
 
 
-def test_direct_send_and_connector_use_the_mx_host() -> None:
-    d = device_settings(Method.DIRECT_SEND, WW, domain="contoso.com", sender="scan@contoso.com")
+def test_direct_send_and_connector_use_the_decided_relay_host() -> None:
+    from wizard.core.relay_host import RelayHost, RelayHostSource
+
+    tenant = RelayHost(
+        "contoso.com", "contoso-com01b.mail.protection.outlook.com", RelayHostSource.TENANT, True
+    )
+    d = device_settings(
+        Method.DIRECT_SEND, WW, domain="contoso.com", sender="scan@contoso.com", mx_host=tenant
+    )
     assert (d.server, d.port, d.auth, d.internal_only) == (
-        "contoso-com.mail.protection.outlook.com",
+        "contoso-com01b.mail.protection.outlook.com",
         25,
         AuthKind.NONE,
         True,
     )
+    assert d.server_display == d.server and d.relay_host is tenant
     c = device_settings(
         Method.CONNECTOR,
         WW,
@@ -56,6 +64,26 @@ def test_direct_send_and_connector_use_the_mx_host() -> None:
         Method.CONNECTOR, WW, domain="contoso.com", sender="s@contoso.com", tls12=Tri.NO
     )
     assert old.security is Security.NONE and not old.tls_required
+
+
+def test_no_relay_host_is_never_computed() -> None:
+    from wizard.core.relay_host import RelayHost, RelayHostSource
+
+    missing = device_settings(
+        Method.DIRECT_SEND, WW, domain="contoso.com", sender="scan@contoso.com"
+    )
+    assert missing.server == "" and not missing.host_found
+    assert missing.server_display == "Relay host not found"
+    assert any("Settings > Domains > contoso.com" in n for n in missing.notes)
+    guess = RelayHost(
+        "contoso.com", "contoso-com.mail.protection.outlook.com", RelayHostSource.GUESS, False
+    )
+    guessed = device_settings(
+        Method.CONNECTOR, WW, domain="contoso.com", sender="s@contoso.com", mx_host=guess
+    )
+    assert guessed.server == "contoso-com.mail.protection.outlook.com"
+    assert guessed.server_display.endswith("(unverified guess)")
+    assert any("guess" in n for n in guessed.notes)
 
 
 def test_hve() -> None:
@@ -83,13 +111,17 @@ def test_sandbox_cloud_points_at_loopback() -> None:
 
 
 def test_clouds() -> None:
+    from wizard.core.relay_host import guess_mx_host
+
     assert (
-        WW.classic_mx_host("Bücher.example") == "xn--bcher-kva-example.mail.protection.outlook.com"
+        guess_mx_host(WW, "Bücher.example") == "xn--bcher-kva-example.mail.protection.outlook.com"
     )
     assert WW.is_microsoft_mx("contoso-com.a-v1.mx.microsoft.")
     assert not WW.is_microsoft_mx("mx1.mimecast.com")
     assert CLOUDS[CloudId.GCC_HIGH].legacy_tls_smtp is None
-    assert CLOUDS[CloudId.CHINA].classic_mx_host("c.cn").endswith("partner.outlook.cn")
+    assert guess_mx_host(CLOUDS[CloudId.CHINA], "c.cn").endswith("partner.outlook.cn")
+    assert CLOUDS[CloudId.DOD].is_microsoft_mx("agency-mil.protection.apps.mil")
+    assert CLOUDS[CloudId.GCC_HIGH].is_microsoft_mx("agency-gov.l-v1.usgovcloud-mx.microsoft")
     assert WW.exchange_scope == "https://outlook.office365.com/.default"
 
 

@@ -119,13 +119,19 @@ def test_results_arrive_one_by_one(clean: DnsSandbox) -> None:
 # --- MX ---------------------------------------------------------------------------------
 
 
-def test_mx_missing_fails_with_the_computed_host(clean: DnsSandbox) -> None:
+def test_mx_missing_offers_only_the_tenants_value_as_a_fix(clean: DnsSandbox) -> None:
     clean.state.set_record(DOMAIN, "MX")
     result = clean.check(DOMAIN).check(CheckId.MX)
-    assert result is not None and result.status is CheckStatus.FAIL and result.fix is not None
-    assert result.fix.value == "0 fabrikam-example.mail.protection.outlook.com"
-    clean.publish(result.fix)
-    assert status(clean.check(DOMAIN), CheckId.MX) is CheckStatus.PASS
+    # Without the tenant's value no host is offered as fact: only where to find it.
+    assert result is not None and result.status is CheckStatus.FAIL and result.fix is None
+    assert any("Settings > Domains > fabrikam.example" in d for d in result.details)
+    assert "fabrikam-example.mail.protection" not in " ".join(result.details)
+    expected = ExpectedRecords(mx_host="fabrikam-example01b.mail.protection.outlook.com")
+    told = clean.check(DOMAIN, expected=expected).check(CheckId.MX)
+    assert told is not None and told.fix is not None
+    assert told.fix.value == "0 fabrikam-example01b.mail.protection.outlook.com"
+    clean.publish(told.fix)
+    assert status(clean.check(DOMAIN, expected=expected), CheckId.MX) is CheckStatus.PASS
 
 
 def test_mx_dnssec_form_passes(clean: DnsSandbox) -> None:
@@ -147,7 +153,9 @@ def test_mx_third_party_filter_is_explained_for_direct_send(clean: DnsSandbox) -
     result = clean.check(DOMAIN, method=Method.DIRECT_SEND).check(CheckId.MX)
     assert result is not None and result.status is CheckStatus.INFO and result.fix is None
     text = " ".join(result.details)
-    assert "fabrikam-example.mail.protection.outlook.com" in text and "not to the MX" in text
+    # The Microsoft host behind the filter is not in DNS: the admin center has it.
+    assert "fabrikam-example.mail.protection" not in text and "not to the MX" in text
+    assert "admin center" in text
 
 
 # --- SPF --------------------------------------------------------------------------------
@@ -358,6 +366,27 @@ def test_dkim_uses_the_tenant_values_when_signed_in(clean: DnsSandbox) -> None:
         result = report.check(check)
         assert result is not None and result.status is CheckStatus.FAIL and result.fix is not None
         assert result.fix.value.endswith(".n-v1.dkim.mail.microsoft")
+
+
+def test_dkim_targets_with_microsofts_suffixed_token_pass(clean: DnsSandbox) -> None:
+    # As in a public zone: selector1-exclusive-jasonshadow-com03i._domainkey.jasonshadow.
+    # r-v1.dkim.mail.microsoft. Without the tenant's config any target under the
+    # tenant's onmicrosoft.com or dkim.mail.microsoft is accepted.
+    for selector in ("selector1", "selector2"):
+        target = f"{selector}-fabrikam-example03i._domainkey.fabrikam.r-v1.dkim.mail.microsoft"
+        clean.state.set_record(f"{selector}._domainkey.{DOMAIN}", "CNAME", target + ".")
+        clean.state.set_record(target, "TXT", "v=DKIM1; k=rsa; p=MIIBIjANBgkq")
+    report = clean.check(DOMAIN)
+    assert status(report, CheckId.DKIM_SELECTOR1) is CheckStatus.PASS
+    assert status(report, CheckId.DKIM_SELECTOR2) is CheckStatus.PASS
+    # Signed in, the tenant's exact value decides.
+    tenant = ExpectedRecords(
+        dkim_selector1="selector1-fabrikam-example03i._domainkey.fabrikam.r-v1.dkim.mail.microsoft",
+        dkim_selector2="selector2-other._domainkey.fabrikam.r-v1.dkim.mail.microsoft",
+    )
+    told = clean.check(DOMAIN, expected=tenant)
+    assert status(told, CheckId.DKIM_SELECTOR1) is CheckStatus.PASS
+    assert status(told, CheckId.DKIM_SELECTOR2) is CheckStatus.FAIL
 
 
 def test_dkim_through_a_cname_chain_passes(clean: DnsSandbox) -> None:

@@ -191,3 +191,27 @@ def test_report_from_a_profile_without_the_advisor() -> None:
     assert report.tenant is None and report.dns is None and report.test is None
     text = " ".join(" ".join(t.split()) for t in pages_text(report_pdf_bytes(report)))
     assert "reasons are not listed" in text
+
+
+def test_the_relay_host_and_its_source_are_in_the_report() -> None:
+    from dataclasses import replace
+
+    from wizard.core.relay_host import decide_relay_host
+
+    ww = CLOUDS[CloudId.WORLDWIDE]
+    relay = replace(_profile(), method=Method.CONNECTOR)
+    domain = relay.site.domain
+    tenant = decide_relay_host(ww, domain, tenant_mx="contoso-com01b.mail.protection.outlook.com")
+    text = " ".join(
+        pages_text(report_pdf_bytes(SetupReport.for_profile(relay, TODAY, relay_host=tenant)))
+    )
+    assert "contoso-com01b.mail.protection.outlook.com on port 25" in text
+    assert "from the tenant" in text
+    missing = decide_relay_host(ww, domain)
+    text = " ".join(
+        pages_text(report_pdf_bytes(SetupReport.for_profile(relay, TODAY, relay_host=missing)))
+    )
+    assert "Relay host not found yet" in text and "Settings > Domains" in text
+    # SMTP AUTH devices never connect to the MX: nothing about it in their report.
+    auth = replace(_profile(), method=Method.SMTP_AUTH)
+    assert SetupReport.for_profile(auth, TODAY, relay_host=tenant).relay_host is None

@@ -66,7 +66,7 @@ def test_service_configuration_records_name_the_tenants_mx(sandbox: Sandbox) -> 
     # Graph lists other services too; a client must choose by supportedService.
     assert {r["supportedService"] for r in records} >= {"OfficeCommunicationsOnline", "Intune"}
     classic = get(sandbox, "domains/contoso.example/serviceConfigurationRecords").json()["value"]
-    assert classic[0]["mailExchange"] == "contoso-example.mail.protection.outlook.com"
+    assert classic[0]["mailExchange"] == "contoso-example01b.mail.protection.outlook.com"
 
 
 @pytest.mark.parametrize("enabled", [False, True])

@@ -115,8 +115,10 @@ def test_rows_follow_the_vendors_labels_and_order() -> None:
 
 def test_values_per_method() -> None:
     brother = Printer("B", "brother", "", "", "mfp@contoso.com")
-    relay = _sheets(_profile(Method.CONNECTOR, brother))[0]
-    assert relay.row(FieldKey.SERVER).value == "contoso-com.mail.protection.outlook.com"
+    tenant_mx = "contoso-com01b.mail.protection.outlook.com"
+    relay = _sheets(_profile(Method.CONNECTOR, brother), mx_host=tenant_mx)[0]
+    assert relay.row(FieldKey.SERVER).value == tenant_mx
+    assert tenant_mx in relay.qr_payload
     assert relay.row(FieldKey.PORT).value == "25"
     assert relay.row(FieldKey.SECURITY).value == "TLS"  # Brother's word for STARTTLS
     assert relay.row(FieldKey.AUTH).state is RowState.NOT_USED
@@ -136,6 +138,26 @@ def test_values_per_method() -> None:
     hve = _sheets(_profile(Method.HVE, brother))[0]
     assert hve.row(FieldKey.SERVER).value == "smtp.hve.mx.microsoft"
     assert hve.retirement_note and "September 2028" in hve.retirement_note
+
+
+def test_a_relay_host_is_never_computed_and_a_guess_is_marked() -> None:
+    from wizard.core.relay_host import RelayHost, RelayHostSource
+
+    brother = Printer("B", "brother", "", "", "mfp@contoso.com")
+    unknown = _sheets(_profile(Method.DIRECT_SEND, brother))[0]
+    server = unknown.row(FieldKey.SERVER)
+    assert server.value == "Not known yet" and server.state is RowState.NOT_USED
+    assert "mail.protection" not in unknown.qr_payload
+    assert any("Settings > Domains > contoso.com" in n for n in unknown.notes)
+
+    guess = RelayHost(
+        "contoso.com", "contoso-com.mail.protection.outlook.com", RelayHostSource.GUESS, False
+    )
+    guessed = _sheets(_profile(Method.CONNECTOR, brother), mx_host=guess)[0]
+    row = guessed.row(FieldKey.SERVER)
+    assert row.value == guess.host and "Unverified guess" in row.note
+    # A phone reading the QR code would not see "unverified": the guess is left out.
+    assert guess.host not in guessed.qr_payload
 
 
 def test_password_is_kept_unless_asked_for() -> None:

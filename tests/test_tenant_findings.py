@@ -68,12 +68,6 @@ CASES = [
         expect={"mx": (Severity.INFO, WizardStep.DNS, "received by x.mx.microsoft")},
     ),
     Case(
-        "mx computed says so",
-        Method.DIRECT_SEND,
-        snapshot=replace(SNAP, mx=MxInfo(DOMAIN, "c.mail.protection", MxSource.COMPUTED)),
-        expect={"mx": (Severity.INFO, WizardStep.DNS, "probably")},
-    ),
-    Case(
         "smtp auth off for the mailbox by inheritance",
         Method.SMTP_AUTH_OAUTH,
         expect={

@@ -38,6 +38,7 @@ from wizard.sandbox.server import Sandbox
 from wizard.sandbox.tenant import DEMO_DOMAIN, DEMO_SITE_IP, InboundConnector, TransportRule
 from wizard.services.cancel import CancelFlag, Cancelled
 from wizard.services.exchange_admin import ExchangeAdmin
+from wizard.services.relay_host import find_relay_host
 from wizard.services.signin import NeedsSignIn
 from wizard.services.smtp_test import Credentials, SendTestRequest, SmtpTest
 from wizard.services.troubleshoot import (
@@ -63,9 +64,15 @@ def device(
     tls12: Tri = Tri.YES,
     **changes: Any,
 ) -> DeviceUnderTest:
-    """The device as its settings sheet has it (the worldwide names)."""
+    """The device as its settings sheet has it (the worldwide names; the relay host as
+    the wizard finds it: the demo domain's live MX in the sandbox's DNS)."""
     values = device_settings(
-        method, device_facing(sandbox.cloud), domain=DEMO_DOMAIN, sender=sender, tls12=tls12
+        method,
+        device_facing(sandbox.cloud),
+        domain=DEMO_DOMAIN,
+        sender=sender,
+        tls12=tls12,
+        mx_host=find_relay_host(sandbox.cloud, DEMO_DOMAIN),
     )
     base = DeviceUnderTest.from_settings(values, tls12=tls12, known_site_ip=DEMO_SITE_IP)
     return DeviceUnderTest(**{**base.__dict__, **changes})

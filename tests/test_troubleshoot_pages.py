@@ -25,7 +25,13 @@ from wizard.core.profile import SiteProfile
 from wizard.core.troubleshoot import CheckId
 from wizard.sandbox.browser import StandInBrowser
 from wizard.sandbox.server import Sandbox
-from wizard.sandbox.tenant import DEMO_DOMAIN, DEMO_SITE_IP, InboundConnector, TransportRule
+from wizard.sandbox.tenant import (
+    DEMO_DOMAIN,
+    DEMO_SITE_IP,
+    InboundConnector,
+    TransportRule,
+    microsoft_mx_host,
+)
 from wizard.services.http import make_session
 from wizard.services.signin import SignIn, SignInSettings
 from wizard.services.troubleshoot import TroubleshootOptions
@@ -125,6 +131,8 @@ def to_troubleshoot(qtbot: QtBot, wizard: RelayWizard, *, sign_in: bool) -> Trou
     page = wizard.currentPage()
     assert isinstance(page, TroubleshootPage)
     page.options = FAST
+    # The relay host (direct send, connector) is looked up in DNS when the page opens.
+    qtbot.waitUntil(lambda: not wizard.session.relay_host_pending, timeout=10_000)
     return page
 
 
@@ -149,7 +157,8 @@ def test_port_25_block_is_named_and_fixed_in_method(
     # The device comes from the opened profile, with its sheet's values.
     assert page.device_combo.currentText() == "Scanner"
     assert page.sender_edit.text() == SCANNER
-    assert page.host_edit.text() == "contoso-example.mail.protection.outlook.com"
+    # The relay host is the domain's live MX (Microsoft's suffixed token), looked up.
+    qtbot.waitUntil(lambda: page.host_edit.text() == microsoft_mx_host(DEMO_DOMAIN), timeout=10000)
     assert page.port_spin.value() == 25
     assert page.signed_line.word == "Not signed in"
     # The last step of this path: Finish, not Next.

@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -18,6 +19,7 @@ from pytestqt.qtbot import QtBot
 
 from wizard import app
 from wizard.core.errors import ProfileError
+from wizard.core.methods import Method
 from wizard.services.profile_store import save_profile
 from wizard.ui import tasks
 from wizard.ui.crash import CrashDialog, CrashReporter
@@ -68,7 +70,10 @@ def test_the_window_opens_with_every_page_and_closes(qtbot: QtBot) -> None:
 
 
 def test_profile_argument_opens_the_profile(qtbot: QtBot, tmp_path: Path) -> None:
-    path = save_profile(sample_profile(), tmp_path / "contoso.json")
+    # SMTP AUTH: the launched window asks no DNS for a relay host (no internet here).
+    path = save_profile(
+        replace(sample_profile(), method=Method.SMTP_AUTH), tmp_path / "contoso.json"
+    )
     code, window = _run(_args(profile=str(path)), lambda w: w.session.profile_path == path)
     assert code == 0
     assert window.session.profile.site.name == "Contoso Dental – Main office"

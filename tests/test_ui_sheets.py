@@ -16,6 +16,7 @@ from tests.ui_helpers import TODAY, choose_file
 from wizard.core.clouds import CLOUDS, CloudId
 from wizard.core.methods import Method
 from wizard.core.profile import SiteProfile
+from wizard.core.relay_host import decide_relay_host
 from wizard.core.sheet import PASSWORD_IN_KEYRING, printer_password_purpose
 from wizard.export.layout import Paper
 from wizard.services.profile_store import load_profile
@@ -50,8 +51,16 @@ def opened_urls() -> Iterator[list[QUrl]]:
     QDesktopServices.unsetUrlHandler("file")
 
 
+TENANT_MX = "contoso-com01b.mail.protection.outlook.com"
+
+
 def _page(qtbot: QtBot, profile: SiteProfile) -> tuple[RelayWizard, SheetsPage]:
     session = WizardSession(CLOUDS[CloudId.WORLDWIDE], profile, clock=lambda: TODAY)
+    # What a tenant check leaves in the session: the tenant's MX for the domain (no
+    # lookup on the internet from a test).
+    session.set_relay_host(
+        decide_relay_host(CLOUDS[CloudId.WORLDWIDE], profile.site.domain, tenant_mx=TENANT_MX)
+    )
     wizard = RelayWizard(session, pages=[SheetsPage], remember_size=False)
     qtbot.addWidget(wizard)
     wizard.resize(*DEFAULT_SIZE)
@@ -93,6 +102,8 @@ def test_previews_then_export_all_and_open_the_folder(
     assert len(pages) == len(profile.printers)
     for printer, text in zip(profile.printers, pages, strict=True):
         assert printer.name in text and printer.sender in text
+        # The tenant's MX host, never the computed dashed name.
+        assert TENANT_MX in squash(text) and "contoso-com.mail" not in text
     # The profile was saved at the end, next to nothing secret.
     saved_path = wizard.session.profile_path
     assert saved_path is not None and saved_path.exists()

@@ -20,10 +20,12 @@ from tests.ui_helpers import (
     next_button,
     type_into,
 )
-from wizard.core.clouds import Endpoint, sandbox_cloud
+from wizard.core.clouds import CLOUDS, Cloud, CloudId, Endpoint, sandbox_cloud
 from wizard.core.methods import Method, Tri
 from wizard.core.profile import Printer, SiteProfile
+from wizard.sandbox.dns_server import DnsServer
 from wizard.sandbox.server import Sandbox
+from wizard.sandbox.tenant import TenantState
 from wizard.services.profile_store import save_profile
 from wizard.ui.pages.base import PageId, WizardPage
 from wizard.ui.pages.method import MethodPage
@@ -75,7 +77,19 @@ def _add_device(
 
 
 def test_walk_the_first_pages_and_save_the_profile(qtbot: QtBot, tmp_path: Path) -> None:
-    wizard = make_wizard(qtbot)
+    # contoso.com's DNS, served on loopback: its MX carries Microsoft's suffixed token,
+    # and the relay host the Method page shows is read from it, never computed.
+    state = TenantState(tenant_id="t", display_name="Contoso", initial_domain="c.example")
+    state.set_record("contoso.com", "MX", f"0 {CONTOSO_MX}.")
+    with DnsServer(state) as dns:
+        _walk(qtbot, tmp_path, replace(CLOUDS[CloudId.WORLDWIDE], dns_server=dns.endpoint))
+
+
+CONTOSO_MX = "contoso-com01b.mail.protection.outlook.com"
+
+
+def _walk(qtbot: QtBot, tmp_path: Path, cloud: Cloud) -> None:
+    wizard = make_wizard(qtbot, cloud=cloud)
     assert wizard.current_page_id() is PageId.WELCOME
     assert wizard.registered() == [PageId.WELCOME, PageId.SITE, PageId.METHOD, PageId.SUMMARY]
     click_next(qtbot, wizard)
@@ -150,7 +164,8 @@ def test_walk_the_first_pages_and_save_the_profile(qtbot: QtBot, tmp_path: Path)
 
     qtbot.mouseClick(method.card(Method.CONNECTOR).radio, Qt.MouseButton.LeftButton)
     assert wizard.session.profile.method is Method.CONNECTOR
-    assert method.preview.values["Server"] == "contoso-com.mail.protection.outlook.com"
+    qtbot.waitUntil(lambda: method.preview.values["Server"] == CONTOSO_MX, timeout=10000)
+    assert method.preview.values["Server from"] == "from the domain's MX record in DNS"
     assert method.preview.values["Port"] == "25"
     assert method.preview.values["Sender (From)"] == "scanner@contoso.com"
     assert next_button(wizard).isEnabled()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -22,6 +24,8 @@ from pytestqt.qtbot import QtBot
 
 from wizard.core.clouds import CLOUDS, Cloud, CloudId
 from wizard.core.profile import SiteProfile
+from wizard.sandbox.dns_server import DnsServer
+from wizard.sandbox.tenant import TenantState
 from wizard.ui.pages.base import WizardPage
 from wizard.ui.pages.method import MethodPage
 from wizard.ui.pages.site import SitePage
@@ -38,6 +42,23 @@ TODAY = date(2026, 11, 2)
 # sandbox), so they are left out here.
 FIRST_PAGES: tuple[type[WizardPage], ...] = (WelcomePage, SitePage, MethodPage, SummaryPage)
 
+# The sample profile's domain as public DNS has it: its MX carries Microsoft's
+# suffixed token. The pages look the relay host up there, never on the internet.
+CONTOSO_MX = "contoso-com01b.mail.protection.outlook.com"
+_public_dns: DnsServer | None = None
+
+
+def worldwide_on_loopback_dns() -> Cloud:
+    """Worldwide, with DNS questions going to a loopback stand-in for public DNS."""
+    global _public_dns
+    if _public_dns is None:
+        state = TenantState(tenant_id="t", display_name="Public DNS", initial_domain="x.example")
+        state.set_record("contoso.com", "MX", f"0 {CONTOSO_MX}.")
+        _public_dns = DnsServer(state)
+        _public_dns.start()
+        atexit.register(_public_dns.stop)
+    return replace(CLOUDS[CloudId.WORLDWIDE], dns_server=_public_dns.endpoint)
+
 
 def make_wizard(
     qtbot: QtBot,
@@ -48,7 +69,7 @@ def make_wizard(
     remember_size: bool = False,
     pages: tuple[type[WizardPage], ...] = FIRST_PAGES,
 ) -> RelayWizard:
-    session = WizardSession(cloud or CLOUDS[CloudId.WORLDWIDE], profile, clock=lambda: today)
+    session = WizardSession(cloud or worldwide_on_loopback_dns(), profile, clock=lambda: today)
     wizard = RelayWizard(session, pages=pages, remember_size=remember_size)
     qtbot.addWidget(wizard)
     wizard.resize(*DEFAULT_SIZE)

@@ -22,11 +22,12 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, TextIO
 
 from wizard.cli import add_cloud_option
-from wizard.core.clouds import cloud_by_id
+from wizard.core.clouds import Cloud, cloud_by_id
 from wizard.core.device_settings import AuthKind, device_settings
 from wizard.core.errors import InvalidInput, SecretStoreError
 from wizard.core.i18n import tr
-from wizard.core.methods import Method
+from wizard.core.methods import RELAY_METHODS, Method
+from wizard.core.relay_host import RelayHost
 from wizard.core.secret_names import password_purpose
 from wizard.core.steps import STEP_TITLES
 from wizard.core.transcript import Outcome, SmtpTestResult, TranscriptLine
@@ -60,7 +61,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--method", required=True, choices=[m.value for m in Method])
     p.add_argument("--from", dest="sender", required=True, metavar="ADDRESS")
     p.add_argument("--to", dest="recipient", required=True, metavar="ADDRESS")
-    p.add_argument("--host", help="server name (default: the method's server in the cloud)")
+    p.add_argument(
+        "--host",
+        help=(
+            "server name (default: the method's server in the cloud; for direct send and "
+            "connector relay the sender domain's MX when it points to Microsoft 365)"
+        ),
+    )
+    p.add_argument(
+        "--nameserver",
+        metavar="HOST[:PORT]",
+        help="DNS server to ask for the sender domain's MX (default: this computer's resolvers)",
+    )
     p.add_argument("--port", type=int, help="port (default: 587, or 25 for relay methods)")
     p.add_argument("--username", help="user name for sign-in (default: the --from address)")
     secret = p.add_mutually_exclusive_group()
@@ -99,9 +111,12 @@ def build_request(args: argparse.Namespace) -> SendTestRequest:
     if cloud is None:  # argparse's choices make this unreachable; keep mypy honest
         raise InvalidInput(tr("Unknown cloud: {cloud}").format(cloud=args.cloud))
     domain = sender.value.rpartition("@")[2]
+    relay = None
+    if method in RELAY_METHODS and not args.host:
+        relay = _relay_host(args, cloud, domain)
     try:
         settings = device_settings(
-            method, cloud, domain=domain, sender=sender.value, username=args.username
+            method, cloud, domain=domain, sender=sender.value, username=args.username, mx_host=relay
         )
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
@@ -116,6 +131,29 @@ def build_request(args: argparse.Namespace) -> SendTestRequest:
     if problems:
         raise InvalidInput(" ".join(problems))
     return request
+
+
+def _relay_host(args: argparse.Namespace, cloud: Cloud, domain: str) -> RelayHost:
+    """The domain's relay host from DNS (live Microsoft MX, else a guess that resolves)."""
+    from wizard.cli.check_dns import parse_nameserver
+    from wizard.services.dns_checks import dns_settings_for
+    from wizard.services.relay_host import find_relay_host
+
+    nameserver = parse_nameserver(args.nameserver) if args.nameserver else None
+    relay = find_relay_host(
+        cloud, domain, dns_settings=dns_settings_for(cloud, nameserver=nameserver)
+    )
+    if not relay.found:
+        raise InvalidInput(
+            tr("The relay host for {domain} was not found.").format(domain=domain),
+            next_step=relay.not_found_advice + " " + tr("Then give it with --host HOST."),
+        )
+    if relay.is_guess:
+        print(
+            tr("Relay host {host}: {source}.").format(host=relay.host, source=relay.source_label),
+            file=sys.stderr,
+        )
+    return relay
 
 
 def read_credentials(

@@ -11,6 +11,11 @@ missing).
 (site = the profile's site name, purpose = "smtp-password:<user name>"), the same
 entry the wizard saves. A missing entry stops the export with exit 2 rather than
 printing a sheet without the password the user asked for.
+
+Direct send and connector relay: the server on the sheet is the MX host the tenant
+gives the domain (--mx-host, copied from the admin center), else the domain's live MX
+when it points to Microsoft 365, else a guess that resolves, marked as such; never a
+computed name that does not exist (stderr says which).
 """
 
 from __future__ import annotations
@@ -21,16 +26,19 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from wizard.core.clouds import CloudId, cloud_by_id
+from wizard.core.clouds import Cloud, CloudId, cloud_by_id
 from wizard.core.errors import InvalidInput, ProfileError
 from wizard.core.i18n import tr
+from wizard.core.methods import RELAY_METHODS
 from wizard.core.profile import SiteProfile
+from wizard.core.relay_host import RelayHost, decide_relay_host
 from wizard.core.sheet import (
     PASSWORD_METHODS,
     PrinterSheet,
     build_site_sheets,
     printer_password_purpose,
 )
+from wizard.core.validation import check_domain
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -58,6 +66,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--one-file-per-printer",
         action="store_true",
         help="write one PDF per printer into the folder given with -o",
+    )
+    p.add_argument(
+        "--mx-host",
+        metavar="HOST",
+        help=(
+            "direct send and connector relay: the MX value the Microsoft 365 admin center "
+            "shows for the domain (default: the domain's MX in DNS when it points to "
+            "Microsoft 365)"
+        ),
+    )
+    p.add_argument(
+        "--nameserver",
+        metavar="HOST[:PORT]",
+        help="DNS server to ask for the domain's MX (default: this computer's resolvers)",
     )
 
 
@@ -132,6 +154,49 @@ def _passwords(profile: SiteProfile, chosen: tuple[str, ...] | None) -> dict[str
     return found
 
 
+def _relay_host(args: argparse.Namespace, profile: SiteProfile, cloud: Cloud) -> RelayHost:
+    """The relay host the sheets print: --mx-host, else the live MX, else a checked guess.
+
+    Says on stderr where it came from; a guess is marked, a missing host explained.
+    """
+    from wizard.cli.check_dns import parse_nameserver
+    from wizard.services.dns_checks import dns_settings_for
+    from wizard.services.relay_host import find_relay_host
+
+    domain = profile.site.domain
+    if args.mx_host:
+        checked = check_domain(args.mx_host)
+        host = checked.value if checked.ok and checked.value else args.mx_host.strip()
+        if not checked.ok or not cloud.is_microsoft_mx(host):
+            raise InvalidInput(
+                tr("--mx-host: {host} is not a Microsoft 365 MX host.").format(host=host),
+                next_step=tr(
+                    "Copy the MX value from the admin center: Settings > Domains > {domain} "
+                    "> DNS records."
+                ).format(domain=domain),
+            )
+        relay = decide_relay_host(cloud, domain, tenant_mx=host)
+    else:
+        nameserver = parse_nameserver(args.nameserver) if args.nameserver else None
+        relay = find_relay_host(
+            cloud, domain, dns_settings=dns_settings_for(None, nameserver=nameserver)
+        )
+    if not relay.found:
+        print(tr("Relay host not found. ") + relay.not_found_advice, file=sys.stderr)
+        print(tr("Give it with --mx-host HOST, then export again."), file=sys.stderr)
+    elif relay.is_guess:
+        print(
+            tr("Relay host {host}: {source}.").format(host=relay.host, source=relay.source_label),
+            file=sys.stderr,
+        )
+    else:
+        print(
+            tr("Relay host {host} ({source}).").format(host=relay.host, source=relay.source_label),
+            file=sys.stderr,
+        )
+    return relay
+
+
 def run_sheet(args: argparse.Namespace) -> int:
     from wizard.export.layout import Paper
     from wizard.export.sheets import write_sheet_files, write_sheets_pdf
@@ -153,6 +218,7 @@ def run_sheet(args: argparse.Namespace) -> int:
             )
         )
     chosen = _chosen(profile, args.printer)
+    relay = _relay_host(args, profile, cloud) if profile.method in RELAY_METHODS else None
     passwords = _passwords(profile, chosen) if args.include_password else {}
     app = _ensure_gui()
     sheets: tuple[PrinterSheet, ...] = build_site_sheets(
@@ -162,6 +228,7 @@ def run_sheet(args: argparse.Namespace) -> int:
         today=date.today(),
         printers=chosen,
         passwords=passwords,
+        mx_host=relay,
     )
     paper = Paper(args.paper)
     out = Path(args.output)

@@ -121,8 +121,8 @@ class Cloud:
     legacy_tls_smtp: Endpoint | None
     # High Volume Email; None where the cloud does not offer it.
     hve_smtp: Endpoint | None
-    # Host suffixes of the tenant's MX; the first one is the classic form computed
-    # as a fallback, the others are accepted when checking DNS.
+    # Host suffixes of the tenant's MX; the first one is the classic form (used only
+    # for a guess marked as such, see core.relay_host), all are accepted in DNS.
     mx_suffixes: tuple[str, ...]
     # Delegated scope for XOAUTH2 on the submission endpoint.
     smtp_oauth_scope: str
@@ -171,15 +171,6 @@ class Cloud:
     def admin_api_url(self, tenant_id: str) -> str:
         return f"{self.exchange_api}/adminapi/beta/{tenant_id}/InvokeCommand"
 
-    def classic_mx_host(self, domain: str) -> str:
-        """The MX host Microsoft 365 gives a domain in its classic form.
-
-        Only a fallback: the tenant (Graph serviceConfigurationRecords) is the source
-        of truth, and domains added since July 2026 get a DNSSEC `mx.microsoft` host.
-        """
-        ascii_domain = domain.strip().rstrip(".").encode("idna").decode("ascii").lower()
-        return f"{ascii_domain.replace('.', '-')}.{self.mx_suffixes[0]}"
-
     def is_microsoft_mx(self, host: str) -> bool:
         host = host.strip().rstrip(".").lower()
         return any(host.endswith("." + suffix) for suffix in self.mx_suffixes)
@@ -223,7 +214,9 @@ CLOUDS: dict[CloudId, Cloud] = {
         smtp=Endpoint("smtp.office365.us", SUBMISSION_PORT),
         legacy_tls_smtp=None,
         hve_smtp=None,
-        mx_suffixes=("mail.protection.office365.us",),
+        # US Government MX hosts may also be under usgovcloud-mx.microsoft (the
+        # mx.microsoft rollout, MC1048624; public GCC High zones).
+        mx_suffixes=("mail.protection.office365.us", "usgovcloud-mx.microsoft"),
         smtp_oauth_scope="https://outlook.office365.us/SMTP.Send",
     ),
     CloudId.DOD: Cloud(
@@ -237,7 +230,12 @@ CLOUDS: dict[CloudId, Cloud] = {
         smtp=Endpoint("outlook-dod.office365.us", SUBMISSION_PORT),
         legacy_tls_smtp=None,
         hve_smtp=None,
-        mx_suffixes=("mail.protection.office365.us",),
+        # DoD MX hosts: office365.us, usgovcloud-mx.microsoft or protection.apps.mil.
+        mx_suffixes=(
+            "mail.protection.office365.us",
+            "usgovcloud-mx.microsoft",
+            "protection.apps.mil",
+        ),
         smtp_oauth_scope="https://outlook-dod.office365.us/SMTP.Send",
     ),
     CloudId.CHINA: Cloud(

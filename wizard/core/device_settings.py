@@ -9,6 +9,7 @@ from wizard.core.advisor import SMTP_AUTH_MESSAGES_PER_MINUTE, SMTP_AUTH_RECIPIE
 from wizard.core.clouds import Cloud, Endpoint
 from wizard.core.i18n import tr
 from wizard.core.methods import METHOD_INFO, Method, Tri
+from wizard.core.relay_host import RelayHost, RelayHostSource, not_found_advice
 
 
 class Security(StrEnum):
@@ -38,6 +39,20 @@ class DeviceSettings:
     reach: str
     limits: tuple[str, ...]
     notes: tuple[str, ...]
+    # Direct send and connector relay: where `server` came from (None for the fixed
+    # submission hosts). server is "" when the relay host could not be found.
+    relay_host: RelayHost | None = None
+
+    @property
+    def host_found(self) -> bool:
+        return bool(self.server)
+
+    @property
+    def server_display(self) -> str:
+        """The server as shown to a person: a guess is marked, a missing host says so."""
+        if self.relay_host is not None and self.relay_host.is_guess and self.server:
+            return tr("{host} (unverified guess)").format(host=self.server)
+        return self.server or tr("Relay host not found")
 
     @property
     def endpoint(self) -> Endpoint:
@@ -64,14 +79,15 @@ def device_settings(
     domain: str,
     sender: str,
     username: str | None = None,
-    mx_host: str | None = None,
+    mx_host: RelayHost | str | None = None,
     tls12: Tri = Tri.YES,
 ) -> DeviceSettings:
     """Values for one device.
 
-    mx_host: the tenant's MX host for the domain when known (from Graph); computed in
-    the classic form otherwise. tls12: whether the device has TLS 1.2; a device without
-    it is sent to the legacy endpoint where the cloud has one.
+    mx_host: the relay host decided by `decide_relay_host` (a plain string counts as
+    the tenant's value). Never computed here: without one, direct send and relay get
+    no server and a note saying where to find it. tls12: whether the device has TLS 1.2;
+    a device without it is sent to the legacy endpoint where the cloud has one.
     """
     internal_only = METHOD_INFO[method].internal_only
     reach = (
@@ -120,11 +136,31 @@ def device_settings(
             (tr("Metered: billed per recipient"),),
             (tr("Sign in with the HVE account, not a user's mailbox."),),
         )
-    relay = cloud.relay_target(mx_host or cloud.classic_mx_host(domain))
+    if isinstance(mx_host, str):
+        chosen = RelayHost(domain, mx_host.strip().rstrip("."), RelayHostSource.TENANT, True)
+    elif mx_host is None:
+        chosen = RelayHost(domain, "", RelayHostSource.GUESS, False)
+    else:
+        chosen = mx_host
+    host_notes: tuple[str, ...] = ()
+    if cloud.relay_endpoint is not None:
+        pass  # the sandbox's own relay listener: a known endpoint, nothing to find
+    elif not chosen.found:
+        host_notes = (not_found_advice(domain),)
+    elif chosen.is_guess:
+        host_notes = (
+            tr(
+                "The server name is a guess that resolves in DNS but is not confirmed by "
+                "the tenant: compare it with the MX value in the admin center."
+            ),
+        )
+    relay = cloud.relay_target(chosen.host)
+    server = relay.host if chosen.found or cloud.relay_endpoint is not None else ""
+    decided: RelayHost | None = None if cloud.relay_endpoint is not None else chosen
     if method is Method.DIRECT_SEND:
         return DeviceSettings(
             method,
-            relay.host,
+            server,
             relay.port,
             Security.STARTTLS if tls12 is not Tri.NO else Security.NONE,
             False,
@@ -135,13 +171,15 @@ def device_settings(
             reach,
             (),
             (
+                *host_notes,
                 tr("Leave authentication off."),
                 tr("The sender address must be in one of your domains."),
             ),
+            decided,
         )
     return DeviceSettings(
         method,
-        relay.host,
+        server,
         relay.port,
         Security.STARTTLS if tls12 is not Tri.NO else Security.NONE,
         tls12 is not Tri.NO,
@@ -152,7 +190,9 @@ def device_settings(
         reach,
         (),
         (
+            *host_notes,
             tr("Leave authentication off: the connector recognises the office."),
             tr("The sender address must be in one of your domains."),
         ),
+        decided,
     )

@@ -27,6 +27,7 @@ from wizard.core.dns_model import (
 )
 from wizard.core.i18n import tr
 from wizard.core.methods import Method
+from wizard.core.relay_host import not_found_advice
 from wizard.core.spf import (
     MAX_LOOKUPS,
     MAX_VOID_LOOKUPS,
@@ -48,9 +49,12 @@ _AUTODISCOVER = {
 }
 # Where Microsoft 365 publishes DKIM keys: the tenant's onmicrosoft domain (older
 # domains) or <prefix>.<letter>-v1.dkim.mail.microsoft (domains set up since May 2025).
+# The label after "selectorN-" is Microsoft's token and can carry a suffix
+# (selector1-exclusive-jasonshadow-com03i._domainkey.jasonshadow.r-v1.dkim.mail.microsoft
+# in a public zone), so without Get-DkimSigningConfig only the zone is judged.
 _DKIM_SUFFIX = re.compile(
-    r"\._domainkey\.(?:[a-z0-9-]+\.(?:onmicrosoft\.com|onmicrosoft\.us|partner\.onmschina\.cn)"
-    r"|[a-z0-9-]+\.[a-z]-v1\.dkim\.mail\.microsoft)$"
+    r"\._domainkey\.(?:[a-z0-9-]+\.)+"
+    r"(?:onmicrosoft\.com|onmicrosoft\.us|partner\.onmschina\.cn|dkim\.mail\.microsoft)$"
 )
 
 
@@ -164,15 +168,11 @@ def _mx_for_domain(host: str, domain_ascii: str) -> bool:
 
 def mx_check(ctx: CheckContext, answer: DnsAnswer) -> CheckResult:
     expected = _norm(ctx.expected.mx_host) if ctx.expected.mx_host else None
-    fallback = expected or ctx.cloud.classic_mx_host(ctx.domain_ascii)
-    source_note = (
-        tr("This is the value your Microsoft 365 tenant gives for the domain.")
-        if expected
-        else tr(
-            "Computed from the domain name; the exact value is in the Microsoft 365 admin "
-            "center (Settings > Domains), which may show the newer '.mx.microsoft' form."
-        )
-    )
+    # Microsoft's MX token cannot be computed (M365-FACTS, corrections of 2 December
+    # 2026): without the tenant's value no host is offered as a fix, only where to
+    # find it.
+    source_note = tr("This is the value your Microsoft 365 tenant gives for the domain.")
+    where = not_found_advice(ctx.domain)
     if answer.is_error:
         return _error(CheckId.MX, answer)
     if answer.is_missing:
@@ -183,8 +183,11 @@ def mx_check(ctx: CheckContext, answer: DnsAnswer) -> CheckResult:
             (
                 tr("The MX record tells the world which server receives your domain's mail."),
                 tr("Direct send and connector relay connect to this host, so they need it too."),
+                *(() if expected else (where,)),
             ),
-            ctx.fix(ctx.domain_ascii, "MX", f"0 {fallback}", note=source_note),
+            ctx.fix(ctx.domain_ascii, "MX", f"0 {expected}", note=source_note)
+            if expected
+            else None,
         )
     entries = _mx_entries(answer.values)
     found = tuple(f"{p} {h}" for p, h in entries)
@@ -201,17 +204,23 @@ def mx_check(ctx: CheckContext, answer: DnsAnswer) -> CheckResult:
         details.append(
             tr("Reached through an alias (CNAME): {0}.").format(", ".join(answer.cnames))
         )
-    replace_fix = ctx.fix(
-        ctx.domain_ascii,
-        "MX",
-        f"0 {fallback}",
-        action="replace",
-        replaces=tuple(f"{p} {h}." for p, h in entries),
-        note=source_note,
+    replace_fix = (
+        ctx.fix(
+            ctx.domain_ascii,
+            "MX",
+            f"0 {expected}",
+            action="replace",
+            replaces=tuple(f"{p} {h}." for p, h in entries),
+            note=source_note,
+        )
+        if expected
+        else None
     )
     if not any(ctx.cloud.is_microsoft_mx(h) for h in primary):
         gateway = primary[0]
-        ms_host = microsoft[0] if microsoft else fallback
+        ms_host = expected or (
+            microsoft[0] if microsoft else tr("shown in the admin center (Settings > Domains)")
+        )
         method_note = {
             Method.DIRECT_SEND: tr(
                 "For direct send the device must connect to the Microsoft 365 host {ms} "
@@ -263,7 +272,11 @@ def mx_check(ctx: CheckContext, answer: DnsAnswer) -> CheckResult:
             tr("The MX points to Microsoft 365 ({0}), but not to a host made for {1}.").format(
                 primary[0], ctx.domain
             ),
-            (tr("It may belong to another domain or tenant. Sign in to compare it."), *details),
+            (
+                tr("It may belong to another domain or tenant. Sign in to compare it."),
+                *details,
+                where,
+            ),
             replace_fix,
             found,
         )
@@ -715,8 +728,9 @@ def dkim_target_plausible(selector: str, target: str, domain_ascii: str) -> bool
     prefix = f"{selector}-"
     if not target.startswith(prefix) or not _DKIM_SUFFIX.search(target):
         return False
-    label = target[len(prefix) :].split(".", 1)[0]
-    return _squashed(label) == _squashed(domain_ascii)
+    # The token is Microsoft's (often the dashed domain, often with a suffix or a
+    # prefix): only a non-empty label is required; the tenant's config decides exactly.
+    return bool(target[len(prefix) :].split(".", 1)[0])
 
 
 def _other_selector(name: str) -> str:
@@ -821,7 +835,8 @@ def _dkim_check(
             if expected
             else tr(
                 "Microsoft 365 targets look like "
-                "{sel}-{dashed}._domainkey.<tenant>.onmicrosoft.com."
+                "{sel}-{dashed}._domainkey.<tenant>.onmicrosoft.com or "
+                "{sel}-<token>._domainkey.<tenant>.<letter>-v1.dkim.mail.microsoft."
             ).format(sel=facts.selector, dashed=ctx.domain_ascii.replace(".", "-")),
         ]
         if expected is None:

@@ -16,6 +16,10 @@ class Method(StrEnum):
     HVE = "hve"
 
 
+# The methods whose device connects to the tenant's MX host (core.relay_host).
+RELAY_METHODS = frozenset({Method.DIRECT_SEND, Method.CONNECTOR})
+
+
 class Tri(StrEnum):
     """An answer the user may not know yet."""
 

@@ -14,8 +14,9 @@ from enum import StrEnum
 
 from wizard.core.advisor import Assessment
 from wizard.core.i18n import tr
-from wizard.core.methods import METHOD_INFO, Method
+from wizard.core.methods import METHOD_INFO, RELAY_METHODS, Method
 from wizard.core.profile import SiteProfile
+from wizard.core.relay_host import RelayHost
 from wizard.core.retirement import TIMELINE, DateToRemember
 
 
@@ -110,6 +111,8 @@ class SetupReport:
     dns: tuple[DnsResult, ...] | None = None
     test: SmtpTestOutcome | None = None
     dates: tuple[DateToRemember, ...] = field(default=TIMELINE)
+    # Direct send and connector relay: the device-facing host and where it came from.
+    relay_host: RelayHost | None = None
 
     @property
     def open_dns_fixes(self) -> tuple[DnsResult, ...]:
@@ -126,6 +129,7 @@ class SetupReport:
         changes: tuple[AppliedChange, ...] | None = None,
         dns: tuple[DnsResult, ...] | None = None,
         test: SmtpTestOutcome | None = None,
+        relay_host: RelayHost | None = None,
     ) -> SetupReport:
         """A report for a site profile; the sections not passed stay "not run"."""
         method: MethodChoice | None = None
@@ -145,6 +149,7 @@ class SetupReport:
             changes=changes,
             dns=dns,
             test=test,
+            relay_host=relay_host if profile.method in RELAY_METHODS else None,
         )
 
 

@@ -34,6 +34,7 @@ from wizard.core.device_settings import AuthKind, DeviceSettings, Security, devi
 from wizard.core.i18n import tr
 from wizard.core.methods import METHOD_INFO, Method, Tri
 from wizard.core.profile import Printer, SiteProfile
+from wizard.core.relay_host import RelayHost
 from wizard.core.retirement import HVE_BASIC_UNTIL, basic_auth_outlook, hve_basic_supported
 from wizard.core.secret_names import password_purpose
 from wizard.core.vendors import FieldKey, OAuthAvailability, OAuthSignIn, Vendor
@@ -129,12 +130,31 @@ def printer_password_purpose(printer: Printer) -> str:
     return password_purpose(printer.username or printer.sender)
 
 
+def relay_note(settings: DeviceSettings) -> str:
+    """The SMTP server row's note when the relay host is a guess or was not found.
+
+    The full advice (where to find the tenant's value) is in the sheet's notes, from
+    the device settings.
+    """
+    relay = settings.relay_host
+    if relay is None or relay.verified:
+        return ""
+    if not settings.server:
+        return tr("Copy the MX value from the Microsoft 365 admin center: see the notes.")
+    return tr("Unverified guess, not the tenant's value: see the notes.")
+
+
 def qr_payload(settings: DeviceSettings) -> str:
-    """The QR code's text: the non-secret settings (format in the module docstring)."""
+    """The QR code's text: the non-secret settings (format in the module docstring).
+
+    A relay host that is only a guess is left out: a phone shows no "unverified".
+    """
+    relay = settings.relay_host
+    server = "" if relay is not None and not relay.verified else settings.server
     data = {
         "relay_wizard": QR_PAYLOAD_VERSION,
         "method": str(settings.method),
-        "server": settings.server,
+        "server": server,
         "port": settings.port,
         "security": str(settings.security),
         "auth": str(settings.auth),
@@ -309,6 +329,14 @@ def _value_row(
 ) -> SheetRow:
     auth = settings.auth
     if key is FieldKey.SERVER:
+        relay = settings.relay_host
+        if not settings.server:
+            # Never a computed host: where to find the real one instead.
+            return SheetRow(
+                key, label, tr("Not known yet"), relay_note(settings), RowState.NOT_USED
+            )
+        if relay is not None and relay.is_guess:
+            note = " ".join(p for p in (relay_note(settings), note) if p)
         return SheetRow(key, label, settings.server, note)
     if key is FieldKey.PORT:
         return SheetRow(key, label, str(settings.port), note)
@@ -355,7 +383,7 @@ def build_printer_sheet(
     today: date,
     password: str | None = None,
     last_test: LastTest | None = None,
-    mx_host: str | None = None,
+    mx_host: RelayHost | str | None = None,
 ) -> PrinterSheet:
     """The sheet for one printer. `password` only when the user asked to print it."""
     settings = device_settings(
@@ -414,7 +442,7 @@ def build_site_sheets(
     printers: tuple[str, ...] | None = None,
     passwords: Mapping[str, str] | None = None,
     last_tests: Mapping[str, LastTest] | None = None,
-    mx_host: str | None = None,
+    mx_host: RelayHost | str | None = None,
 ) -> tuple[PrinterSheet, ...]:
     """One sheet per printer of the profile (or of `printers`, by name), in profile order.
 

@@ -20,7 +20,6 @@ from wizard.core.validation import check_domain, domain_to_ascii
 
 class MxSource(StrEnum):
     GRAPH = "graph"  # the tenant said so (serviceConfigurationRecords)
-    COMPUTED = "computed"  # the classic form, computed because the tenant could not be asked
 
 
 def normalise_domain(name: str) -> str:

@@ -187,6 +187,8 @@ class _Analysis:
         mx = self.snapshot.mx
         if mx is None:
             return
+        # Only the tenant's own value is a finding: a computed host is never offered
+        # (Microsoft's token cannot be derived from the domain name).
         if mx.source is MxSource.GRAPH:
             self.add(
                 "mx",
@@ -197,21 +199,6 @@ class _Analysis:
                 tr("The tenant reports this MX host; the DNS step checks that DNS agrees."),
                 WizardStep.DNS,
                 "serviceConfigurationRecords: mailExchange",
-            )
-        else:
-            self.add(
-                "mx",
-                Severity.INFO,
-                tr("Mail for {domain} is probably received by {host}").format(
-                    domain=mx.domain, host=mx.host
-                ),
-                tr(
-                    "The tenant's own record could not be read, so this is the usual form of "
-                    "the name; domains added since July 2026 may have a '.mx.microsoft' host "
-                    "instead. The DNS step checks what is published."
-                ),
-                WizardStep.DNS,
-                tr("computed"),
             )
 
     def smtp_auth(self) -> None:

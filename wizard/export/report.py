@@ -174,6 +174,15 @@ def _method(report: SetupReport, fonts: Fonts) -> list[Block]:
             f"{esc(tr('The advisor was not run for this report, so its reasons are not listed.'))}"
             "</i></p>"
         )
+    relay = report.relay_host
+    if relay is not None:
+        if relay.found:
+            line = tr("Devices connect to {host} on port 25 ({source}).").format(
+                host=relay.host, source=relay.source_label
+            )
+        else:
+            line = tr("Relay host not found yet. ") + relay.not_found_advice
+        markup += f'<p style="margin-top:4px">{esc(line)}</p>'
     blocks.append(_text(markup, fonts, after=6))
     if method.warnings:
         blocks.append(

@@ -16,7 +16,7 @@ from urllib.parse import unquote
 from wizard.sandbox.faults import apply_fault, take_fault
 from wizard.sandbox.graph_apps import READ_PERMISSIONS, WRITE_PERMISSION, GraphApps
 from wizard.sandbox.https import Request, Response
-from wizard.sandbox.tenant import AcceptedDomain, TenantState
+from wizard.sandbox.tenant import AcceptedDomain, TenantState, microsoft_mx_host
 from wizard.sandbox.tokens import InvalidToken, TokenProblem, TokenService
 
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
@@ -287,7 +287,7 @@ def _record(
 
 def _service_records(domain: AcceptedDomain) -> list[dict[str, Any]]:
     name = domain.name
-    mx = domain.mx_host or f"{name.replace('.', '-')}.mail.protection.outlook.com"
+    mx = domain.mx_host or microsoft_mx_host(name)
     return [
         _record("Mx", domain, name, "Email", mailExchange=mx, preference=0),
         _record("Txt", domain, name, "Email", text=SPF_INCLUDE),

@@ -34,7 +34,6 @@ from wizard.sandbox.aad import AadError
 from wizard.sandbox.adminapi import AdminApi
 from wizard.sandbox.adminapi_hosts import AdminRouting
 from wizard.sandbox.dns_server import DnsServer
-from wizard.sandbox.exo_module import ModuleKeys
 from wizard.sandbox.graph import GraphApi
 from wizard.sandbox.https import LoopbackServer
 from wizard.sandbox.identity import IdentityProvider
@@ -71,9 +70,6 @@ class Sandbox:
         self.state = state if state is not None else demo_state()
         # Which admin API host serves the tenant; switchable while running.
         self.admin_routing = AdminRouting(served_from_tenant_host=served_from_tenant_host)
-        # The key pair for SecureString parameters (exo_module.py): its public half is in
-        # the module file, its private half decrypts New-MailUser -Password.
-        self.module_keys = ModuleKeys()
         self._work_dir: Path | None = None
         self._pki: SandboxPki | None = None
         self._listeners: list[LoopbackServer] = []
@@ -145,10 +141,7 @@ class Sandbox:
         pages = SignInPages(identity)
         routing = self.admin_routing
         routing.tenant_host = tenant_srv.base_url
-        keys = self.module_keys
-        admin = AdminApi(
-            self.state, tokens, base_url=admin_srv.base_url, routing=routing, module_keys=keys
-        )
+        admin = AdminApi(self.state, tokens, base_url=admin_srv.base_url, routing=routing)
         tenant_admin = AdminApi(
             self.state,
             tokens,
@@ -156,7 +149,6 @@ class Sandbox:
             audience=admin_srv.base_url,
             routing=routing,
             front_door=False,
-            module_keys=keys,
         )
         graph = GraphApi(self.state, tokens, base_url=graph_srv.base_url)
         # Tests look at the Entra objects made through Graph (app registrations).

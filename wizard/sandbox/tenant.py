@@ -384,6 +384,25 @@ def _dashed(domain: str) -> str:
     return domain.replace(".", "-")
 
 
+def microsoft_mx_host(domain: str) -> str:
+    """The MX host the sandbox tenant gives a domain, shaped as Microsoft's are.
+
+    Microsoft's token is not the dashed domain alone: public zones show `rent-path.com`
+    -> `rentpath-com01b.mail.protection.outlook.com` and `maxxexpress.com` ->
+    `maxxexpress-com01b...` (M365-FACTS, corrections of 2 December 2026), and the dashed
+    guess is NXDOMAIN there. The sandbox does the same, so a client that computes the
+    host instead of reading it (Graph serviceConfigurationRecords or the live MX) meets
+    the name that does not exist, as it would on a real tenant.
+    """
+    return f"{_dashed(domain.lower())}01b.mail.protection.outlook.com"
+
+
+def mx_microsoft_host(domain: str) -> str:
+    """The DNSSEC form given to domains added from July 2026 (MC1048624):
+    `<token>.<letter>-v1.mx.microsoft`."""
+    return f"{_dashed(domain.lower())}02c.c-v1.mx.microsoft"
+
+
 def dnsbl_query_name(ip: str, zone: str) -> str:
     """The name a blocklist is asked about for an IPv4 address (octets reversed)."""
     return ".".join(reversed(ip.strip().split("."))) + "." + zone.lower().rstrip(".")
@@ -402,7 +421,7 @@ def demo_tenant() -> TenantState:
     p=none, SMTP AUTH off for the tenant, no connector yet.
     """
     domain = DEMO_DOMAIN
-    mx = f"{_dashed(domain)}.mail.protection.outlook.com"
+    mx = microsoft_mx_host(domain)
     dkim_target = "{sel}-{d}._domainkey.contosodemo.onmicrosoft.com"
     state = TenantState(
         tenant_id=DEMO_TENANT_ID,
@@ -416,7 +435,7 @@ def demo_tenant() -> TenantState:
         AcceptedDomain(
             DEMO_INITIAL_DOMAIN,
             initial=True,
-            mx_host=f"{_dashed(DEMO_INITIAL_DOMAIN)}.mail.protection.outlook.com",
+            mx_host=microsoft_mx_host(DEMO_INITIAL_DOMAIN),
         ),
     ]
     state.accounts = [
@@ -486,7 +505,8 @@ def demo_tenant() -> TenantState:
         records.append(DnsRecord(listed, "TXT", f"Test entry of {zone} (RFC 5782)", 300))
     # bücher.example: a second customer domain with an IDN name, set up correctly,
     # for DNS checks of internationalised names (not one of the tenant's domains).
-    idn_mx = f"{_dashed(DEMO_IDN_ASCII)}.mail.protection.outlook.com"
+    # Set up after July 2026: the mx.microsoft form.
+    idn_mx = mx_microsoft_host(DEMO_IDN_ASCII)
     records += [
         _soa(DEMO_IDN_ASCII),
         DnsRecord(DEMO_IDN_ASCII, "NS", f"ns1.{DEMO_IDN_ASCII}."),

@@ -302,8 +302,8 @@ def read_tenant(
     pool.shutdown(wait=True)
 
     unreadable = list(reads.unreadable)
-    if mx is None and domain:
-        mx = MxInfo(domain, cloud.classic_mx_host(domain), MxSource.COMPUTED)
+    # No computed MX: Microsoft's token cannot be derived from the domain name (see
+    # core.relay_host); without Graph the relay host comes from the live MX instead.
     if graph_problems:
         log.info("Graph details unavailable: %s", "; ".join(graph_problems))
     return TenantSnapshot(

@@ -46,6 +46,7 @@ from wizard.core.errors import SignInError, WizardError
 from wizard.core.findings import Finding
 from wizard.core.i18n import tr
 from wizard.core.mail_rules import RuleInfo, rule_effects
+from wizard.core.relay_host import decide_relay_host, guess_mx_host
 from wizard.core.smtp_codes import ConnectionFailure
 from wizard.core.transcript import SmtpTestResult, Stage, Transcript
 from wizard.core.troubleshoot import (
@@ -84,6 +85,7 @@ from wizard.services.dns_client import DnsClient
 from wizard.services.exchange_admin import ExchangeAdmin
 from wizard.services.message_trace import recent_messages
 from wizard.services.public_ip import detect_public_ip, providers_for
+from wizard.services.relay_host import host_resolves
 from wizard.services.smtp_test import Credentials, SendTestRequest, SmtpTest
 from wizard.services.smtp_wire import (
     Cancelled as WireCancelled,
@@ -435,22 +437,19 @@ class Troubleshooter:
         return NameLookup(name, role, LookupStatus.FAILED, (), detail, seconds)
 
     def _mx_host(self, dns: DnsClient) -> str:
-        """The sender domain's MX host from DNS; its classic form when DNS has none."""
+        """The sender domain's relay host: the device's own when it is a Microsoft MX,
+        else the live MX (never a computed guess that DNS does not know; "" if none)."""
         facing = device_facing(self.cloud)
         device = self.device
         if device.uses_relay and facing.is_microsoft_mx(device.host):
             return device.host.strip().rstrip(".")
         domain = device.sender_domain
         answer = dns.query(domain, "MX")
-        hosts = []
-        for value in answer.values if answer.ok else ():
-            parts = value.split()
-            if len(parts) == 2 and parts[0].isdigit():
-                hosts.append((int(parts[0]), parts[1].rstrip(".")))
-        microsoft = sorted(h for h in hosts if facing.is_microsoft_mx(h[1]))
-        if microsoft:
-            return microsoft[0][1]
-        return facing.classic_mx_host(domain)
+        decided = decide_relay_host(facing, domain, live_mx=answer.values if answer.ok else ())
+        if not decided.found and domain.strip():
+            guess = guess_mx_host(facing, domain)
+            decided = decide_relay_host(facing, domain, guess_resolves=host_resolves(dns, guess))
+        return decided.host
 
     def _resolve(self, dns: DnsClient) -> tuple[list[NameLookup], str]:
         device = self.device

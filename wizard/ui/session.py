@@ -11,6 +11,7 @@ add a typed optional attribute, a setter and a `...Changed` signal next to
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
@@ -20,11 +21,12 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Signal
 
 from wizard.core.advisor import Advice, TenantFacts, advise
-from wizard.core.clouds import Cloud
+from wizard.core.clouds import Cloud, device_facing
 from wizard.core.dns_model import DnsReport
 from wizard.core.methods import Method, Tri
 from wizard.core.profile import Printer, Site, SiteProfile
-from wizard.core.tenant import TenantSnapshot
+from wizard.core.relay_host import RelayHost, RelayHostSource, decide_relay_host
+from wizard.core.tenant import MxSource, TenantSnapshot
 from wizard.core.transcript import SmtpTestResult
 from wizard.ui.tasks import TaskRunner
 
@@ -36,6 +38,8 @@ if TYPE_CHECKING:
     from wizard.services.message_trace import TraceResult
     from wizard.services.signin import SignedIn, SignIn
     from wizard.services.tenant_check import TenantIdentity
+
+log = logging.getLogger(__name__)
 
 
 class WizardSession(QObject):
@@ -50,6 +54,7 @@ class WizardSession(QObject):
     applyResultChanged = Signal(object)  # ApplyResult | None
     testResultChanged = Signal(object)  # SmtpTestResult | None
     traceResultChanged = Signal(object)  # TraceResult | None
+    relayHostChanged = Signal(object)  # RelayHost | None, for the site's domain
 
     def __init__(
         self,
@@ -81,6 +86,9 @@ class WizardSession(QObject):
         self._apply_result: ApplyResult | None = None
         self._tenant_skipped = False
         self._dns_report: DnsReport | None = None
+        # The device-facing relay host per domain (casefolded), and the lookups under way.
+        self._relay_hosts: dict[str, RelayHost] = {}
+        self._relay_lookups: set[str] = set()
         # The one runner for every page's blocking work; shut down with the window.
         self.tasks = TaskRunner(self)
 
@@ -100,7 +108,9 @@ class WizardSession(QObject):
             self._sign_in.sign_out()
             self._sign_in = None
             self.signed_in_changed()
+        self._relay_hosts.clear()
         self.cloudChanged.emit(cloud)
+        self.relayHostChanged.emit(None)
         self.update_site(cloud=cloud.id)
 
     # The site profile -----------------------------------------------------------
@@ -165,6 +175,8 @@ class WizardSession(QObject):
         self.set_tenant_snapshot(None)
         self.set_test_result(None)
         self.set_dns_report(None)
+        self._relay_hosts.clear()
+        self.relayHostChanged.emit(None)
         self.unsavedChanged.emit(False)
 
     def _set_path(self, path: Path | None) -> None:
@@ -250,6 +262,13 @@ class WizardSession(QObject):
             return
         self._tenant_snapshot = snapshot
         self._apply_result = None
+        if snapshot is not None and snapshot.mx is not None and snapshot.mx.host:
+            if snapshot.mx.source is MxSource.GRAPH:
+                # The tenant's own value (serviceConfigurationRecords) beats DNS.
+                facing = device_facing(self._cloud)
+                self.set_relay_host(
+                    decide_relay_host(facing, snapshot.mx.domain, tenant_mx=snapshot.mx.host)
+                )
         if snapshot is not None:
             # What the tenant check learned changes the advice (Security Defaults,
             # RejectDirectSend).
@@ -300,6 +319,64 @@ class WizardSession(QObject):
     def set_trace_result(self, trace: TraceResult | None) -> None:
         self._trace_result = trace
         self.traceResultChanged.emit(trace)
+
+    # The relay host (direct send and connector relay) ----------------------------
+
+    def relay_host(self) -> RelayHost | None:
+        """The decided relay host of the site's domain; None until looked up."""
+        domain = self._profile.site.domain.strip()
+        return self._relay_hosts.get(domain.casefold()) if domain else None
+
+    @property
+    def relay_host_pending(self) -> bool:
+        """Whether the site domain's relay host is being looked up right now."""
+        return self._profile.site.domain.strip().casefold() in self._relay_lookups
+
+    def set_relay_host(self, host: RelayHost) -> None:
+        key = host.domain.strip().casefold()
+        old = self._relay_hosts.get(key)
+        if old == host:
+            return
+        if (
+            old is not None
+            and old.source is RelayHostSource.TENANT
+            and host.source is not RelayHostSource.TENANT
+        ):
+            return  # a DNS answer never overrides what the tenant said
+        self._relay_hosts[key] = host
+        self.relayHostChanged.emit(self.relay_host())
+
+    def look_up_relay_host(self, *, again: bool = False) -> None:
+        """Find the site domain's relay host (live MX, else a checked guess) off the UI
+        thread, unless it is known already; `relayHostChanged` tells when it is."""
+        domain = self._profile.site.domain.strip()
+        key = domain.casefold()
+        if not domain or key in self._relay_lookups:
+            return
+        known = self._relay_hosts.get(key)
+        if known is not None and (not again or known.source is RelayHostSource.TENANT):
+            return
+        cloud = self._cloud
+        self._relay_lookups.add(key)
+
+        def work(_token: Any) -> RelayHost:
+            from wizard.services.relay_host import find_relay_host
+
+            return find_relay_host(cloud, domain)
+
+        def done(result: RelayHost | None, error: BaseException | None) -> None:
+            self._relay_lookups.discard(key)
+            if cloud != self._cloud:
+                return
+            if result is None:
+                # find_relay_host reports DNS trouble as "not found"; anything else
+                # raised is the same for a device: no host to print.
+                log.warning("Relay host lookup for %s failed: %s", domain, error)
+                result = RelayHost(domain, "", RelayHostSource.GUESS, False)
+            self.set_relay_host(result)
+            self.relayHostChanged.emit(self.relay_host())
+
+        self.tasks.run(work, done, name="relay host")
 
     # Derived ---------------------------------------------------------------------
 

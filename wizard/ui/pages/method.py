@@ -30,6 +30,7 @@ from wizard.core.methods import METHOD_INFO, Method
 from wizard.core.retirement import TIMELINE
 from wizard.ui.messages import UserMessage
 from wizard.ui.pages.base import PageId, WizardPage
+from wizard.ui.server_rows import add_server_rows
 from wizard.ui.style import Tone, scaled_font
 from wizard.ui.text import auth_text, security_text
 from wizard.ui.widgets.labels import HintLabel, SectionTitle, StatusBadge, StatusLine
@@ -167,7 +168,7 @@ class SettingsPreview(QWidget):
     def values(self) -> dict[str, str]:
         return dict(self.rows.values)
 
-    def show_settings(self, settings: DeviceSettings | None) -> None:
+    def show_settings(self, settings: DeviceSettings | None, *, pending: bool = False) -> None:
         self.rows.clear()
         self._empty.setVisible(settings is None)
         self.rows.setVisible(settings is not None)
@@ -175,7 +176,7 @@ class SettingsPreview(QWidget):
         if settings is None:
             return
         rows = self.rows
-        rows.add(self.tr("Server"), settings.server, copy=True)
+        add_server_rows(rows, settings, pending=pending)
         rows.add(self.tr("Port"), str(settings.port), copy=True)
         rows.add(self.tr("Encryption"), security_text(settings.security))
         rows.add(self.tr("Sign-in"), auth_text(settings.auth))
@@ -227,6 +228,8 @@ class MethodPage(WizardPage):
         self._group = QButtonGroup(self)
         self._group.buttonToggled.connect(self._toggled)
         self.preview.device.currentIndexChanged.connect(lambda _i: self._show_preview())
+        # A bound method, not a lambda: the connection ends with the page.
+        self.session.relayHostChanged.connect(self._relay_host_changed)
 
     def initializePage(self) -> None:
         """Rank again: the site, the devices, the tenant or the date may have changed."""
@@ -292,6 +295,10 @@ class MethodPage(WizardPage):
             self._show_preview()
             self.refresh_complete()
 
+    def _relay_host_changed(self, _host: object) -> None:
+        if self.isVisible():
+            self._show_preview()
+
     def _show_preview(self) -> None:
         method = self.selected()
         printers = self.session.profile.printers
@@ -308,10 +315,13 @@ class MethodPage(WizardPage):
                 domain=site.domain,
                 sender=printer.sender,
                 username=printer.username,
+                mx_host=self.session.relay_host(),
                 tls12=printer.tls12,
             )
         except ValueError:
             # Only a blocked method (e.g. no HVE in this cloud) has no settings, and
             # blocked methods cannot be picked.
             settings = None
-        self.preview.show_settings(settings)
+        if settings is not None and settings.relay_host is not None:
+            self.session.look_up_relay_host()
+        self.preview.show_settings(settings, pending=self.session.relay_host_pending)

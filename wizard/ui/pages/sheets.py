@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 from wizard.core.clouds import Cloud, device_facing
 from wizard.core.errors import SecretStoreError
 from wizard.core.i18n import tr
+from wizard.core.methods import RELAY_METHODS
 from wizard.core.profile import Printer, SiteProfile
 from wizard.core.report_model import SetupReport
 from wizard.core.sheet import (
@@ -184,11 +185,17 @@ class SheetsPage(WizardPage):
         self.export_button.clicked.connect(self.choose_export_target)
         self.report_button.clicked.connect(self.choose_report_file)
         self.open_button.clicked.connect(self.open_folder)
+        self.session.relayHostChanged.connect(self._relay_host_changed)
 
     # Content ------------------------------------------------------------------------
 
     def _cloud(self) -> Cloud:
         return device_facing(self.session.cloud)
+
+    def _relay_host_changed(self, _host: object) -> None:
+        # The relay host arrived (or changed): the sheets show it, so draw them again.
+        if self.isVisible() and not self._busy:
+            self.initializePage()
 
     def initializePage(self) -> None:
         self.status.clear_message()
@@ -206,8 +213,14 @@ class SheetsPage(WizardPage):
             )
             self.notice.show()
         else:
+            if profile.method in RELAY_METHODS:
+                self.session.look_up_relay_host()
             self.sheets = build_site_sheets(
-                profile, self._cloud(), vendor_by_id, today=self.session.today()
+                profile,
+                self._cloud(),
+                vendor_by_id,
+                today=self.session.today(),
+                mx_host=self.session.relay_host(),
             )
             if self._cloud() is not self.session.cloud:
                 self.notice.set_status(
@@ -358,11 +371,18 @@ class SheetsPage(WizardPage):
             return
         cloud = self._cloud()
         today = self.session.today()
+        relay = self.session.relay_host()
 
         def read(_token: CancelToken) -> tuple[PrinterSheet, ...]:
             passwords = _read_passwords(profile.site.name, profile.printers, names)
             return build_site_sheets(
-                profile, cloud, vendor_by_id, today=today, printers=names, passwords=passwords
+                profile,
+                cloud,
+                vendor_by_id,
+                today=today,
+                printers=names,
+                passwords=passwords,
+                mx_host=relay,
             )
 
         def read_done(chosen: tuple[PrinterSheet, ...] | None, error: BaseException | None) -> None:
@@ -478,7 +498,12 @@ class SheetsPage(WizardPage):
     def export_report(self, target: Path) -> None:
         profile = self.session.profile
         assessment = self.session.advice.for_method(profile.method) if profile.method else None
-        report = SetupReport.for_profile(profile, self.session.today(), assessment=assessment)
+        report = SetupReport.for_profile(
+            profile,
+            self.session.today(),
+            assessment=assessment,
+            relay_host=self.session.relay_host(),
+        )
         self._set_busy(True)
         try:
             data = report_pdf_bytes(report, paper=self._paper())

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from wizard.core.device_settings import AuthKind, device_settings
-from wizard.core.methods import METHOD_INFO
+from wizard.core.methods import METHOD_INFO, RELAY_METHODS
 from wizard.core.profile import SiteProfile
 from wizard.services.paths import profiles_dir
 from wizard.services.profile_store import default_profile_name, save_profile
@@ -27,6 +27,7 @@ from wizard.services.vendors import load_catalog
 from wizard.ui.messages import UserMessage
 from wizard.ui.pages.base import PageId, WizardPage
 from wizard.ui.pages.printer_dialog import vendor_name
+from wizard.ui.server_rows import add_server_rows
 from wizard.ui.style import Tone
 from wizard.ui.tasks import CancelToken
 from wizard.ui.text import auth_text, security_text, tri_text
@@ -76,11 +77,18 @@ class SummaryPage(WizardPage):
         self.save_button.clicked.connect(self.choose_file)
         self.session.unsavedChanged.connect(lambda _u: self._show_saved_state())
         self.session.profilePathChanged.connect(lambda _p: self._show_saved_state())
+        self.session.relayHostChanged.connect(self._relay_host_changed)
 
     def initializePage(self) -> None:
         self.status.clear_message()
+        if self.session.profile.method in RELAY_METHODS:
+            self.session.look_up_relay_host()
         self._rebuild()
         self._show_saved_state()
+
+    def _relay_host_changed(self, _host: object) -> None:
+        if self.isVisible():
+            self._rebuild()
 
     def _rebuild(self) -> None:
         clear_layout(self._content_layout)
@@ -160,6 +168,7 @@ class SummaryPage(WizardPage):
                         domain=site.domain,
                         sender=printer.sender,
                         username=printer.username,
+                        mx_host=self.session.relay_host(),
                         tls12=printer.tls12,
                     )
                 except ValueError:
@@ -167,7 +176,7 @@ class SummaryPage(WizardPage):
                 if settings is None:
                     rows.add(self.tr("Sender (From)"), printer.sender, copy=True)
                 else:
-                    rows.add(self.tr("Server"), settings.server, copy=True)
+                    add_server_rows(rows, settings, pending=self.session.relay_host_pending)
                     rows.add(self.tr("Port"), str(settings.port), copy=True)
                     rows.add(self.tr("Encryption"), security_text(settings.security))
                     rows.add(self.tr("Sign-in"), auth_text(settings.auth))

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from wizard.core.device_settings import AuthKind, DeviceSettings, device_settings
 from wizard.core.errors import InvalidInput, SecretStoreError, WizardError
-from wizard.core.methods import METHOD_INFO, Tri
+from wizard.core.methods import METHOD_INFO, RELAY_METHODS, Tri
 from wizard.core.profile import Printer
 from wizard.core.secret_names import password_purpose
 from wizard.core.steps import WizardStep
@@ -196,6 +196,8 @@ class TestMessagePage(WizardPage):
         self._to.editingFinished.connect(lambda: self._check_address(self._to_field))
         self._password.textChanged.connect(lambda _t: self._refresh())
         self.session.profileChanged.connect(lambda _p: self._load_profile())
+        # A bound method, not a lambda: the connection ends with the page.
+        self.session.relayHostChanged.connect(self._relay_host_changed)
         # A signed-in admin is the better default recipient (and can follow the trace).
         self.session.signedInChanged.connect(lambda _account: self._device_chosen())
         self._update_copy_buttons()
@@ -203,6 +205,8 @@ class TestMessagePage(WizardPage):
     # Defaults from the profile -----------------------------------------------------------
 
     def initializePage(self) -> None:
+        if self.session.profile.method in RELAY_METHODS:
+            self.session.look_up_relay_host()
         self._load_profile()
         result = self.session.test_result
         if result is not None and not self.transcript.lines:
@@ -257,6 +261,7 @@ class TestMessagePage(WizardPage):
             return None
         printer = self._printer()
         domain = profile.site.domain or checked.value.rpartition("@")[2]
+        relay = self.session.relay_host()
         try:
             return device_settings(
                 profile.method,
@@ -264,6 +269,7 @@ class TestMessagePage(WizardPage):
                 domain=domain,
                 sender=checked.value,
                 username=printer.username if printer is not None else None,
+                mx_host=relay if relay is not None and relay.domain == domain else None,
                 tls12=printer.tls12 if printer is not None else Tri.YES,
             )
         except ValueError:
@@ -289,7 +295,7 @@ class TestMessagePage(WizardPage):
                     "Method: {method}. Server {server}, port {port}, {security}; {auth}."
                 ).format(
                     method=METHOD_INFO[settings.method].title,
-                    server=settings.server,
+                    server=self._server_text(settings),
                     port=settings.port,
                     security=security_text(settings.security),
                     auth=signs_in,
@@ -334,12 +340,32 @@ class TestMessagePage(WizardPage):
                 field.hint.setText(hint)
                 field.widget.setAccessibleDescription(hint)
 
+    def _relay_host_changed(self, _host: object) -> None:
+        if self.isVisible():
+            self._refresh()
+
+    def _server_text(self, settings: DeviceSettings) -> str:
+        relay = settings.relay_host
+        if relay is None:
+            return settings.server
+        if not settings.server:
+            if self.session.relay_host_pending:
+                return self.tr("(looking up the domain's MX record…)")
+            return self.tr("(not found)")
+        return f"{settings.server_display} ({relay.source_label})"
+
     def _send_problem(self) -> str | None:
         if self.session.profile.method is None:
             return self.tr("Choose a sending method first.")
         for field_, name in ((self._from, self.tr("From")), (self._to, self.tr("To"))):
             if not check_email(field_.text().strip()).ok:
                 return self.tr("Enter a valid address in {field}.").format(field=name)
+        settings = self.settings()
+        if settings is not None and not settings.server:
+            if self.session.relay_host_pending:
+                return self.tr("Wait: the wizard is looking up the domain's mail server.")
+            relay = settings.relay_host
+            return relay.not_found_advice if relay is not None else None
         return None
 
     def _check_address(self, field: Field) -> None:

@@ -29,7 +29,7 @@ from wizard.core.clouds import device_facing
 from wizard.core.device_settings import AuthKind, DeviceSettings, Security, device_settings
 from wizard.core.errors import InvalidInput, SecretStoreError
 from wizard.core.findings import Finding
-from wizard.core.methods import METHOD_INFO, Method, Tri
+from wizard.core.methods import METHOD_INFO, RELAY_METHODS, Method, Tri
 from wizard.core.profile import Printer, SiteProfile
 from wizard.core.secret_names import password_purpose
 from wizard.core.steps import STEP_TITLES, WizardStep
@@ -230,6 +230,8 @@ class TroubleshootPage(WizardPage):
         self.oauth_button.clicked.connect(self.sign_in_mailbox)
         self.session.profileChanged.connect(lambda _p: self._load_devices())
         self.session.signedInChanged.connect(lambda _a: self._show_signed_in())
+        # A bound method, not a lambda: the connection ends with the page.
+        self.session.relayHostChanged.connect(self._relay_host_changed)
         self._update_buttons()
 
     # The device --------------------------------------------------------------------------
@@ -279,17 +281,26 @@ class TroubleshootPage(WizardPage):
         sender = check_email(self.sender_edit.text())
         if not sender.ok or sender.value is None:
             return None
+        domain = self.session.profile.site.domain or sender.value.rpartition("@")[2]
+        relay = self.session.relay_host()
+        if self._method() in RELAY_METHODS:
+            self.session.look_up_relay_host()
         try:
             return device_settings(
                 self._method(),
                 device_facing(self.session.cloud),
-                domain=self.session.profile.site.domain or sender.value.rpartition("@")[2],
+                domain=domain,
                 sender=sender.value,
                 username=self.username_edit.text().strip() or None,
+                mx_host=relay if relay is not None and relay.domain == domain else None,
                 tls12=Tri.YES if self.tls12_box.isChecked() else Tri.NO,
             )
         except ValueError:
             return None
+
+    def _relay_host_changed(self, _host: object) -> None:
+        if self.isVisible():
+            self._method_changed()
 
     def _method_changed(self, *, force: bool = False) -> None:
         values = self._values()
@@ -356,12 +367,11 @@ class TroubleshootPage(WizardPage):
     # Signing in ---------------------------------------------------------------------------
 
     def _admin_account(self) -> SignedIn | None:
-        """The signed-in admin whose sign-in the tenant checks use, if any.
-
-        The token's roles are only a hint: Exchange's answer to the checks' reads decides
-        (a refusal becomes a "not checked" row that says why).
-        """
-        return self.session.signed_in
+        """The signed-in admin whose sign-in the tenant checks use, if any."""
+        account = self.session.signed_in
+        if account is None or account.has_admin_role is False:
+            return None
+        return account
 
     def _show_signed_in(self) -> None:
         account = self.session.signed_in
@@ -374,12 +384,12 @@ class TroubleshootPage(WizardPage):
                     "sign-in; go Back to Sign in to include them."
                 ),
             )
-        elif account.has_admin_role is not True:
+        elif account.has_admin_role is False:
             self.signed_line.set_status(
-                Tone.INFO,
-                self.tr("Signed in"),
-                self.tr("as {0} ({1}): the tenant checks are included.").format(
-                    account.upn, account.role_text
+                Tone.WARNING,
+                self.tr("No admin role"),
+                self.tr("{0} cannot read the tenant; the tenant checks are skipped.").format(
+                    account.upn
                 ),
             )
         else:
@@ -470,7 +480,6 @@ class TroubleshootPage(WizardPage):
                         account.upn,
                         admin_sign_in.exchange_token,
                         session=http,
-                        hosts=admin_sign_in.admin_hosts,
                     )
                 return Troubleshooter(
                     device,

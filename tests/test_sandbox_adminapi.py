@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import re
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import requests
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from wizard.core.clouds import EXCHANGE_POWERSHELL_CLIENT_ID
 from wizard.sandbox.rbac import role_group_admin
@@ -162,11 +165,30 @@ def test_get_transport_rule_names_conditions_and_actions_as_exchange(sandbox: Sa
     assert (rule["State"], rule["Mode"], rule["Priority"]) == ("Enabled", "Enforce", 0)
 
 
+def module_key(sandbox: Sandbox) -> rsa.RSAPublicKey:
+    """The public key in the sandbox's EXOModuleFile answer, read as a client would."""
+    url = f"{sandbox.admin_api}/AdminApi/v1.0/{sandbox.state.tenant_id}/EXOModuleFile"
+    with sandbox.http_session() as http:
+        answer = http.get(url, headers={"Authorization": f"Bearer {_token(sandbox)}"}, timeout=10)
+    assert answer.status_code == 200, answer.text
+    module = base64.b64decode(answer.json()["value"][0]["encodedModule"]).decode()
+    found = re.search(r"<Modulus>(.+?)</Modulus><Exponent>(.+?)</Exponent>", module)
+    assert found is not None, module[:300]
+    n, e = (int.from_bytes(base64.b64decode(found.group(i)), "big") for i in (1, 2))
+    return rsa.RSAPublicNumbers(e, n).public_key()
+
+
+def encrypted(sandbox: Sandbox, value: str, key: rsa.RSAPublicKey | None = None) -> str:
+    """A SecureString value as Microsoft's module sends it (ExoHelper EncryptValue)."""
+    key = key if key is not None else module_key(sandbox)
+    return base64.b64encode(key.encrypt(value.encode(), padding.PKCS1v15())).decode()
+
+
 def test_new_mail_user_hve_account(sandbox: Sandbox) -> None:
     params = {
         "Name": "HVE scanner",
         "PrimarySmtpAddress": "hve-scanner@contoso.example",
-        "Password": "S3cret!pass",
+        "Password": encrypted(sandbox, "S3cret!pass"),
         "HVEAccount": True,
     }
     [user] = ok(invoke(sandbox, "New-MailUser", params))["value"]

@@ -24,6 +24,7 @@ from wizard.sandbox.cmdlets import Cmdlet, CmdletError, Context, bind, unknown_c
 from wizard.sandbox.cmdlets_org import CMDLETS as ORG_CMDLETS
 from wizard.sandbox.cmdlets_recipients import CMDLETS as RECIPIENT_CMDLETS
 from wizard.sandbox.cmdlets_transport import CMDLETS as TRANSPORT_CMDLETS
+from wizard.sandbox.exo_module import ModuleKeys
 from wizard.sandbox.faults import apply_fault, take_fault
 from wizard.sandbox.https import Request, Response
 from wizard.sandbox.rbac import may_run_cmdlets
@@ -95,8 +96,11 @@ class AdminApi:
         audience: str | None = None,
         routing: AdminRouting | None = None,
         front_door: bool = True,
+        module_keys: ModuleKeys | None = None,
     ) -> None:
         self.state = state
+        # The key pair for SecureString parameters, shared by every host of the tenant.
+        self.module_keys = module_keys if module_keys is not None else ModuleKeys()
         self.tokens = tokens
         self.base_url = base_url.rstrip("/")
         # Tokens name the front door's resource, whichever host serves the tenant.
@@ -165,7 +169,7 @@ class AdminApi:
             cmdlet = REGISTRY.get(name.lower())
             if cmdlet is None:
                 raise unknown_cmdlet(name)
-            bound = bind(cmdlet.params, parameters)
+            bound = bind(cmdlet.params, parameters, self.module_keys.decrypt)
             result = cmdlet.run(Context(self.state, caller), bound)
         except CmdletError as error:
             self._record(name, parameters, caller, error.status, error.text)
@@ -217,7 +221,15 @@ class AdminApi:
         elsewhere = self._elsewhere()
         if elsewhere is not None:
             return moved(request, elsewhere)
-        return module_file(self.base_url, tenant, (c.name for c in REGISTRY.values()))
+        # HttpFault(match="EXOModuleFile"): the download fails, is slow, or (with
+        # `module_keys.published` off) carries no key.
+        fault = take_fault(self.state, "EXOModuleFile")
+        if fault is not None:
+            failure = apply_fault(fault, request, _server_error_body)
+            if failure is not None:
+                return failure
+        names = sorted(c.name for c in REGISTRY.values())
+        return module_file(self.base_url, tenant, names, self.module_keys.module_field(names))
 
     def _elsewhere(self) -> str | None:
         if not self.front_door or self.routing is None:

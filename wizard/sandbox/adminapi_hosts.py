@@ -23,7 +23,7 @@ carried a bearer token, so a test can see where a token went.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -92,12 +92,19 @@ def moved(request: Request, target: str) -> Response:
     return Response(302, b"", headers=[("Location", location)])
 
 
-def module_file(base_url: str, tenant: str, cmdlets: Iterable[str]) -> Response:
-    """The module file's answer: what a client may call (CIPP reads `exportedCmdlets`)."""
+def module_file(
+    base_url: str,
+    tenant: str,
+    cmdlets: Iterable[str],
+    module: Mapping[str, str] | None = None,
+) -> Response:
+    """The module file's answer: what a client may call (CIPP reads `exportedCmdlets`),
+    and `module`, the field with the module's text (exo_module.py)."""
+    item = {"exportedCmdlets": ",".join(sorted(cmdlets)), **(module or {})}
     return Response.of_json(
         200,
         {
             "@odata.context": f"{base_url}/AdminApi/v1.0/{tenant}/$metadata#EXOModuleFile",
-            "value": [{"exportedCmdlets": ",".join(sorted(cmdlets))}],
+            "value": [item],
         },
     )

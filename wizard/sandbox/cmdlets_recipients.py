@@ -330,7 +330,8 @@ CMDLETS = [
             "Name": Param(Kind.STR, mandatory=True),
             "DisplayName": Param(Kind.STR),
             "PrimarySmtpAddress": Param(Kind.STR, mandatory=True),
-            "Password": Param(Kind.STR, mandatory=True),
+            # Arrives encrypted (exo_module.py); bound as its text.
+            "Password": Param(Kind.SECURE_STRING, mandatory=True),
             "HVEAccount": Param(Kind.SWITCH),
             "ExternalEmailAddress": Param(Kind.STR),
         },

@@ -34,6 +34,7 @@ from wizard.sandbox.aad import AadError
 from wizard.sandbox.adminapi import AdminApi
 from wizard.sandbox.adminapi_hosts import AdminRouting
 from wizard.sandbox.dns_server import DnsServer
+from wizard.sandbox.exo_module import ModuleKeys
 from wizard.sandbox.graph import GraphApi
 from wizard.sandbox.https import LoopbackServer
 from wizard.sandbox.identity import IdentityProvider
@@ -70,6 +71,9 @@ class Sandbox:
         self.state = state if state is not None else demo_state()
         # Which admin API host serves the tenant; switchable while running.
         self.admin_routing = AdminRouting(served_from_tenant_host=served_from_tenant_host)
+        # The key pair for SecureString parameters (exo_module.py): its public half is in
+        # the module file, its private half decrypts New-MailUser -Password.
+        self.module_keys = ModuleKeys()
         self._work_dir: Path | None = None
         self._pki: SandboxPki | None = None
         self._listeners: list[LoopbackServer] = []
@@ -141,7 +145,10 @@ class Sandbox:
         pages = SignInPages(identity)
         routing = self.admin_routing
         routing.tenant_host = tenant_srv.base_url
-        admin = AdminApi(self.state, tokens, base_url=admin_srv.base_url, routing=routing)
+        keys = self.module_keys
+        admin = AdminApi(
+            self.state, tokens, base_url=admin_srv.base_url, routing=routing, module_keys=keys
+        )
         tenant_admin = AdminApi(
             self.state,
             tokens,
@@ -149,6 +156,7 @@ class Sandbox:
             audience=admin_srv.base_url,
             routing=routing,
             front_door=False,
+            module_keys=keys,
         )
         graph = GraphApi(self.state, tokens, base_url=graph_srv.base_url)
         # Tests look at the Entra objects made through Graph (app registrations).

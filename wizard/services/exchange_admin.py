@@ -28,9 +28,10 @@ from urllib.parse import urlsplit
 import requests
 
 from wizard.core.clouds import Cloud
-from wizard.core.errors import PermissionDenied, ServiceError
+from wizard.core.errors import PermissionDenied, ServiceError, WizardError
 from wizard.core.i18n import tr
 from wizard.core.plan import Cmdlet
+from wizard.core.redact import redact
 from wizard.services.admin_host import (
     REDIRECT_STATUSES,
     AdminHosts,
@@ -40,6 +41,7 @@ from wizard.services.admin_host import (
     redirect_target,
 )
 from wizard.services.cancel import Cancellation, NeverCancelled, check
+from wizard.services.exo_module_key import ModuleKey
 from wizard.services.http import (
     DEFAULT_RETRY,
     RetryPolicy,
@@ -201,6 +203,15 @@ def _is_read(cmdlet: str) -> bool:
     return cmdlet.split("-", 1)[0].lower() in ("get", "test")
 
 
+def _scrub(error: WizardError, secrets: list[str]) -> None:
+    """Mask `secrets` in every text an error carries (it may be shown and logged)."""
+    for name in ("what", "why", "next_step", "detail", "server_text"):
+        text = getattr(error, name, None)
+        if isinstance(text, str):
+            setattr(error, name, redact(text, *secrets))
+    error.args = tuple(redact(a, *secrets) if isinstance(a, str) else a for a in error.args)
+
+
 class ExchangeAdmin:
     """One signed-in admin's InvokeCommand client for one tenant."""
 
@@ -230,6 +241,17 @@ class ExchangeAdmin:
         self.url = invoke_url(known, tenant_id) if known else cloud.admin_api_url(tenant_id)
         self._located = known is not None
         self._locating = threading.Lock()
+        # Exchange's public key for SecureString parameters (exo_module_key.py), read
+        # from the module file of the host that serves the tenant, once per sign-in.
+        self._module_key = ModuleKey(
+            self._session,
+            tenant_id,
+            lambda: base_of(self.url),
+            self._headers,
+            lambda refresh: self._token(force_refresh=refresh),
+            retry=retry,
+            follow=lambda url, location: redirect_target(self.cloud, url, location),
+        )
 
     def _headers(self, token: str) -> dict[str, str]:
         return {
@@ -247,8 +269,30 @@ class ExchangeAdmin:
         *,
         cancel: Cancellation | None = None,
     ) -> CommandResult:
-        """Run a plan's cmdlet; secret parameters are filled in only here."""
-        return self.invoke(cmdlet.name, cmdlet.invoke_parameters(secrets), cancel=cancel)
+        """Run a plan's cmdlet; secret parameters are filled in only here, encrypted.
+
+        A SecureString parameter (an HVE account's password) goes to Exchange only
+        encrypted with Microsoft's public key from the module file, in the shape
+        ExoHelper's Invoke-ExoCommand sends it: the parameter's own name, a base64 string
+        (exo_module_key.py). Neither the value nor its ciphertext reaches a log or an
+        error: an error that quotes them (Exchange's binding errors may) is scrubbed.
+        """
+        parameters = cmdlet.invoke_parameters(secrets)
+        hidden: list[str] = []
+        if cmdlet.secret_parameters:
+            # The key comes from the host that serves the tenant.
+            self._locate(cancel)
+            for name in cmdlet.secret_parameters:
+                value = str(parameters[name])
+                protected = self._module_key.encrypt(value, (cmdlet.name,), cancel=cancel)
+                parameters[name] = protected
+                hidden += [value, protected]
+        try:
+            return self.invoke(cmdlet.name, parameters, cancel=cancel)
+        except WizardError as exc:
+            if hidden:
+                _scrub(exc, hidden)
+            raise
 
     def invoke(
         self,

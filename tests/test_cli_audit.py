@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -92,20 +93,43 @@ def test_device_code_prints_the_code_and_page_to_stderr(
     assert json.loads(captured.out)["at_risk"] is False
 
 
-def test_a_refused_sign_in_exits_3(
+def _no_entra_admin() -> TenantState:
+    state = _clean_demo()
+    for account in state.accounts:
+        account.roles = set()
+    return state
+
+
+def test_a_role_group_member_without_an_entra_role_audits(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def no_admin() -> TenantState:
-        state = demo_tenant()
-        for account in state.accounts:
-            account.roles = set()
-        return state
+    # No Global or Exchange Administrator left: the demo signs in as the member of
+    # Organization Management, whose token names no admin role. Exchange lets it read.
+    monkeypatch.setattr(sandbox_server, "demo_tenant", _no_entra_admin)
+    code = app.main(["--demo", "audit", "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    upn = "orgmgmt@contoso.example"
+    assert f"signing in as {upn}" in captured.err
+    assert f"note: {upn}: no Entra admin role in the token; Exchange will decide." in captured.err
+    assert json.loads(captured.out)["tenant"]["signed_in_as"] == upn
 
-    monkeypatch.setattr(sandbox_server, "demo_tenant", no_admin)
+
+def test_an_account_exchange_refuses_exits_3_with_the_reason(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Neither an Entra admin role nor an Exchange role group: the sign-in works, and
+    # Exchange's own refusal is the answer.
+    monkeypatch.setattr(sandbox_server, "demo_state", _no_entra_admin)
     code = app.main(["--demo", "audit", "--json"])
     captured = capsys.readouterr()
     assert code == 3
-    assert "is not an Exchange or Global Administrator" in captured.err
+    assert "no Entra admin role in the token; Exchange will decide" in captured.err
+    assert re.search(
+        r"error: admin@contoso\.example may not run Get-\S+ in Exchange\.", captured.err
+    )
+    assert "membership of the Organization Management role group" in captured.err
+    assert "isn't assigned to any management roles" in captured.err  # Exchange's own words
     assert captured.out == ""
 
 

@@ -63,7 +63,9 @@ def test_non_admin_is_refused_in_plain_words(sandbox: Sandbox) -> None:
     admin, _ = clients(sandbox, signin, account)
     with pytest.raises(PermissionDenied) as caught:
         admin.invoke("Get-InboundConnector")
-    assert "Exchange Administrator or Global Administrator" in caught.value.why
+    assert caught.value.what == f"{USER} may not run Get-InboundConnector in Exchange."
+    assert "Exchange Administrator role, or membership of the Organization" in caught.value.why
+    assert caught.value.retryable
 
 
 def test_429_honours_retry_after(sandbox: Sandbox) -> None:

@@ -16,6 +16,7 @@ from wizard.core.methods import Method
 from wizard.core.plan import Resolution, connector_name
 from wizard.core.profile import SiteProfile
 from wizard.sandbox.browser import StandInBrowser, complete_device_sign_in
+from wizard.sandbox.rbac import ORGANIZATION_MANAGEMENT, role_group_admin
 from wizard.sandbox.server import Sandbox
 from wizard.sandbox.tenant import DEMO_SITE_IP, HttpFault, InboundConnector
 from wizard.services.signin import SignIn, SignInSettings, load_settings
@@ -189,18 +190,52 @@ def test_demo_path_connector_then_smtp_auth(
     assert all(m.smtp_client_auth_disabled is None for m in state.mailboxes if m.address != SCANNER)
 
 
-def test_account_without_admin_role_cannot_go_on(qtbot: QtBot, sandbox: Sandbox) -> None:
+def test_role_group_member_without_an_entra_role_goes_on(
+    qtbot: QtBot, sandbox: Sandbox, output_dir: Path
+) -> None:
+    upn = role_group_admin(sandbox.state)
+    wizard, browser = open_wizard(qtbot, sandbox, profile(Method.CONNECTOR), upn)
+    page = sign_in_on_page(qtbot, wizard)
+    browser.join(10)
+    assert page.values.values["Admin role"] == (
+        "no Entra admin role in the token; Exchange will decide"
+    )
+    assert page.state_line.word == "Signed in"
+    assert "Exchange lets the account read the tenant" in page.state_line.text
+    assert not page.recheck_button.isVisible()
+    assert next_enabled(wizard)
+    shot(wizard, output_dir / "signin-page-role-group.png")
+
+
+def test_account_exchange_refuses_is_told_and_may_check_again(
+    qtbot: QtBot, sandbox: Sandbox, output_dir: Path
+) -> None:
     wizard, browser = open_wizard(qtbot, sandbox, profile(Method.CONNECTOR), USER)
     page = signin_page(wizard)
     click(qtbot, page.browser_button)
-    qtbot.waitUntil(
-        lambda: not page.running and wizard.session.signed_in is not None, timeout=15_000
-    )
+    qtbot.waitUntil(lambda: not page.running and page.recheck_button.isVisible(), timeout=15_000)
     browser.join(10)
-    assert page.state_line.word == "No admin role"
-    assert "not an Exchange or Global Administrator" in page.state_line.text
+    # Signed in, not blocked by the token: Exchange's own answer is what stops it.
+    assert wizard.session.signed_in is not None
+    assert page.state_line.word == "Exchange refused"
+    assert f"{USER} may not run Get-AcceptedDomain in Exchange." in page.state_line.text
+    assert "membership of Organization Management" in page.state_line.text
     assert not next_enabled(wizard)
-    assert "has no admin role" in page.why_not.plain_text()
+    assert "may not run Get-AcceptedDomain" in page.why_not.plain_text()
+    shot(wizard, output_dir / "signin-page-exchange-refused.png")
+
+    # An admin adds the account to the role group; "Check again" asks Exchange again.
+    account = sandbox.state.account(USER)
+    assert account is not None
+    with sandbox.state.lock:
+        account.roles.add(ORGANIZATION_MANAGEMENT)
+    click(qtbot, page.recheck_button)
+    qtbot.waitUntil(
+        lambda: not page.running and wizard.session.tenant_identity is not None, timeout=15_000
+    )
+    assert page.state_line.word == "Signed in"
+    assert not page.recheck_button.isVisible()
+    assert next_enabled(wizard)
     click(qtbot, page.sign_out_button)
     assert wizard.session.signed_in is None
     assert page.state_line.word == "Not signed in"

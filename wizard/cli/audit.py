@@ -9,10 +9,12 @@ It signs in (the system browser by default; `--device-code` prints the code and 
 page to enter it on to standard error), reads the tenant with Get- cmdlets only and
 reports SMTP AUTH exposure (the tenant switch and every mailbox's own and effective
 value), inbound connectors at risk, RejectDirectSend, High Volume Email accounts, and
-what changes for the tenant at the end of December 2026 and in 2027.
+what changes for the tenant at the end of December 2026 and in 2027. An account
+without an Entra admin role in its token is not stopped: Exchange's own role check
+decides, so a member of the Organization Management role group can audit.
 
 Exit codes: 0 nothing at risk, 1 findings at risk, 2 bad usage, 3 could not reach the
-tenant or sign in.
+tenant or sign in, or Exchange refused the account.
 """
 
 from __future__ import annotations
@@ -83,8 +85,8 @@ def _target(args: argparse.Namespace) -> Iterator[_Target]:
 
     with Sandbox() as sandbox:
         accounts = sandbox.state.accounts
-        # The Global Administrator; in a tenant without one, whoever is there (the
-        # sign-in then says which role is missing).
+        # The Global Administrator; in a tenant without one, whoever is there (then
+        # Exchange's answer says what is missing).
         admin = next(
             (a.upn for a in accounts if GLOBAL_ADMIN in a.roles),
             next((a.upn for a in accounts if a.roles), accounts[0].upn),
@@ -158,11 +160,13 @@ def _audit(target: _Target, settings: Any, *, device_code: bool) -> Any:
     from wizard.services.exchange_admin import ExchangeAdmin
     from wizard.services.graph import Graph
     from wizard.services.http import make_session
-    from wizard.services.signin import SignIn, require_admin
+    from wizard.services.signin import SignIn
 
     sign_in = SignIn(target.cloud, settings, opener=target.opener)
     account = sign_in_admin(sign_in, target, device_code=device_code)
-    require_admin(account)
+    # The token's roles are a hint; Exchange's answer to the first read decides.
+    if account.has_admin_role is not True:
+        print(f"note: {account.upn}: {account.role_text}.", file=sys.stderr)
     print(f"Signed in as {account.upn}; reading the tenant…", file=sys.stderr, flush=True)
     try:
         with make_session(target.cloud) as http:

@@ -304,8 +304,10 @@ class AdminApi:
 
     def _forbidden(self, caller: str, cmdlet: str) -> Response:
         error = CmdletError(
+            # Remote PowerShell's words (MicrosoftDocs/office-docs-powershell#6271); no
+            # advice: an Entra role or an Exchange role group would both do (rbac.py).
             f'The user "{caller}" isn\'t assigned to any management roles that allow running '
-            f"'{cmdlet}'. Assign the Exchange Administrator or Global Administrator role.",
+            f"'{cmdlet}'.",
             "Microsoft.Exchange.Configuration.Tasks.AccessDeniedException",
             status=403,
             code="Forbidden",

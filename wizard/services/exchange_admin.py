@@ -12,7 +12,8 @@ until `admin_host.discover` (once per sign-in, `SignIn.admin_hosts`) names the
 tenant's own; a redirected call is re-sent there by hand, to Microsoft's hosts only.
 Failures become typed errors with
 the server's own text: `ExchangeCommandError` for a cmdlet that failed,
-`PermissionDenied` for 403, `Throttled` once 429 persists beyond the retries,
+`ExchangeRoleRefused` (a `PermissionDenied`) when Exchange's role check says no (403,
+or a 401 with an RBAC text), `Throttled` once 429 persists beyond the retries,
 `NeedsSignIn` when a refreshed token is refused again.
 """
 
@@ -189,6 +190,56 @@ def parse_error(response: requests.Response, cmdlet: str) -> ExchangeCommandErro
         detail=f"HTTP {status} {code} {error_type} {reason}: {text}"[:2000],
         retryable=retryable,
     )
+
+
+class ExchangeRoleRefused(PermissionDenied):
+    """Exchange's own role check (RBAC) refused the account a cmdlet.
+
+    This, not the token's role ids, says whether an account may work in Exchange: a
+    member of the Organization Management role group runs the cmdlets without any
+    Entra admin role, and a GDAP technician's token may carry no `wids` at all
+    (M365-FACTS.md, corrections). Retryable: once the role is given, the same sign-in
+    works after a few minutes.
+    """
+
+    def __init__(self, upn: str, cmdlet: str, error: ExchangeCommandError) -> None:
+        super().__init__(
+            tr("{who} may not run {cmdlet} in Exchange.").format(
+                who=upn or tr("This account"), cmdlet=cmdlet
+            ),
+            tr(
+                "Exchange's role check refused it: the account needs the Exchange "
+                "Administrator role, or membership of the Organization Management role "
+                "group in Exchange. Exchange answered: {text}"
+            ).format(text=error.server_text[:400]),
+            tr(
+                "Ask for the Exchange Administrator role or membership of Organization "
+                "Management, then try again (a new role can take a few minutes to reach "
+                "Exchange), or sign in with another account."
+            ),
+            detail=error.detail,
+            retryable=True,
+        )
+        self.upn = upn
+        self.cmdlet = cmdlet
+        self.server_text = error.server_text
+
+
+# Exchange's RBAC refusals: Remote PowerShell's "isn't assigned to any management roles"
+# (MicrosoftDocs/office-docs-powershell#6271), the REST cmdlets' HTTP 401 "User is not
+# allowed to call Get-Mailbox" (#7970, #8058), and the AccessDeniedException type.
+_ROLE_REFUSALS = (
+    "not allowed to call",
+    "isn't assigned to any management roles",
+    "is not assigned to any management roles",
+    "accessdeniedexception",
+)
+
+
+def _is_role_refusal(response: requests.Response) -> bool:
+    """A 401 whose body is Exchange's RBAC refusal, not a refused token (which is empty)."""
+    text = response.text[:4000].lower()
+    return any(marker in text for marker in _ROLE_REFUSALS)
 
 
 BUSY_TEXT = "You have reached the maximum number of concurrent requests per tenant"
@@ -519,22 +570,15 @@ class ExchangeAdmin:
         return response, url
 
     def _raise_for(self, response: requests.Response, cmdlet: str) -> None:
+        if response.status_code == 403 or (
+            response.status_code == 401 and _is_role_refusal(response)
+        ):
+            raise ExchangeRoleRefused(self.anchor_upn, cmdlet, parse_error(response, cmdlet))
         if response.status_code == 401:
             raise NeedsSignIn(
                 tr("Exchange Online did not accept your sign-in."),
                 tr("The sign-in expired or was revoked."),
                 tr("Sign in again."),
                 detail=parse_error(response, cmdlet).detail,
-            )
-        if response.status_code == 403:
-            error = parse_error(response, cmdlet)
-            raise PermissionDenied(
-                tr("Your account may not run {cmdlet} in this tenant.").format(cmdlet=cmdlet),
-                tr(
-                    "It needs the Exchange Administrator or Global Administrator role. "
-                    "Exchange answered: {text}"
-                ).format(text=error.server_text[:400]),
-                tr("Sign in with an admin account, or ask an admin to give you the role."),
-                detail=error.detail,
             )
         raise parse_error(response, cmdlet)

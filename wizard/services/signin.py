@@ -421,8 +421,9 @@ class SignedIn:
     display_name: str
     tenant_id: str
     object_id: str
-    # Admin role names from the access token's `wids`; None when the token has none
-    # (then the admin API's own answer decides).
+    # Entra admin role names from the access token's `wids`; None when the token has
+    # none. Only a hint: Exchange's own answer decides (a member of the Organization
+    # Management role group has no Entra role; GDAP tokens may carry no `wids`).
     roles: frozenset[str] | None
     home_account_id: str = field(repr=False, default="")
 
@@ -433,23 +434,10 @@ class SignedIn:
     @property
     def role_text(self) -> str:
         if self.roles is None:
-            return tr("role not shown by Microsoft")
+            return tr("no roles in the token; Exchange will decide")
         if not self.roles:
-            return tr("no admin role")
+            return tr("no Entra admin role in the token; Exchange will decide")
         return ", ".join(sorted(self.roles))
-
-
-def require_admin(account: SignedIn) -> None:
-    """PermissionDenied, in plain words, when the account has no admin role."""
-    if account.has_admin_role is False:
-        raise PermissionDenied(
-            tr("{upn} is not an Exchange or Global Administrator.").format(upn=account.upn),
-            tr(
-                "Changing connectors and SMTP AUTH settings needs the Exchange Administrator "
-                "or Global Administrator role."
-            ),
-            tr("Sign out and sign in with an admin account, or ask an admin to give you the role."),
-        )
 
 
 @dataclass(frozen=True)

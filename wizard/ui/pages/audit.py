@@ -27,7 +27,7 @@ from wizard.core.audit import AuditReport
 from wizard.core.steps import WizardStep
 from wizard.services.audit import run_audit
 from wizard.services.cancel import Cancelled
-from wizard.services.exchange_admin import ExchangeAdmin
+from wizard.services.exchange_admin import ExchangeAdmin, ExchangeRoleRefused
 from wizard.services.graph import Graph
 from wizard.services.http import make_session
 from wizard.ui.findings_export import FindingsExporter, safe_file_stem
@@ -131,8 +131,8 @@ class AuditPage(WizardPage):
             self.start_audit()
 
     def _can_audit(self) -> bool:
-        account = self.session.signed_in
-        return account is not None and account.has_admin_role is not False
+        # The token's roles are a hint: Exchange's answer to the audit's reads decides.
+        return self.session.signed_in is not None
 
     def _signed_in_changed(self) -> None:
         self._show_signed_in()
@@ -149,14 +149,15 @@ class AuditPage(WizardPage):
                 self.tr("Sign in first"),
                 self.tr(
                     "The audit reads the tenant: go Back to Sign in with an Exchange or "
-                    "Global Administrator."
+                    "Global Administrator, or a member of Exchange's Organization "
+                    "Management role group."
                 ),
             )
-        elif account.has_admin_role is False:
+        elif account.has_admin_role is not True:
             self.signed_line.set_status(
-                Tone.BAD,
-                self.tr("No admin role"),
-                self.tr("{0} cannot read the tenant's settings.").format(account.upn),
+                Tone.INFO,
+                self.tr("Signed in"),
+                self.tr("as {0}: {1}.").format(account.upn, account.role_text),
             )
         else:
             self.signed_line.set_status(
@@ -211,6 +212,12 @@ class AuditPage(WizardPage):
         self.task = None
         if isinstance(error, (TaskCancelled, Cancelled)):
             self.overall.set_status(Tone.NEUTRAL, self.tr("Stopped"), self.tr("Audit cancelled."))
+        elif isinstance(error, ExchangeRoleRefused):
+            # Exchange's role check, not the token, said no: "Audit again" once it says yes.
+            # An earlier audit of this account is no longer what it may see.
+            self._clear()
+            self.overall.set_status(Tone.BAD, self.tr("Exchange refused"), error.what)
+            self.show_error(error, doing=self.tr("auditing"))
         elif error is not None or report is None:
             self.overall.set_status(Tone.BAD, self.tr("Could not audit"), "")
             self.show_error(error or RuntimeError("no report"), doing=self.tr("auditing"))

@@ -4,7 +4,10 @@
 a code instead" shows a device code, big, with copy buttons. Both run off the UI
 thread and can be cancelled; the code is offered whenever the browser cannot work.
 After signing in the page shows the account, the tenant (read from Exchange) and
-the admin role; an account without one gets the plain message and Next stays off.
+the token's admin role, which is only a hint: a member of Exchange's Organization
+Management role group has no Entra role, a GDAP technician's token may list none.
+The first read of the tenant decides; when Exchange's role check refuses the account,
+the page says so in plain words, Next stays off, and "Check again" asks Exchange again.
 The sign-in app (client id) and the tenant are under "Advanced".
 """
 
@@ -34,7 +37,7 @@ from wizard.core.errors import WizardError
 from wizard.services.app_registration import DISPLAY_NAME as APP_DISPLAY_NAME
 from wizard.services.app_registration import MailboxTestApp, ensure_mailbox_test_app
 from wizard.services.cancel import Cancelled
-from wizard.services.exchange_admin import ExchangeAdmin
+from wizard.services.exchange_admin import ExchangeAdmin, ExchangeRoleRefused
 from wizard.services.graph import Graph
 from wizard.services.signin import (
     CloudAppIds,
@@ -92,9 +95,11 @@ class _Outcome:
 def _with_identity(
     cloud: Cloud, sign_in: SignIn, account: SignedIn, token: CancelToken
 ) -> _Outcome:
-    """Right after signing in: the tenant's name and domains, for the page to show."""
-    if account.has_admin_role is False:
-        return _Outcome(account, None, None)
+    """Right after signing in: the tenant's name and domains, for the page to show.
+
+    Also the first admin API read, so Exchange's answer (not the token's roles) says
+    whether the account may work in the tenant.
+    """
     admin = ExchangeAdmin(
         cloud, account.tenant_id, account.upn, sign_in.exchange_token, hosts=sign_in.admin_hosts
     )
@@ -201,6 +206,16 @@ class SignInPage(WizardPage):
         self.tenant_warning = StatusLine(Tone.WARNING, self.tr("Check the tenant"), "", card)
         self.tenant_warning.hide()
         card_layout.addWidget(self.tenant_warning)
+        recheck_row = QHBoxLayout()
+        self.recheck_button = QPushButton(self.tr("Check &again"), card)
+        self.recheck_button.setAutoDefault(False)
+        self.recheck_button.setAccessibleDescription(
+            self.tr("Asks Exchange again whether this account may work in the tenant.")
+        )
+        self.recheck_button.hide()
+        recheck_row.addWidget(self.recheck_button)
+        recheck_row.addStretch(1)
+        card_layout.addLayout(recheck_row)
         self.body_layout.addWidget(card)
 
         buttons = QHBoxLayout()
@@ -306,12 +321,15 @@ class SignInPage(WizardPage):
 
         self.task: Task[_Outcome] | None = None
         self._app_task: Task[MailboxTestApp] | None = None
+        # Exchange's refusal of the signed-in account (its role check), until it says yes.
+        self._refused: ExchangeRoleRefused | None = None
         self._flow = ""
         # Which sign-in attempt is current: a cancelled one may still report back late.
         self._attempt = 0
         self.browser_button.clicked.connect(self.sign_in_with_browser)
         self.code_button.clicked.connect(self.sign_in_with_code)
         self.sign_out_button.clicked.connect(self.sign_out)
+        self.recheck_button.clicked.connect(self.check_again)
         self.advanced_toggle.toggled.connect(self._toggle_advanced)
         self.client_edit.editingFinished.connect(self._settings_edited)
         self.tenant_edit.editingFinished.connect(self._settings_edited)
@@ -344,7 +362,10 @@ class SignInPage(WizardPage):
             self.state_line.set_status(
                 Tone.NEUTRAL,
                 self.tr("Not signed in"),
-                self.tr("Use an Exchange Administrator or Global Administrator account."),
+                self.tr(
+                    "Use an Exchange or Global Administrator, or a member of Exchange's "
+                    "Organization Management role group."
+                ),
             )
         else:
             self.values.add(
@@ -357,24 +378,31 @@ class SignInPage(WizardPage):
                 self.values.add(self.tr("Tenant"), tenant)
             self.values.add(self.tr("Tenant ID"), account.tenant_id, copy=True)
             self.values.add(self.tr("Admin role"), account.role_text)
-            if account.has_admin_role is False:
+            refused = self._refusal()
+            if refused is not None:
                 self.state_line.set_status(
                     Tone.BAD,
-                    self.tr("No admin role"),
-                    self.tr(
-                        "{0} is not an Exchange or Global Administrator, so the wizard cannot "
-                        "read or change connectors and SMTP AUTH settings. Sign out and sign "
-                        "in with an admin account."
-                    ).format(account.upn),
+                    self.tr("Exchange refused"),
+                    f"{refused.what} {refused.next_step}",
                 )
-            elif account.has_admin_role is None:
+            elif account.has_admin_role is not True and identity is None:
                 self.state_line.set_status(
                     Tone.WARNING,
                     self.tr("Signed in"),
                     self.tr(
-                        "Microsoft did not list the account's roles; the tenant check will "
-                        "show whether it may make the changes."
+                        "The token names no Entra admin role; Exchange's own role check "
+                        "decides at the first read of the tenant."
                     ),
+                )
+            elif account.has_admin_role is not True:
+                self.state_line.set_status(
+                    Tone.GOOD,
+                    self.tr("Signed in"),
+                    self.tr(
+                        "as {0}. The token names no Entra admin role, but Exchange lets the "
+                        "account read the tenant (an Exchange role group such as "
+                        "Organization Management)."
+                    ).format(account.display_name),
                 )
             else:
                 self.state_line.set_status(
@@ -403,6 +431,8 @@ class SignInPage(WizardPage):
             else self.tr("Sign in with the &browser")
         )
         self.code_button.setEnabled(not (running and self._flow == "code"))
+        self.recheck_button.setVisible(self._refusal() is not None)
+        self.recheck_button.setEnabled(not running)
         self.sign_out_button.setVisible(signed_in)
         self.skip_box.setVisible(not signed_in)
         self.advanced.setEnabled(not running)
@@ -420,11 +450,18 @@ class SignInPage(WizardPage):
                 "Sign in with an admin account of the tenant, or choose to continue without "
                 "signing in."
             )
-        if account.has_admin_role is False:
-            return self.tr(
-                "{0} has no admin role: sign in with an Exchange or Global Administrator."
-            ).format(account.upn)
+        refused = self._refusal()
+        if refused is not None:
+            return f"{refused.what} {refused.next_step}"
         return None
+
+    def _refusal(self) -> ExchangeRoleRefused | None:
+        """Exchange's refusal of the account signed in now, if it refused it."""
+        account = self.session.signed_in
+        refused = self._refused
+        if account is None or refused is None or refused.upn.lower() != account.upn.lower():
+            return None
+        return refused
 
     # Settings ----------------------------------------------------------------------------
 
@@ -684,10 +721,49 @@ class SignInPage(WizardPage):
             return
         self.status.clear_message()
         self.session.signed_in_changed()
+        self._identity_read(outcome)
+
+    def _identity_read(self, outcome: _Outcome) -> None:
+        """Exchange's first answer: the tenant, its role check's refusal, or an error."""
+        error = outcome.identity_error
+        self._refused = error if isinstance(error, ExchangeRoleRefused) else None
         if outcome.identity is not None:
             self.session.set_tenant_identity(outcome.identity)
-        if outcome.identity_error is not None:
-            self.show_error(outcome.identity_error, doing=self.tr("reading the tenant"))
+        if error is not None and self._refused is None:
+            self.show_error(error, doing=self.tr("reading the tenant"))
+        self._refresh()
+
+    def check_again(self) -> None:
+        """Ask Exchange again (after an admin gave the account a role or role group)."""
+        account = self.session.signed_in
+        if account is None or self.running:
+            return
+        sign_in = self.session.sign_in
+        cloud = self.session.cloud
+        self.status.clear_message()
+        self._attempt += 1
+        attempt = self._attempt
+
+        def work(token: CancelToken) -> _Outcome:
+            return _with_identity(cloud, sign_in, account, token)
+
+        def finished(outcome: _Outcome | None, error: BaseException | None) -> None:
+            if attempt != self._attempt:
+                return
+            self.task = None
+            if isinstance(error, (TaskCancelled, Cancelled)):
+                self._refresh()
+            elif error is not None or outcome is None:
+                self.show_error(
+                    error or RuntimeError("no answer"), doing=self.tr("reading the tenant")
+                )
+                self._refresh()
+            else:
+                self._identity_read(outcome)
+
+        self.task = self.run_task(
+            work, finished, name="check again", label=self.tr("Asking Exchange again…")
+        )
         self._refresh()
 
     def sign_out(self) -> None:
@@ -698,6 +774,7 @@ class SignInPage(WizardPage):
         self._flow = ""
         self.waiting_hint.hide()
         self.code_panel.hide()
+        self._refused = None
         self.session.sign_in.sign_out()
         self.session.signed_in_changed()
         self.show_message(

@@ -367,11 +367,12 @@ class TroubleshootPage(WizardPage):
     # Signing in ---------------------------------------------------------------------------
 
     def _admin_account(self) -> SignedIn | None:
-        """The signed-in admin whose sign-in the tenant checks use, if any."""
-        account = self.session.signed_in
-        if account is None or account.has_admin_role is False:
-            return None
-        return account
+        """The signed-in admin whose sign-in the tenant checks use, if any.
+
+        The token's roles are only a hint: Exchange's answer to the checks' reads decides
+        (a refusal becomes a "not checked" row that says why).
+        """
+        return self.session.signed_in
 
     def _show_signed_in(self) -> None:
         account = self.session.signed_in
@@ -384,12 +385,12 @@ class TroubleshootPage(WizardPage):
                     "sign-in; go Back to Sign in to include them."
                 ),
             )
-        elif account.has_admin_role is False:
+        elif account.has_admin_role is not True:
             self.signed_line.set_status(
-                Tone.WARNING,
-                self.tr("No admin role"),
-                self.tr("{0} cannot read the tenant; the tenant checks are skipped.").format(
-                    account.upn
+                Tone.INFO,
+                self.tr("Signed in"),
+                self.tr("as {0} ({1}): the tenant checks are included.").format(
+                    account.upn, account.role_text
                 ),
             )
         else:
@@ -480,6 +481,7 @@ class TroubleshootPage(WizardPage):
                         account.upn,
                         admin_sign_in.exchange_token,
                         session=http,
+                        hosts=admin_sign_in.admin_hosts,
                     )
                 return Troubleshooter(
                     device,

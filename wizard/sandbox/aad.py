@@ -102,6 +102,27 @@ CATALOG: dict[int, tuple[str, str]] = {
         "operated by Microsoft must get approval from the API owner before requesting "
         "tokens for that API.",
     ),
+    # The three an MSP's own app registration meets (Microsoft identity platform error
+    # reference; texts as real tenants show them, e.g. AzureAD/microsoft-authentication-
+    # library-for-python issues and simonrob/email-oauth2-proxy's set-up notes).
+    65001: (
+        "invalid_grant",
+        "The user or administrator has not consented to use the application with ID "
+        "'{app}' named '{name}'. Send an interactive authorization request for this user "
+        "and resource.",
+    ),
+    650057: (
+        "invalid_client",
+        "Invalid resource. The client has requested access to a resource which is not "
+        "listed in the requested permissions in the client's application registration. "
+        "Client app ID: {app}({name}). Resource value from request: {resource}. Resource "
+        "app ID: {resource_id}. List of valid resources from app registration: {valid}.",
+    ),
+    7000218: (
+        "invalid_client",
+        "The request body must contain the following parameter: 'client_assertion' or "
+        "'client_secret'.",
+    ),
     650053: (
         "invalid_client",
         "The application '{app}' asked for scope '{permission}' that doesn't exist on the "

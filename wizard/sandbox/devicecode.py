@@ -59,6 +59,9 @@ class DeviceCodes:
         app = provider.check_client(tenant, form.get("client_id"))
         if isinstance(app, AadError):
             return error_response(app, correlation)
+        if not app.public_client_flows:
+            # Entra treats the app as confidential: it wants a secret or an assertion.
+            return error_response(aad_error(7000218), correlation)
         scope = provider.parse_scope(form.get("scope", ""), app.client_id)
         if isinstance(scope, AadError):
             return error_response(scope, correlation)

@@ -25,6 +25,16 @@ RESOURCE_APPS = {
     "00000002-0000-0ff1-ce00-000000000000": "Office 365 Exchange Online",
     "00000003-0000-0000-c000-000000000000": "Microsoft Graph",
 }
+# Delegated permission ids as Microsoft publishes them ("Microsoft Graph permissions
+# reference"; SMTP.Send from Office 365 Exchange Online's oauth2PermissionScopes, as
+# email-oauth2-proxy's and Microsoft Learn's SMTP OAuth set-up steps name it).
+PERMISSION_NAMES = {
+    "258f6531-6087-4cc4-bb90-092c5fb3ed3f": "SMTP.Send",
+    "7427e0e9-2fba-42fe-b0c0-848c9e6a8182": "offline_access",
+    "e1fe6dd8-ba31-4d61-89e7-88639da4683d": "User.Read",
+    "37f7f235-527c-4136-accd-4a02d197296e": "openid",
+    "14dad69e-099b-42c9-810b-d002981feec1": "profile",
+}
 
 WRITE_PERMISSION = {
     "applications": "Application.ReadWrite.All",
@@ -81,7 +91,14 @@ class GraphApps:
             self.applications.append(app)
             redirects = list((body.get("publicClient") or {}).get("redirectUris") or [])
             self.state.apps.append(
-                AppRegistration(app["appId"], str(body.get("displayName") or ""), redirects)
+                AppRegistration(
+                    app["appId"],
+                    str(body.get("displayName") or ""),
+                    redirects,
+                    required=_required(body),
+                    consented={},
+                    public_client_flows=body.get("isFallbackPublicClient") is True,
+                )
             )
             return 201, app
         if name == "serviceprincipals":
@@ -98,5 +115,36 @@ class GraphApps:
         if name == "oauth2permissiongrants":
             grant = dict(body, id=str(uuid.uuid4()))
             self.grants.append(grant)
+            self._consent(grant)
             return 201, grant
         return 400, {"code": "BadRequest", "message": f"Unsupported segment '{name}'."}
+
+    def _consent(self, grant: dict[str, Any]) -> None:
+        """An admin consent grant: the client app may now get tokens for those scopes."""
+        by_id = {sp["id"]: sp for sp in self.service_principals}
+        client = by_id.get(str(grant.get("clientId") or ""))
+        resource = by_id.get(str(grant.get("resourceId") or ""))
+        if client is None or resource is None:
+            return
+        app = self.state.app(str(client["appId"]))
+        name = str(resource["appId"])
+        if app is None or app.consented is None or name not in RESOURCE_APPS:
+            return
+        scopes = frozenset(str(grant.get("scope") or "").split())
+        app.consented[name] = app.consented.get(name, frozenset()) | scopes
+
+
+def _required(body: dict[str, Any]) -> dict[str, frozenset[str]]:
+    """requiredResourceAccess as resource app id -> delegated permission names."""
+    required: dict[str, frozenset[str]] = {}
+    for entry in body.get("requiredResourceAccess") or []:
+        name = str(entry.get("resourceAppId") or "")
+        if name not in RESOURCE_APPS:
+            continue
+        names = {
+            PERMISSION_NAMES.get(str(a.get("id")), str(a.get("id")))
+            for a in entry.get("resourceAccess") or []
+            if a.get("type") == "Scope"
+        }
+        required[name] = required.get(name, frozenset()) | frozenset(names)
+    return required

@@ -90,7 +90,32 @@ class IdentityProvider:
         )
         if isinstance(scope, AadError):
             return scope
-        return self.preauthorization_error(client_id, scope) or scope
+        return (
+            self.preauthorization_error(client_id, scope)
+            or self.consent_error(client_id, scope)
+            or scope
+        )
+
+    def consent_error(self, client_id: str, scope: ScopeRequest) -> AadError | None:
+        """AADSTS650057 for a permission the app registration does not list, AADSTS65001
+        for one nobody consented to in this tenant (see AppRegistration)."""
+        app = self.state.app(client_id)
+        if app is None:
+            return None
+        resource = scope.resource.app_id
+        wanted = set(scope.permissions)
+        if app.required is not None and not wanted <= app.required.get(resource, frozenset()):
+            return aad_error(
+                650057,
+                app=client_id,
+                name=app.display_name,
+                resource=scope.resource.uri,
+                resource_id=scope.resource.app_id,
+                valid=", ".join(sorted(app.required)),
+            )
+        if app.consented is not None and not wanted <= app.consented.get(resource, frozenset()):
+            return aad_error(65001, app=client_id, name=app.display_name)
+        return None
 
     def preauthorization_error(self, client_id: str, scope: ScopeRequest) -> AadError | None:
         """AADSTS65002 for a Microsoft first-party client asking for a first-party

@@ -175,6 +175,15 @@ class AppRegistration:
     # pre-authorised for (empty: any, by dynamic consent); anything else is AADSTS65002.
     # None for a customer's or MSP's own app registration (consented in the tenant).
     preauthorized: dict[str, frozenset[str]] | None = None
+    # An app registration made through Graph is checked as Entra checks it: the
+    # permissions its requiredResourceAccess lists (else AADSTS650057), the admin
+    # consent granted in this tenant (else AADSTS65001), "Allow public client flows"
+    # for the device code flow (else AADSTS7000218). None: not checked (the demo's
+    # pre-registered apps, set up and consented as M365-FACTS.md describes). Keyed by
+    # the resource's application id.
+    required: dict[str, frozenset[str]] | None = None
+    consented: dict[str, frozenset[str]] | None = None
+    public_client_flows: bool = True
 
 
 # The demo MSP's own multi-tenant app for the mailbox OAuth test (SMTP.Send +

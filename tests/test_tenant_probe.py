@@ -82,6 +82,8 @@ def test_demo_probe_as_a_subprocess_holds_everywhere(tmp_path: Path) -> None:
     ids = {c["id"] for c in data["checks"]}
     assert {
         "admin-read",
+        "admin-host",
+        "secure-string-key",
         "token-admin",
         "token-admin-app-smtp",
         "graph-organization",
@@ -164,6 +166,24 @@ def test_a_trace_cmdlet_error_is_reported_and_the_rest_still_runs(
     assert checks["trace-v2"]["held"] is False
     assert checks["trace-detail-v2"]["held"] is None
     assert checks["dkim-values"]["held"] is True
+    assert code == 1
+
+
+def test_a_module_file_without_the_key_is_reported(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # HVE set-up needs Exchange's public key from the module file; a tenant whose module
+    # file cannot be read says so here, before anyone creates an HVE account.
+    def refuse(state: TenantState) -> None:
+        # Each fault is used up by one request: the host discovery's, then the key's.
+        state.http_faults += [HttpFault(404, match="EXOModuleFile") for _ in range(4)]
+
+    code, report, _ = _probe(monkeypatch, capsys, refuse)
+    checks = _by_id(report)
+    assert checks["secure-string-key"]["held"] is False, checks["secure-string-key"]
+    assert "key" in checks["secure-string-key"]["observed"]
+    assert checks["admin-read"]["held"] is True
+    assert "front door" in checks["admin-host"]["observed"]
     assert code == 1
 
 

@@ -304,6 +304,15 @@ class ExchangeAdmin:
             follow=lambda url, location: redirect_target(self.cloud, url, location),
         )
 
+    @property
+    def on_tenant_host(self) -> bool:
+        """Whether InvokeCommand goes to a host other than the cloud's front door."""
+        return base_of(self.url) != base_of(self.cloud.admin_api_url(self.tenant_id))
+
+    def secure_string_key_bits(self, *, cancel: Cancellation | None = None) -> int:
+        """The size of Exchange's public key for secret parameters (read, then cached)."""
+        return int(self._module_key.get(cancel=cancel).key_size)
+
     def _headers(self, token: str) -> dict[str, str]:
         return {
             "Authorization": f"Bearer {token}",

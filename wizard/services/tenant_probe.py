@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from wizard.core.clouds import Cloud
 from wizard.core.errors import NetworkError, WizardError
@@ -99,6 +100,47 @@ def _admin_read(admin: ExchangeAdmin, cancel: Cancellation | None) -> ProbeCheck
         )
 
     return _guarded("admin-read", ProbeArea.ADMIN_API, assumption, run)
+
+
+def _admin_host(admin: ExchangeAdmin) -> ProbeCheck:
+    """Which host serves the tenant's admin API (after the first read found it)."""
+    assumption = tr(
+        "The admin API host that serves the tenant is found through EXOModuleFile (some "
+        "tenants are served from their own host, as ScubaGear handles)."
+    )
+    host = urlsplit(admin.url).netloc
+    where = (
+        tr("the tenant's own host {host}, reached through the front door's redirect")
+        if admin.on_tenant_host
+        else tr("the front door {host}, which serves the tenant itself")
+    ).format(host=host)
+    return ProbeCheck(
+        "admin-host",
+        ProbeArea.ADMIN_API,
+        assumption,
+        True,
+        tr("InvokeCommand goes to {where}.").format(where=where),
+        (f"InvokeCommand: {admin.url}",),
+    )
+
+
+def _secure_string_key(admin: ExchangeAdmin, cancel: Cancellation | None) -> ProbeCheck:
+    assumption = tr(
+        "Exchange's module file carries the public key that protects secret parameters "
+        "(New-MailUser -Password when an HVE account is created)."
+    )
+
+    def run() -> ProbeCheck:
+        bits = admin.secure_string_key_bits(cancel=cancel)
+        return ProbeCheck(
+            "secure-string-key",
+            ProbeArea.HVE,
+            assumption,
+            True,
+            tr("A {bits}-bit RSA public key was found in the module file.").format(bits=bits),
+        )
+
+    return _guarded("secure-string-key", ProbeArea.HVE, assumption, run)
 
 
 def _dkim_configs(admin: ExchangeAdmin, cancel: Cancellation | None) -> dict[str, tuple[str, str]]:
@@ -401,7 +443,11 @@ def run_probe(
         check(cancel)
         checks.extend(extra())
     if inputs.admin is not None:
-        checks.append(_admin_read(inputs.admin, cancel))
+        read = _admin_read(inputs.admin, cancel)
+        checks.append(read)
+        if read.held:
+            checks.append(_admin_host(inputs.admin))
+        checks.append(_secure_string_key(inputs.admin, cancel))
     if inputs.graph is not None:
         checks.extend(_graph_checks(inputs.graph, inputs.dns, inputs.cloud, cancel))
     if inputs.admin is not None:

@@ -90,6 +90,9 @@ def test_device_code_prints_the_code_and_page_to_stderr(
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "/devicelogin and enter the code " in captured.err
+    # A second code for the Graph client, as the browser path does a second round.
+    assert "One more, for Microsoft Graph" in captured.err
+    assert "Graph sign-in failed" not in captured.err
     assert json.loads(captured.out)["at_risk"] is False
 
 

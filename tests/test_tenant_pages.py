@@ -6,6 +6,7 @@ import threading
 from datetime import date
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QWizard
@@ -256,12 +257,45 @@ def test_device_code_on_the_page(qtbot: QtBot, sandbox: Sandbox, output_dir: Pat
         target=complete_device_sign_in, args=(code.verification_uri, code.user_code, ADMIN)
     )
     helper.start()
+    # Then a second code for the Microsoft Graph client (its own app, AADSTS65002 else).
+    qtbot.waitUntil(lambda: page.code_panel.skip_graph.isVisible(), timeout=15_000)
+    helper.join(10)
+    second = page.code_panel.code
+    assert second is not None and second.user_code != code.user_code
+    assert "Microsoft Graph" in page.code_panel.intro.text()
+    helper = threading.Thread(
+        target=complete_device_sign_in, args=(second.verification_uri, second.user_code, ADMIN)
+    )
+    helper.start()
     qtbot.waitUntil(
         lambda: not page.running and wizard.session.tenant_identity is not None, timeout=15_000
     )
     helper.join(10)
     assert not page.code_panel.isVisible()
     assert page.state_line.word == "Signed in" and next_enabled(wizard)
+    # Graph reads work: the Graph client holds a token for the same admin.
+    assert wizard.session.sign_in.graph_token()
+
+
+def test_the_graph_code_may_be_skipped(qtbot: QtBot, sandbox: Sandbox) -> None:
+    from wizard.services.signin import NeedsSignIn
+
+    sandbox.state.device_code_interval = 1
+    wizard, _ = open_wizard(qtbot, sandbox, profile(Method.CONNECTOR))
+    page = signin_page(wizard)
+    click(qtbot, page.code_button)
+    qtbot.waitUntil(lambda: page.code_panel.isVisible(), timeout=10_000)
+    code = page.code_panel.code
+    assert code is not None
+    complete_device_sign_in(code.verification_uri, code.user_code, ADMIN)
+    qtbot.waitUntil(lambda: page.code_panel.skip_graph.isVisible(), timeout=15_000)
+    click(qtbot, page.code_panel.skip_graph)
+    qtbot.waitUntil(
+        lambda: not page.running and wizard.session.tenant_identity is not None, timeout=15_000
+    )
+    assert page.state_line.word == "Signed in" and next_enabled(wizard)
+    with pytest.raises(NeedsSignIn):
+        wizard.session.sign_in.graph_token()
 
 
 def test_cancel_in_the_browser_says_so(qtbot: QtBot, sandbox: Sandbox) -> None:
@@ -368,6 +402,9 @@ def test_browser_that_never_returns_switches_to_a_code(qtbot: QtBot, sandbox: Sa
         target=complete_device_sign_in, args=(code.verification_uri, code.user_code, ADMIN)
     )
     helper.start()
+    # The Graph client's code comes next; this test is about the admin's: skip it.
+    qtbot.waitUntil(lambda: page.code_panel.skip_graph.isVisible(), timeout=15_000)
+    click(qtbot, page.code_panel.skip_graph)
     qtbot.waitUntil(
         lambda: not page.running and wizard.session.tenant_identity is not None, timeout=15_000
     )

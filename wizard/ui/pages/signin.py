@@ -32,11 +32,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from wizard.core.clouds import EXCHANGE_POWERSHELL_CLIENT_ID, GRAPH_CLI_CLIENT_ID, Cloud
+from wizard.core.clouds import (
+    EXCHANGE_POWERSHELL_CLIENT_ID,
+    GRAPH_CLI_CLIENT_ID,
+    AppJob,
+    Cloud,
+)
 from wizard.core.errors import WizardError
 from wizard.services.app_registration import DISPLAY_NAME as APP_DISPLAY_NAME
 from wizard.services.app_registration import MailboxTestApp, ensure_mailbox_test_app
-from wizard.services.cancel import Cancelled
+from wizard.services.cancel import CancelFlag, Cancellation, Cancelled
 from wizard.services.exchange_admin import ExchangeAdmin, ExchangeRoleRefused
 from wizard.services.graph import Graph
 from wizard.services.signin import (
@@ -112,6 +117,34 @@ def _with_identity(
         return _Outcome(account, None, exc)
 
 
+@dataclass(frozen=True)
+class _GraphCode:
+    """The second device code, for the Microsoft Graph client."""
+
+    code: DeviceCode
+
+
+class _Either:
+    """Cancelled when either is: the whole sign-in, or just the Graph code (skipped)."""
+
+    def __init__(self, first: Cancellation, second: Cancellation) -> None:
+        self._first = first
+        self._second = second
+
+    @property
+    def cancelled(self) -> bool:
+        return self._first.cancelled or self._second.cancelled
+
+    def wait(self, seconds: float) -> bool:
+        end = time.monotonic() + seconds
+        while not self.cancelled:
+            left = end - time.monotonic()
+            if left <= 0:
+                return False
+            self._first.wait(min(left, 0.2))
+        return True
+
+
 class DeviceCodePanel(QFrame):
     """The code to type on any device, big and copyable, with the page to type it on."""
 
@@ -153,17 +186,33 @@ class DeviceCodePanel(QFrame):
         layout.addLayout(link_row)
         self.expiry = HintLabel("", self)
         layout.addWidget(self.expiry)
+        # The second code (Microsoft Graph) may be left out: the tenant check then says
+        # which values it could not read.
+        self.skip_graph = QPushButton(self.tr("Skip this code"), self)
+        self.skip_graph.setAutoDefault(False)
+        self.skip_graph.hide()
+        skip_row = QHBoxLayout()
+        skip_row.addWidget(self.skip_graph)
+        skip_row.addStretch(1)
+        layout.addLayout(skip_row)
         self.code: DeviceCode | None = None
         self.open_button.clicked.connect(self._open)
 
-    def show_code(self, code: DeviceCode) -> None:
+    def show_code(self, code: DeviceCode, *, for_graph: bool = False) -> None:
         self.code = code
         self.intro.setText(
             self.tr(
+                "Signed in to Exchange. One more code, for Microsoft Graph (the domains, "
+                "their MX host and Security Defaults): open the page below, enter this "
+                "code and sign in with the same account:"
+            )
+            if for_graph
+            else self.tr(
                 "On this or any other device with a browser, open the page below, enter "
                 "this code and sign in with your admin account:"
             )
         )
+        self.skip_graph.setVisible(for_graph)
         self.code_label.setText(code.user_code)
         self.code_label.setAccessibleName(self.tr("Sign-in code {0}").format(code.user_code))
         self.copy_code.set_value(code.user_code)
@@ -248,6 +297,8 @@ class SignInPage(WizardPage):
         self.waiting_hint.hide()
         self.body_layout.addWidget(self.waiting_hint)
         self.code_panel = DeviceCodePanel(self.body)
+        self._skip_graph: CancelFlag | None = None
+        self.code_panel.skip_graph.clicked.connect(self._skip_graph_code)
         self.code_panel.hide()
         self.body_layout.addWidget(self.code_panel)
 
@@ -670,10 +721,27 @@ class SignInPage(WizardPage):
         sign_in = self.session.sign_in
         cloud = self.session.cloud
 
+        skip = CancelFlag()
+        self._skip_graph = skip
+
         def work(token: CancelToken) -> _Outcome:
             code = sign_in.start_device_code()
             token.report(code)
             account = sign_in.finish_device_code(code, cancel=token)
+            # Graph has its own client (AADSTS65002 otherwise): a second code, as the
+            # browser path does a second round. Skipping it, or its failure, leaves the
+            # Graph values unknown, and the tenant check says so.
+            if sign_in.client_for(AppJob.GRAPH_READ) != sign_in.client_for(AppJob.ADMIN_API):
+                try:
+                    graph_code = sign_in.start_device_code(job=AppJob.GRAPH_READ)
+                    token.report(_GraphCode(graph_code))
+                    sign_in.finish_device_code(graph_code, cancel=_Either(token, skip))
+                except Cancelled:
+                    if token.cancelled:
+                        raise
+                    log.info("Graph sign-in skipped")
+                except WizardError as exc:
+                    log.info("Graph sign-in failed: %s", exc.detail or exc.what)
             return _with_identity(cloud, sign_in, account, token)
 
         self.waiting_hint.hide()
@@ -688,8 +756,17 @@ class SignInPage(WizardPage):
         )
         self._refresh()
 
+    def _skip_graph_code(self) -> None:
+        if self._skip_graph is not None:
+            self._skip_graph.cancel()
+        self.code_panel.skip_graph.hide()
+
     def _code_ready(self, value: object) -> None:
-        if isinstance(value, DeviceCode):
+        if isinstance(value, _GraphCode):
+            self.code_panel.show_code(value.code, for_graph=True)
+            self.code_panel.copy_code.setFocus()
+            self._refresh()
+        elif isinstance(value, DeviceCode):
             self.code_panel.show_code(value)
             self.code_panel.copy_code.setFocus()
             self._refresh()

@@ -263,6 +263,7 @@ def test_device_code_on_the_page(qtbot: QtBot, sandbox: Sandbox, output_dir: Pat
     second = page.code_panel.code
     assert second is not None and second.user_code != code.user_code
     assert "Microsoft Graph" in page.code_panel.intro.text()
+    shot(wizard, output_dir / "signin-page-graph-code.png")
     helper = threading.Thread(
         target=complete_device_sign_in, args=(second.verification_uri, second.user_code, ADMIN)
     )

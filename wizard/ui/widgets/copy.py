@@ -44,6 +44,10 @@ class CopyButton(QPushButton):
         self.clicked.connect(self.copy)
 
     def set_value(self, value: str | Callable[[], str]) -> None:
+        """A new value: a "Copied" left over from the old one would be a false claim."""
+        if value != self._value:
+            self._timer.stop()
+            self.setText(self._idle_text)
         self._value = value
 
     def value(self) -> str:

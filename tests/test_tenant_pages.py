@@ -208,6 +208,24 @@ def test_role_group_member_without_an_entra_role_goes_on(
     shot(wizard, output_dir / "signin-page-role-group.png")
 
 
+def test_a_gdap_token_without_role_ids_goes_on(qtbot: QtBot, sandbox: Sandbox) -> None:
+    # A GDAP technician: Exchange Administrator in the tenant, but the token carries no
+    # `wids` claim at all. Exchange's answer decides, and it lets them in.
+    from wizard.sandbox.tenant import EXCHANGE_ADMIN, Account
+
+    upn = "tech@msp.example"
+    sandbox.state.accounts.append(
+        Account(upn, "Tess Technician", {EXCHANGE_ADMIN}, token_without_wids=True)
+    )
+    token = sandbox.issue_token(upn, [f"{sandbox.admin_api}/.default"])
+    assert "wids" not in sandbox.tokens.verify(token, sandbox.admin_api)
+    wizard, browser = open_wizard(qtbot, sandbox, profile(Method.CONNECTOR), upn)
+    page = sign_in_on_page(qtbot, wizard)
+    browser.join(10)
+    assert page.values.values["Admin role"] == "no roles in the token; Exchange will decide"
+    assert page.state_line.word == "Signed in" and next_enabled(wizard)
+
+
 def test_account_exchange_refuses_is_told_and_may_check_again(
     qtbot: QtBot, sandbox: Sandbox, output_dir: Path
 ) -> None:

@@ -35,6 +35,9 @@ class Account:
     password: str = "demo"
     # Sign-in is refused with this AADSTS error (e.g. "AADSTS50076" for MFA required).
     sign_in_error: str | None = None
+    # Its access tokens carry no `wids` claim at all, as GDAP technicians' tokens may
+    # (M365-FACTS.md, corrections): its roles still count where Exchange decides.
+    token_without_wids: bool = False
 
 
 @dataclass

@@ -114,12 +114,13 @@ class TokenService:
             "preferred_username": account.upn,
             "name": account.display_name,
             "scp": " ".join(scopes),
-            "wids": [*wids, DEFAULT_USER_ROLE_ID],
             "appid": client_id,
             "azp": client_id,
             "ver": "2.0",
             "uti": secrets.token_urlsafe(16),
         }
+        if not account.token_without_wids:
+            claims["wids"] = [*wids, DEFAULT_USER_ROLE_ID]
         return self._sign(claims)
 
     def id_token(

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -65,6 +65,39 @@ MAX_REDIRECTS = 2
 
 class TokenProvider(Protocol):
     def __call__(self, force_refresh: bool = False) -> str: ...
+
+
+class SecretRefused(ServiceError):
+    """Exchange refused an encrypted password twice, with a freshly read key."""
+
+    default_retryable = True
+
+    def __init__(self, cmdlet: str, cause: WizardError) -> None:
+        super().__init__(
+            tr("Exchange Online did not accept the encrypted password for {cmdlet}.").format(
+                cmdlet=cmdlet
+            ),
+            tr(
+                "The password is encrypted with the key Microsoft publishes in the admin "
+                "API's module file; Exchange refused it even after the key was read again. "
+                "Nothing was created."
+            ),
+            tr(
+                "Try again later, or create the account in the Exchange admin center "
+                "(Mail flow > High volume email) and give its password to the wizard."
+            ),
+            detail=cause.detail,
+        )
+
+
+def _secret_refused(error: WizardError, names: Sequence[str]) -> bool:
+    """Exchange's binding error for a SecureString it could not decrypt."""
+    if not isinstance(error, ExchangeCommandError):
+        return False
+    text = error.server_text
+    return "Transformation" in error.error_type and any(
+        f"parameter '{name}'" in text for name in names
+    )
 
 
 class ExchangeCommandError(ServiceError):
@@ -337,22 +370,32 @@ class ExchangeAdmin:
         (exo_module_key.py). Neither the value nor its ciphertext reaches a log or an
         error: an error that quotes them (Exchange's binding errors may) is scrubbed.
         """
-        parameters = cmdlet.invoke_parameters(secrets)
-        hidden: list[str] = []
-        if cmdlet.secret_parameters:
-            # The key comes from the host that serves the tenant.
-            self._locate(cancel)
+        if not cmdlet.secret_parameters:
+            return self.invoke(cmdlet.name, cmdlet.invoke_parameters(secrets), cancel=cancel)
+        # The key comes from the host that serves the tenant. Microsoft rotates it: when
+        # Exchange refuses the encrypted value (a binding error, so nothing ran), the key
+        # is read again and the cmdlet sent once more (ExoHelper refreshes its copy too).
+        self._locate(cancel)
+        for attempt in (1, 2):
+            parameters = cmdlet.invoke_parameters(secrets)
+            hidden: list[str] = []
             for name in cmdlet.secret_parameters:
                 value = str(parameters[name])
                 protected = self._module_key.encrypt(value, (cmdlet.name,), cancel=cancel)
                 parameters[name] = protected
                 hidden += [value, protected]
-        try:
-            return self.invoke(cmdlet.name, parameters, cancel=cancel)
-        except WizardError as exc:
-            if hidden:
+            try:
+                return self.invoke(cmdlet.name, parameters, cancel=cancel)
+            except WizardError as exc:
                 _scrub(exc, hidden)
-            raise
+                if not _secret_refused(exc, cmdlet.secret_parameters):
+                    raise
+                if attempt == 1:
+                    log.info("%s: Exchange refused the encrypted value; key read again", cmdlet)
+                    self._module_key.forget()
+                    continue
+                raise SecretRefused(cmdlet.name, exc) from None
+        raise AssertionError("unreachable")
 
     def invoke(
         self,

@@ -100,7 +100,10 @@ class ModuleKeyUnavailable(ServiceError):
                 "admin API serves, and changes from time to time. {reason} The password "
                 "was not sent and nothing was changed."
             ).format(reason=reason),
-            tr("Try again in a minute."),
+            tr(
+                "Try again in a minute, or create the account in the Exchange admin "
+                "center (Mail flow > High volume email) and give its password to the wizard."
+            ),
             detail=detail,
             retryable=retryable,
         )

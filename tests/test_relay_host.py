@@ -6,6 +6,8 @@ Against the sandbox's DNS server, whose demo domain has a suffixed MX token
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.dns_helpers import dns_sandbox
 from wizard.core.clouds import CLOUDS, CloudId
 from wizard.core.relay_host import (
@@ -84,3 +86,27 @@ def test_dns_trouble_is_not_found_within_the_budget() -> None:
     settings = DnsSettings((Endpoint("127.0.0.1", 9),), query_timeout=0.3, budget=1.0)
     relay = find_relay_host(WW, "contoso.com", dns_settings=settings)
     assert not relay.found
+
+
+def test_the_demo_method_page_shows_the_real_host(qtbot: Any, sandbox: Any) -> None:
+    # In --demo, on the domain with a suffixed MX token, the Method page shows the host
+    # a real printer must use (read from the live MX), never the dashed guess and never
+    # the sandbox's loopback listener.
+    from PySide6.QtCore import Qt
+
+    from tests.ui_helpers import make_wizard
+    from wizard.core.methods import Method
+    from wizard.ui.pages.method import MethodPage
+    from wizard.ui.selftest import sample_profile
+
+    state = sandbox.state
+    profile = sample_profile(state.default_domain, state.site_public_ip)
+    wizard = make_wizard(qtbot, profile, cloud=sandbox.cloud, pages=(MethodPage,))
+    page = wizard.currentPage()
+    assert isinstance(page, MethodPage)
+    qtbot.mouseClick(page.card(Method.CONNECTOR).radio, Qt.MouseButton.LeftButton)
+    host = microsoft_mx_host(DEMO_DOMAIN)
+    qtbot.waitUntil(lambda: page.preview.values.get("Server") == host, timeout=10_000)
+    assert page.preview.values["Server from"] == "from the domain's MX record in DNS"
+    assert page.preview.values["Port"] == "25"
+    qtbot.waitUntil(lambda: not wizard.session.tasks.busy, timeout=10_000)

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from wizard.core.advisor import Assessment
+from wizard.core.clouds import device_facing
 from wizard.core.device_settings import AuthKind, DeviceSettings, device_settings
 from wizard.core.methods import METHOD_INFO, Method
 from wizard.core.retirement import TIMELINE
@@ -168,7 +169,9 @@ class SettingsPreview(QWidget):
     def values(self) -> dict[str, str]:
         return dict(self.rows.values)
 
-    def show_settings(self, settings: DeviceSettings | None, *, pending: bool = False) -> None:
+    def show_settings(
+        self, settings: DeviceSettings | None, *, pending: bool = False, sandbox: bool = False
+    ) -> None:
         self.rows.clear()
         self._empty.setVisible(settings is None)
         self.rows.setVisible(settings is not None)
@@ -190,6 +193,14 @@ class SettingsPreview(QWidget):
         rows.add(self.tr("Sender (From)"), settings.sender, copy=True)
         rows.add(self.tr("Can reach"), settings.reach)
         notes = list(settings.limits) + list(settings.notes)
+        if sandbox:
+            notes.insert(
+                0,
+                self.tr(
+                    "Sandbox: these are the Microsoft 365 values a real device is given; "
+                    "the practice test message goes to the sandbox's own servers."
+                ),
+            )
         self._notes.setText("\n".join(f"•  {n}" for n in notes))
 
 
@@ -311,7 +322,9 @@ class MethodPage(WizardPage):
         try:
             settings = device_settings(
                 method,
-                self.session.cloud,
+                # What a real device is given (in the sandbox too: its loopback
+                # endpoints are for the wizard's own test message, not for a printer).
+                device_facing(self.session.cloud),
                 domain=site.domain,
                 sender=printer.sender,
                 username=printer.username,
@@ -324,4 +337,8 @@ class MethodPage(WizardPage):
             settings = None
         if settings is not None and settings.relay_host is not None:
             self.session.look_up_relay_host()
-        self.preview.show_settings(settings, pending=self.session.relay_host_pending)
+        self.preview.show_settings(
+            settings,
+            pending=self.session.relay_host_pending,
+            sandbox=self.session.cloud.is_sandbox,
+        )

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from wizard.core.clouds import device_facing
 from wizard.core.device_settings import AuthKind, device_settings
 from wizard.core.methods import METHOD_INFO, RELAY_METHODS
 from wizard.core.profile import SiteProfile
@@ -164,7 +165,7 @@ class SummaryPage(WizardPage):
                 try:
                     settings = device_settings(
                         method,
-                        self.session.cloud,
+                        device_facing(self.session.cloud),
                         domain=site.domain,
                         sender=printer.sender,
                         username=printer.username,

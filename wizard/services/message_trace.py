@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
-from wizard.core.errors import Throttled, WizardError
+from wizard.core.errors import PermissionDenied, Throttled, WizardError
 from wizard.core.i18n import tr
 from wizard.services.cancel import CancelFlag, Cancellation, Cancelled
 
@@ -310,8 +310,10 @@ class MessageTraceSearch:
                 delay = max(delay, exc.retry_after)
             except WizardError as exc:
                 # No role, a refused sign-in, a cmdlet error: asking again changes
-                # nothing. A network hiccup or a busy service may pass.
-                if not exc.retryable:
+                # nothing. A network hiccup or a busy service may pass. Exchange's
+                # role refusal is retryable for a person (once the role is granted),
+                # not within one search: polling it for ten minutes tells nothing.
+                if not exc.retryable or isinstance(exc, PermissionDenied):
                     return self._unavailable(exc, attempts, started)
                 last_error = exc
             state = _combine(rows) if rows else TraceState.NOT_FOUND

@@ -119,19 +119,9 @@ class AdminApi:
         tenant, method = parts[2], parts[3]
         if method.lower() != "invokecommand":
             return Response.of_json(404, {"error": {"code": "NotFound", "message": "Not found"}})
-        if request.method != "POST":
-            return Response.of_json(
-                405, {"error": {"code": "MethodNotAllowed", "message": "Use POST."}}
-            )
-        claims = self._authenticate(request)
+        claims = self._admit(request, tenant, "POST")
         if isinstance(claims, Response):
             return claims
-        if not self._is_our_tenant(tenant) or claims.get("tid") != self.state.tenant_id:
-            return self._unknown_tenant(tenant)
-        # A tenant served from its own host: the front door sends the call on.
-        elsewhere = self._elsewhere()
-        if elsewhere is not None:
-            return moved(request, elsewhere)
         caller = str(claims.get("upn") or "")
         account = self.state.account(caller)
         try:
@@ -207,11 +197,12 @@ class AdminApi:
             headers.append(("Preference-Applied", f"odata.maxpagesize={size}"))
         return Response.of_json(200, body, headers)
 
-    def _module_file(self, request: Request, tenant: str) -> Response:
-        """GET /AdminApi/v1.0/{tenant}/EXOModuleFile, where clients find the tenant's host."""
-        if request.method != "GET":
+    def _admit(self, request: Request, tenant: str, verb: str) -> dict[str, Any] | Response:
+        """What every admin API call passes first: its HTTP method, the token, the
+        tenant, and the host (a tenant served from its own host is sent on there)."""
+        if request.method != verb:
             return Response.of_json(
-                405, {"error": {"code": "MethodNotAllowed", "message": "Use GET."}}
+                405, {"error": {"code": "MethodNotAllowed", "message": f"Use {verb}."}}
             )
         claims = self._authenticate(request)
         if isinstance(claims, Response):
@@ -221,6 +212,13 @@ class AdminApi:
         elsewhere = self._elsewhere()
         if elsewhere is not None:
             return moved(request, elsewhere)
+        return claims
+
+    def _module_file(self, request: Request, tenant: str) -> Response:
+        """GET /AdminApi/v1.0/{tenant}/EXOModuleFile, where clients find the tenant's host."""
+        claims = self._admit(request, tenant, "GET")
+        if isinstance(claims, Response):
+            return claims
         # HttpFault(match="EXOModuleFile"): the download fails, is slow, or (with
         # `module_keys.published` off) carries no key.
         fault = take_fault(self.state, "EXOModuleFile")

@@ -152,3 +152,13 @@ def test_sandbox_sheets_show_worldwide_values() -> None:
     )
     assert device_facing(cloud) is WW
     assert device_facing(WW) is WW
+
+
+def test_sovereign_hosts_as_the_corrected_facts_list_them() -> None:
+    from wizard.core.dns_verdicts import autodiscover_target
+
+    dod = CLOUDS[CloudId.DOD]
+    assert dod.smtp.host == "outlook-dod.office365.us"
+    assert autodiscover_target(dod) == "autodiscover-s-dod.office365.us"
+    assert autodiscover_target(CLOUDS[CloudId.GCC_HIGH]) == "autodiscover-s.office365.us"
+    assert CLOUDS[CloudId.CHINA].authority_host == "https://login.partner.microsoftonline.cn"

@@ -44,7 +44,8 @@ SITE_IP_METHODS = frozenset({Method.DIRECT_SEND, Method.CONNECTOR})
 
 _AUTODISCOVER = {
     CloudId.GCC_HIGH: "autodiscover-s.office365.us",
-    CloudId.DOD: "autodiscover-s.office365.us",
+    # DoD has its own (DoD endpoint list; M365-FACTS.md, corrections of 2 December 2026).
+    CloudId.DOD: "autodiscover-s-dod.office365.us",
     CloudId.CHINA: "autodiscover.partner.outlook.cn",
 }
 # Where Microsoft 365 publishes DKIM keys: the tenant's onmicrosoft domain (older

@@ -75,7 +75,9 @@ def test_demo_zone_reports_planted_problems_with_fixes(box: DnsSandbox) -> None:
     assert site.fix.host == "@" and site.fix.rtype == "TXT" and site.fix.action == "replace"
     dkim = report.check(CheckId.DKIM_SELECTOR2)
     assert dkim is not None and dkim.fix is not None
-    assert dkim.fix.value == "selector2-contoso-example._domainkey.contosodemo.onmicrosoft.com"
+    assert dkim.fix.value == (
+        "selector2-contoso-example03i._domainkey.contosodemo.r-v1.dkim.mail.microsoft"
+    )
     assert dkim.fix.host == "selector2._domainkey" and dkim.fix.rtype == "CNAME"
     dmarc = report.check(CheckId.DMARC)
     assert dmarc is not None and dmarc.status is CheckStatus.WARNING and dmarc.fix is not None

@@ -60,7 +60,7 @@ def test_human_output_and_method(sandbox: Any, capsys: pytest.CaptureFixture[str
     )
     assert code == 1
     assert "[FAIL] The office's IP is an allowed sender (SPF)" in out
-    assert "Publish: selector2._domainkey  CNAME  selector2-contoso-example." in out
+    assert "Publish: selector2._domainkey  CNAME  selector2-contoso-example03i." in out
     assert "3 record(s) to publish" in out
     assert "203.0.113.25 (entered by hand)" in out
 

@@ -98,7 +98,10 @@ def test_cname_chain_is_followed_within_the_data(resolver: dns.resolver.Resolver
     assert texts(answer)[0].startswith("v=DKIM1;")
     chain = answer.response.answer
     assert chain[0].rdtype == dns.rdatatype.CNAME
-    assert chain[0][0].target.to_text().startswith("selector1-contoso-example._domainkey.")
+    # Microsoft's suffixed token, under dkim.mail.microsoft.
+    assert chain[0][0].target.to_text() == (
+        "selector1-contoso-example03i._domainkey.contosodemo.r-v1.dkim.mail.microsoft."
+    )
     # Asking for the CNAME itself returns it, not what it points to.
     cname = resolver.resolve(f"autodiscover.{DEMO_DOMAIN}", "CNAME")
     assert cname[0].target.to_text() == "autodiscover.outlook.com."

@@ -434,7 +434,10 @@ def demo_tenant() -> TenantState:
     """
     domain = DEMO_DOMAIN
     mx = microsoft_mx_host(domain)
-    dkim_target = "{sel}-{d}._domainkey.contosodemo.onmicrosoft.com"
+    # Domains set up since May 2025 publish DKIM under <letter>-v1.dkim.mail.microsoft,
+    # with Microsoft's suffixed token (a public zone shows
+    # selector1-exclusive-jasonshadow-com03i._domainkey.jasonshadow.r-v1.dkim...).
+    dkim_target = "{sel}-{d}03i._domainkey.contosodemo.r-v1.dkim.mail.microsoft"
     state = TenantState(
         tenant_id=DEMO_TENANT_ID,
         display_name="Contoso (demo)",
@@ -499,6 +502,7 @@ def demo_tenant() -> TenantState:
         _soa("opendns.com"),
         _soa("outlook.com"),
         _soa("onmicrosoft.com"),
+        _soa("mail.microsoft"),
         _soa("113.0.203.in-addr.arpa"),
         # PTR of the office IP, as an ISP would publish it.
         DnsRecord(

@@ -701,7 +701,15 @@ class SignIn:
 
         def receive() -> None:
             try:
-                response.update(receiver.get_auth_response(state=flow["state"]) or {})
+                # get_auth_response runs the same wait in a thread of its own and looks
+                # at it once a second (time.sleep(1)), so every browser sign-in took a
+                # second longer than the browser did. This is already our own thread:
+                # wait directly where MSAL offers it, else the public call.
+                direct = getattr(receiver, "_get_auth_response", None)
+                if callable(direct):
+                    direct(response, state=flow["state"])
+                else:
+                    response.update(receiver.get_auth_response(state=flow["state"]) or {})
             finally:
                 done.set()
 

@@ -256,6 +256,14 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _ceil_second(moment: datetime) -> datetime:
+    """Rounded up to a whole second: dates go to Exchange in whole seconds, and a
+    truncated EndDate would leave out a message received earlier in the same second
+    (a look right after a send)."""
+    whole = moment.replace(microsecond=0)
+    return whole if whole == moment else whole + timedelta(seconds=1)
+
+
 class MessageTraceSearch:
     """Polls the trace for one sent message; `run()` on a worker thread."""
 
@@ -461,7 +469,7 @@ def recent_messages(
     limit = max(1, limit)
     since = max(since, until - MAX_AGE)
     rows: list[TraceRow] = []
-    end = until
+    end = _ceil_second(until)
     while end > since and len(rows) < limit:
         start = max(since, end - MAX_RANGE)
         size = min(limit - len(rows), page_size, MAX_RESULT_SIZE)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import smtplib
+import ssl
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,3 +98,17 @@ def changing_calls(sandbox: Sandbox) -> list[tuple[str, dict[str, Any]]]:
             for c in sandbox.state.admin_calls
             if not c.cmdlet.lower().startswith("get-") and c.status < 400
         ]
+
+
+def hve_login(sandbox: Sandbox, address: str, password: str) -> int:
+    """AUTH on the sandbox's HVE endpoint over STARTTLS: 235 signed in, else the code."""
+    endpoint = sandbox.cloud.hve_smtp
+    assert endpoint is not None
+    context = ssl.create_default_context(cafile=str(sandbox.ca_pem))
+    with smtplib.SMTP(endpoint.host, endpoint.port, timeout=10) as smtp:
+        smtp.starttls(context=context)
+        smtp.ehlo()
+        try:
+            return smtp.login(address, password)[0]
+        except smtplib.SMTPAuthenticationError as refused:
+            return refused.smtp_code

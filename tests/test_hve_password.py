@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import logging
 import re
-import smtplib
-import ssl
 from collections.abc import Iterator
 
 import pytest
 
-from tests.m365_helpers import ADMIN, changing_calls, profile
+from tests.m365_helpers import ADMIN, changing_calls, hve_login, profile
 from tests.test_tenant_apply import Session
 from wizard.core.methods import Method
 from wizard.core.plan import ChangeKind
@@ -52,19 +50,6 @@ def _module_file_gets(sandbox: Sandbox) -> int:
         for r in sandbox.admin_routing.requests
         if r.method == "GET" and r.path.lower().endswith("/exomodulefile")
     )
-
-
-def _hve_login(sandbox: Sandbox, address: str, password: str) -> int:
-    endpoint = sandbox.cloud.hve_smtp
-    assert endpoint is not None
-    context = ssl.create_default_context(cafile=str(sandbox.ca_pem))
-    with smtplib.SMTP(endpoint.host, endpoint.port, timeout=10) as smtp:
-        smtp.starttls(context=context)
-        smtp.ehlo()
-        try:
-            return smtp.login(address, password)[0]
-        except smtplib.SMTPAuthenticationError as refused:
-            return refused.smtp_code
 
 
 def _apply_hve(session: Session, store: SecretStore, address: str = HVE) -> ApplyResult:
@@ -103,8 +88,8 @@ def test_hve_account_gets_its_password_encrypted_and_signs_in(
     # value was encrypted with the module file's key; it kept the decrypted password.
     account = session.sandbox.state.account(HVE)
     assert account is not None and account.password == password
-    assert _hve_login(session.sandbox, HVE, password) == 235
-    assert _hve_login(session.sandbox, HVE, password + "x") == 535
+    assert hve_login(session.sandbox, HVE, password) == 235
+    assert hve_login(session.sandbox, HVE, password + "x") == 535
     # Nothing shown or logged carries the password or its ciphertext.
     shown = change.powershell
     assert "-Password (Read-Host -AsSecureString -Prompt 'Password')" in shown
@@ -137,7 +122,7 @@ def test_a_tenant_served_from_its_own_host_gets_the_key_from_there(
         store = SecretStore()
         assert _apply_hve(session, store).complete
         password = store.get(SITE, password_purpose(HVE))
-        assert password and _hve_login(sandbox, HVE, password) == 235
+        assert password and hve_login(sandbox, HVE, password) == 235
         gets = [
             r.host
             for r in sandbox.admin_routing.requests
@@ -291,7 +276,7 @@ def test_a_key_rotated_since_it_was_read_is_read_again(
     result = _apply_hve(session, store)
     assert result.complete, result.summary()
     password = store.get(SITE, password_purpose(HVE))
-    assert password and _hve_login(session.sandbox, HVE, password) == 235
+    assert password and hve_login(session.sandbox, HVE, password) == 235
     calls = [c for c in session.sandbox.state.admin_calls if c.cmdlet == "New-MailUser"]
     # The refused one (a binding error: nothing made), then the one that worked.
     assert [c.status for c in calls] == [400, 200], calls

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import base64
 import os
-import smtplib
-import ssl
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from tests.m365_helpers import hve_login
 from tests.test_sandbox_adminapi import _token, encrypted, failure, invoke, module_key, ok
 from wizard.sandbox.server import Sandbox
 from wizard.sandbox.tenant import HttpFault
@@ -25,19 +24,6 @@ def _hve(password: object) -> dict[str, object]:
         "Password": password,
         "HVEAccount": True,
     }
-
-
-def _hve_login(sandbox: Sandbox, password: str) -> int:
-    endpoint = sandbox.cloud.hve_smtp
-    assert endpoint is not None
-    context = ssl.create_default_context(cafile=str(sandbox.ca_pem))
-    with smtplib.SMTP(endpoint.host, endpoint.port, timeout=10) as smtp:
-        smtp.starttls(context=context)
-        smtp.ehlo()
-        try:
-            return smtp.login(ADDRESS, password)[0]
-        except smtplib.SMTPAuthenticationError as refused:
-            return refused.smtp_code
 
 
 def test_the_module_file_carries_the_sandboxs_public_key(sandbox: Sandbox) -> None:
@@ -84,8 +70,8 @@ def test_an_encrypted_password_makes_an_account_that_signs_in_on_hve(sandbox: Sa
     ok(invoke(sandbox, "New-MailUser", _hve(encrypted(sandbox, PASSWORD))))
     account = sandbox.state.account(ADDRESS)
     assert account is not None and account.password == PASSWORD
-    assert _hve_login(sandbox, PASSWORD) == 235
-    assert _hve_login(sandbox, PASSWORD + "x") == 535
+    assert hve_login(sandbox, ADDRESS, PASSWORD) == 235
+    assert hve_login(sandbox, ADDRESS, PASSWORD + "x") == 535
 
 
 def test_the_key_before_a_rotation_still_works_the_one_before_that_does_not(

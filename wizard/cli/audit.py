@@ -170,14 +170,7 @@ def _audit(target: _Target, settings: Any, *, device_code: bool) -> Any:
     print(f"Signed in as {account.upn}; reading the tenant…", file=sys.stderr, flush=True)
     try:
         with make_session(target.cloud) as http:
-            admin = ExchangeAdmin(
-                target.cloud,
-                account.tenant_id,
-                account.upn,
-                sign_in.exchange_token,
-                session=http,
-                hosts=sign_in.admin_hosts,
-            )
+            admin = ExchangeAdmin.for_sign_in(target.cloud, sign_in, account, session=http)
             graph = Graph(target.cloud, sign_in.graph_token, session=http)
             return run_audit(admin, graph, target.cloud, signed_in_as=account.upn)
     finally:

@@ -108,14 +108,7 @@ def _probe(target: Any, settings: Any, *, device_code: bool) -> Any:
     dns_settings = DnsSettings(nameservers=(cloud.dns_server,) if cloud.dns_server else ())
     try:
         with make_session(cloud) as http, DnsClient(dns_settings) as dns:
-            admin = ExchangeAdmin(
-                cloud,
-                account.tenant_id,
-                account.upn,
-                sign_in.exchange_token,
-                session=http,
-                hosts=sign_in.admin_hosts,
-            )
+            admin = ExchangeAdmin.for_sign_in(cloud, sign_in, account, session=http)
             graph = Graph(cloud, sign_in.graph_token, session=http)
             extra: Sequence[Callable[[], Sequence[Any]]] = (lambda: token_checks(sign_in, account),)
             return run_probe(

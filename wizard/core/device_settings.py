@@ -50,9 +50,9 @@ class DeviceSettings:
     @property
     def server_display(self) -> str:
         """The server as shown to a person: a guess is marked, a missing host says so."""
-        if self.relay_host is not None and self.relay_host.is_guess and self.server:
-            return tr("{host} (unverified guess)").format(host=self.server)
-        return self.server or tr("Relay host not found")
+        if self.relay_host is not None:
+            return self.relay_host.display
+        return self.server
 
     @property
     def endpoint(self) -> Endpoint:

@@ -1,6 +1,6 @@
 """Exchange Online cmdlets over REST: the admin API's InvokeCommand (M365-FACTS.md).
 
-    admin = ExchangeAdmin(cloud, tenant_id, "admin@contoso.com", signin.exchange_token)
+    admin = ExchangeAdmin.for_sign_in(cloud, signin, account)
     result = admin.invoke("Get-InboundConnector")
     for connector in result.values: ...
 
@@ -296,8 +296,46 @@ def _scrub(error: WizardError, secrets: list[str]) -> None:
     error.args = tuple(redact(a, *secrets) if isinstance(a, str) else a for a in error.args)
 
 
+class AdminSignIn(Protocol):
+    """What a client needs of a sign-in (services.signin.SignIn)."""
+
+    admin_hosts: AdminHosts
+
+    def exchange_token(self, force_refresh: bool = False) -> str: ...
+
+
+class AdminAccount(Protocol):
+    """What a client needs of the signed-in admin (services.signin.SignedIn)."""
+
+    @property
+    def tenant_id(self) -> str: ...
+
+    @property
+    def upn(self) -> str: ...
+
+
 class ExchangeAdmin:
     """One signed-in admin's InvokeCommand client for one tenant."""
+
+    @classmethod
+    def for_sign_in(
+        cls,
+        cloud: Cloud,
+        sign_in: AdminSignIn,
+        account: AdminAccount,
+        *,
+        session: requests.Session | None = None,
+    ) -> ExchangeAdmin:
+        """The admin's client: the sign-in's token, and the tenant's host once the
+        sign-in found it (so it is asked for once per sign-in, not once per client)."""
+        return cls(
+            cloud,
+            account.tenant_id,
+            account.upn,
+            sign_in.exchange_token,
+            session=session,
+            hosts=sign_in.admin_hosts,
+        )
 
     def __init__(
         self,

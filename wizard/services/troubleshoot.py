@@ -46,7 +46,6 @@ from wizard.core.errors import SignInError, WizardError
 from wizard.core.findings import Finding
 from wizard.core.i18n import tr
 from wizard.core.mail_rules import RuleInfo, rule_effects
-from wizard.core.relay_host import decide_relay_host, guess_mx_host
 from wizard.core.smtp_codes import ConnectionFailure
 from wizard.core.transcript import SmtpTestResult, Stage, Transcript
 from wizard.core.troubleshoot import (
@@ -85,7 +84,7 @@ from wizard.services.dns_client import DnsClient
 from wizard.services.exchange_admin import ExchangeAdmin
 from wizard.services.message_trace import recent_messages
 from wizard.services.public_ip import detect_public_ip, providers_for
-from wizard.services.relay_host import host_resolves
+from wizard.services.relay_host import find_relay_host
 from wizard.services.smtp_test import Credentials, SendTestRequest, SmtpTest
 from wizard.services.smtp_wire import (
     Cancelled as WireCancelled,
@@ -443,13 +442,7 @@ class Troubleshooter:
         device = self.device
         if device.uses_relay and facing.is_microsoft_mx(device.host):
             return device.host.strip().rstrip(".")
-        domain = device.sender_domain
-        answer = dns.query(domain, "MX")
-        decided = decide_relay_host(facing, domain, live_mx=answer.values if answer.ok else ())
-        if not decided.found and domain.strip():
-            guess = guess_mx_host(facing, domain)
-            decided = decide_relay_host(facing, domain, guess_resolves=host_resolves(dns, guess))
-        return decided.host
+        return find_relay_host(self.cloud, device.sender_domain, dns=dns).host
 
     def _resolve(self, dns: DnsClient) -> tuple[list[NameLookup], str]:
         device = self.device

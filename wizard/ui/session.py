@@ -333,18 +333,23 @@ class WizardSession(QObject):
         return self._profile.site.domain.strip().casefold() in self._relay_lookups
 
     def set_relay_host(self, host: RelayHost) -> None:
+        if self._keep_relay_host(host):
+            self.relayHostChanged.emit(self.relay_host())
+
+    def _keep_relay_host(self, host: RelayHost) -> bool:
+        """Store `host` unless it is known already; True if it changed."""
         key = host.domain.strip().casefold()
         old = self._relay_hosts.get(key)
         if old == host:
-            return
+            return False
         if (
             old is not None
             and old.source is RelayHostSource.TENANT
             and host.source is not RelayHostSource.TENANT
         ):
-            return  # a DNS answer never overrides what the tenant said
+            return False  # a DNS answer never overrides what the tenant said
         self._relay_hosts[key] = host
-        self.relayHostChanged.emit(self.relay_host())
+        return True
 
     def look_up_relay_host(self, *, again: bool = False) -> None:
         """Find the site domain's relay host (live MX, else a checked guess) off the UI
@@ -373,7 +378,8 @@ class WizardSession(QObject):
                 # raised is the same for a device: no host to print.
                 log.warning("Relay host lookup for %s failed: %s", domain, error)
                 result = RelayHost(domain, "", RelayHostSource.GUESS, False)
-            self.set_relay_host(result)
+            self._keep_relay_host(result)
+            # Even when nothing changed: the lookup is over, so "looking up" ends.
             self.relayHostChanged.emit(self.relay_host())
 
         self.tasks.run(work, done, name="relay host")

@@ -183,18 +183,11 @@ class AuditPage(WizardPage):
         assert account is not None
         cloud = self.session.cloud
         sign_in = self.session.sign_in
-        tenant_id, upn = account.tenant_id, account.upn
+        upn = account.upn
 
         def work(token: CancelToken) -> AuditReport:
             with make_session(cloud) as http:
-                admin = ExchangeAdmin(
-                    cloud,
-                    tenant_id,
-                    upn,
-                    sign_in.exchange_token,
-                    session=http,
-                    hosts=sign_in.admin_hosts,
-                )
+                admin = ExchangeAdmin.for_sign_in(cloud, sign_in, account, session=http)
                 graph = Graph(cloud, sign_in.graph_token, session=http)
                 return run_audit(admin, graph, cloud, cancel=token, signed_in_as=upn)
 

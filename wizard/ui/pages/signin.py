@@ -80,13 +80,7 @@ def tenant_clients(session: WizardSession) -> tuple[ExchangeAdmin, Graph]:
             session.tr("You are not signed in."), "", session.tr("Sign in on the Sign in step.")
         )
     sign_in = session.sign_in
-    admin = ExchangeAdmin(
-        session.cloud,
-        account.tenant_id,
-        account.upn,
-        sign_in.exchange_token,
-        hosts=sign_in.admin_hosts,
-    )
+    admin = ExchangeAdmin.for_sign_in(session.cloud, sign_in, account)
     return admin, Graph(session.cloud, sign_in.graph_token)
 
 
@@ -105,9 +99,7 @@ def _with_identity(
     Also the first admin API read, so Exchange's answer (not the token's roles) says
     whether the account may work in the tenant.
     """
-    admin = ExchangeAdmin(
-        cloud, account.tenant_id, account.upn, sign_in.exchange_token, hosts=sign_in.admin_hosts
-    )
+    admin = ExchangeAdmin.for_sign_in(cloud, sign_in, account)
     graph = Graph(cloud, sign_in.graph_token)
     try:
         return _Outcome(account, read_identity(admin, graph, cancel=token), None)

@@ -318,8 +318,9 @@ class TestMessagePage(WizardPage):
                 ).format(mailbox=mailbox),
             )
             self._oauth_button.setText(self.tr("Sign in as {mailbox}…").format(mailbox=mailbox))
-        self.send_button.setEnabled(self._send_problem() is None and not self._busy())
-        self.send_button.setToolTip(self._send_problem() or "")
+        problem = self._send_problem()
+        self.send_button.setEnabled(problem is None and not self._busy())
+        self.send_button.setToolTip(problem or "")
 
     def _set_hints(self, settings: DeviceSettings | None) -> None:
         """What From and To mean for this method."""
@@ -561,9 +562,7 @@ class TestMessagePage(WizardPage):
             self.trace_line.show()
             return
         sign_in = self.session.sign_in
-        admin = ExchangeAdmin(
-            self.session.cloud, account.tenant_id, account.upn, sign_in.exchange_token
-        )
+        admin = ExchangeAdmin.for_sign_in(self.session.cloud, sign_in, account)
 
         def work(token: CancelToken) -> TraceResult:
             search = MessageTraceSearch(

@@ -475,14 +475,7 @@ class TroubleshootPage(WizardPage):
             with make_session(cloud) as http:
                 admin = None
                 if account is not None and admin_sign_in is not None:
-                    admin = ExchangeAdmin(
-                        cloud,
-                        account.tenant_id,
-                        account.upn,
-                        admin_sign_in.exchange_token,
-                        session=http,
-                        hosts=admin_sign_in.admin_hosts,
-                    )
+                    admin = ExchangeAdmin.for_sign_in(cloud, admin_sign_in, account, session=http)
                 return Troubleshooter(
                     device,
                     cloud,

@@ -132,20 +132,36 @@ class TokenIssuer:
         return claims
 
 
-def open_socket_count() -> int:
-    """Sockets this process holds open (Linux: /proc/self/fd)."""
-    count = 0
+def open_sockets() -> set[str]:
+    """Sockets this process holds open, by inode (Linux: /proc/self/fd)."""
+    found: set[str] = set()
     for fd in os.listdir("/proc/self/fd"):
         try:
-            if os.readlink(f"/proc/self/fd/{fd}").startswith("socket:"):
-                count += 1
+            target = os.readlink(f"/proc/self/fd/{fd}")
         except OSError:
             continue
-    return count
+        if target.startswith("socket:"):
+            found.add(target)
+    return found
+
+
+def new_sockets(before: set[str]) -> set[str]:
+    """Sockets open now that were not before (one way, as new_threads)."""
+    return open_sockets() - before
 
 
 def thread_names() -> set[str]:
     return {t.name for t in threading.enumerate()}
+
+
+def new_threads(before: set[str]) -> set[str]:
+    """Threads alive now that were not before.
+
+    Compared one way only: a thread an earlier test left behind (a foreign
+    "Dummy-N" thread Qt or a library started) may end meanwhile, and that is
+    not this test's leak.
+    """
+    return thread_names() - before
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:

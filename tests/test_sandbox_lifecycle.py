@@ -8,7 +8,6 @@ import signal
 import smtplib
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ import dns.resolver
 import pytest
 import requests
 
-from tests.sandbox_fixtures import open_socket_count
+from tests.sandbox_fixtures import new_sockets, new_threads, open_sockets, thread_names
 from wizard.core.clouds import CloudId, Endpoint
 from wizard.sandbox.server import Sandbox
 from wizard.sandbox.tenant import Account, TenantState, demo_tenant
@@ -44,8 +43,8 @@ def _smtp_ehlo(endpoint: Endpoint, ca_pem: str) -> smtplib.SMTP:
 
 
 def test_start_and_stop_leave_no_thread_or_socket_behind() -> None:
-    threads_before = set(threading.enumerate())
-    sockets_before = open_socket_count()
+    threads_before = thread_names()
+    sockets_before = open_sockets()
     sandbox = Sandbox().start()
     ca_pem = sandbox.ca_pem
     assert ca_pem.is_file()
@@ -62,8 +61,8 @@ def test_start_and_stop_leave_no_thread_or_socket_behind() -> None:
     assert time.monotonic() - began < 2
     http.close()
     smtp.close()
-    assert set(threading.enumerate()) == threads_before
-    assert open_socket_count() == sockets_before
+    assert not new_threads(threads_before)
+    assert not new_sockets(sockets_before)
     assert not ca_pem.exists()  # the work folder with the CA is gone
     with pytest.raises(RuntimeError):
         _ = sandbox.admin_api

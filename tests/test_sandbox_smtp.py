@@ -24,7 +24,9 @@ from tests.sandbox_fixtures import (
     TokenIssuer,
     legacy_tls_available,
     make_tls_material,
-    open_socket_count,
+    new_sockets,
+    new_threads,
+    open_sockets,
     thread_names,
 )
 from wizard.core.clouds import Endpoint
@@ -863,7 +865,7 @@ def test_port_25_blocked_before_start(
 
 def test_stop_leaves_no_thread_or_socket_behind(tls: TlsMaterial, issuer: TokenIssuer) -> None:
     threads_before = thread_names()
-    sockets_before = open_socket_count()
+    sockets_before = open_sockets()
     state = demo_tenant()
     endpoints = SmtpEndpoints(
         state, tls.server_context(), issuer.check, mx_ssl_context=tls.mx_context()
@@ -879,13 +881,13 @@ def test_stop_leaves_no_thread_or_socket_behind(tls: TlsMaterial, issuer: TokenI
         with pytest.raises(smtplib.SMTPServerDisconnected):
             client.noop()
         client.close()
-    assert thread_names() == threads_before
-    assert open_socket_count() == sockets_before
+    assert not new_threads(threads_before)
+    assert not new_sockets(sockets_before)
     # A stopped endpoint set starts again.
     state.mx_port_blocked = False
     endpoints.start()
     with connect(endpoints.mx) as client:
         assert client.noop()[0] == 250
     endpoints.stop()
-    assert thread_names() == threads_before
-    assert open_socket_count() == sockets_before
+    assert not new_threads(threads_before)
+    assert not new_sockets(sockets_before)

@@ -7,12 +7,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 from wizard.core.clouds import CLOUDS, Cloud, CloudId
-from wizard.core.dns_model import DnsReport, ExpectedRecords, RecordFix
+from wizard.core.dns.model import DnsReport, ExpectedRecords, RecordFix
 from wizard.core.methods import Method
 from wizard.sandbox.dns_server import DnsServer
 from wizard.sandbox.tenant import DnsRecord, TenantState
-from wizard.services.dns_checks import DnsCheckRequest, dns_settings_for, run_dns_checks
-from wizard.services.dns_client import DnsClient
+from wizard.services.dns.checks import DnsCheckRequest, dns_settings_for, run_dns_checks
+from wizard.services.dns.client import DnsClient
 
 SITE_IP = "203.0.113.25"
 

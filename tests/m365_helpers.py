@@ -9,7 +9,7 @@ from typing import Any
 
 from wizard.core.methods import Method, Tri
 from wizard.core.profile import Printer, Site, SiteProfile
-from wizard.sandbox.browser import StandInBrowser
+from wizard.sandbox.identity.browser import StandInBrowser
 from wizard.sandbox.server import Sandbox
 from wizard.sandbox.tenant import DEMO_DOMAIN, DEMO_SITE_IP
 from wizard.services.exchange_admin import ExchangeAdmin

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from tests.m365_helpers import ADMIN
-from wizard.sandbox.browser import StandInBrowser
+from wizard.sandbox.identity.browser import StandInBrowser
 from wizard.sandbox.server import Sandbox
 from wizard.services.exchange_admin import ExchangeAdmin
 from wizard.services.graph import Graph

@@ -17,7 +17,7 @@ import pytest
 from tests.m365_helpers import ADMIN, SCANNER, sign_in
 from wizard.core.clouds import AppJob
 from wizard.core.errors import PermissionDenied
-from wizard.sandbox.browser import StandInBrowser
+from wizard.sandbox.identity.browser import StandInBrowser
 from wizard.sandbox.server import Sandbox
 from wizard.services.app_registration import (
     APP_TAG,

@@ -34,7 +34,7 @@ from wizard.core.plan import ChangeStatus, build_plan, connector_name
 from wizard.core.profile import Printer, Site, SiteProfile
 from wizard.core.tenant import AcceptedDomain, InboundConnector, TenantSnapshot
 from wizard.core.tenant_findings import Severity, analyse
-from wizard.sandbox.smtp_server import SmtpEndpoints
+from wizard.sandbox.smtp.server import SmtpEndpoints
 from wizard.sandbox.tenant import DEMO_DOMAIN, DEMO_SITE_IP, TenantState, TraceStatus
 from wizard.sandbox.tenant import InboundConnector as SandboxConnector
 from wizard.services.exchange_admin import ExchangeCommandError

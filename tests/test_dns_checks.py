@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.dns_helpers import SITE_IP, DnsSandbox, dns_sandbox, microsoft_zone
-from wizard.core.dns_model import (
+from wizard.core.dns.model import (
     CheckId,
     CheckStatus,
     DnsReport,
@@ -16,13 +16,13 @@ from wizard.core.dns_model import (
     SiteIpSource,
     report_to_json,
 )
+from wizard.core.dns.spf import walk_spf
 from wizard.core.errors import InvalidInput
 from wizard.core.methods import Method
-from wizard.core.spf import walk_spf
 from wizard.sandbox.tenant import DEMO_DOMAIN, DnsFault, TenantState, demo_tenant
-from wizard.services.dns_checks import dns_settings_for, walk_spf_fully
-from wizard.services.dns_client import DnsClient
-from wizard.services.spf_eval import evaluate_spf
+from wizard.services.dns.checks import dns_settings_for, walk_spf_fully
+from wizard.services.dns.client import DnsClient
+from wizard.services.dns.spf_eval import evaluate_spf
 
 GREEN = {CheckStatus.PASS, CheckStatus.INFO}
 DOMAIN = "fabrikam.example"
@@ -107,7 +107,7 @@ def test_every_check_is_reported_once_and_in_json(clean: DnsSandbox) -> None:
 
 
 def test_results_arrive_one_by_one(clean: DnsSandbox) -> None:
-    from wizard.services.dns_checks import DnsCheckRequest, run_dns_checks
+    from wizard.services.dns.checks import DnsCheckRequest, run_dns_checks
 
     seen: list[CheckId] = []
     with DnsClient(dns_settings_for(clean.cloud)) as client:
@@ -516,7 +516,7 @@ def test_unreachable_resolver_is_an_error_everywhere() -> None:
     with dns_sandbox(TenantState("t", "T", "t.onmicrosoft.com")) as box:
         cloud = box.cloud
     # The server has stopped: nothing answers on its port any more.
-    from wizard.services.dns_checks import DnsCheckRequest, run_dns_checks
+    from wizard.services.dns.checks import DnsCheckRequest, run_dns_checks
 
     settings = dns_settings_for(cloud, query_timeout=0.2, budget=1.0)
     started = time.monotonic()

@@ -9,7 +9,7 @@ import pytest
 
 from tests.dns_helpers import publish
 from wizard.app import main
-from wizard.core.dns_model import RecordFix
+from wizard.core.dns.model import RecordFix
 from wizard.sandbox.tenant import DEMO_DOMAIN, DEMO_SITE_IP
 
 

@@ -10,7 +10,7 @@ from PySide6.QtGui import QGuiApplication
 from pytestqt.qtbot import QtBot
 
 from tests.dns_helpers import publish
-from wizard.core.dns_model import CheckId, CheckStatus
+from wizard.core.dns.model import CheckId, CheckStatus
 from wizard.core.methods import Method
 from wizard.core.profile import Site, SiteProfile
 from wizard.ui.pages.dns import DnsPage

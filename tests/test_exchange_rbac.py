@@ -14,7 +14,7 @@ import requests
 
 from tests.m365_helpers import USER, clients, sign_in
 from wizard.core.errors import PermissionDenied
-from wizard.sandbox.rbac import ORGANIZATION_MANAGEMENT, role_group_admin
+from wizard.sandbox.exchange.rbac import ORGANIZATION_MANAGEMENT, role_group_admin
 from wizard.sandbox.server import Sandbox
 from wizard.services.exchange_admin import ExchangeRoleRefused, _is_role_refusal
 from wizard.services.signin import SignedIn

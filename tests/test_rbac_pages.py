@@ -9,7 +9,7 @@ from pytestqt.qtbot import QtBot
 
 from tests.test_troubleshoot_pages import choose, click, go_next, http, open_wizard, shot
 from wizard.core.profile import SiteProfile
-from wizard.sandbox.rbac import ORGANIZATION_MANAGEMENT, role_group_admin
+from wizard.sandbox.exchange.rbac import ORGANIZATION_MANAGEMENT, role_group_admin
 from wizard.sandbox.server import Sandbox
 from wizard.ui.pages.audit import AuditPage
 from wizard.ui.pages.base import PageId

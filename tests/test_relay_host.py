@@ -17,8 +17,8 @@ from wizard.core.relay_host import (
     microsoft_mx,
 )
 from wizard.sandbox.tenant import DEMO_DOMAIN, DnsRecord, demo_tenant, microsoft_mx_host
-from wizard.services.dns_checks import dns_settings_for
-from wizard.services.dns_client import DnsClient
+from wizard.services.dns.checks import dns_settings_for
+from wizard.services.dns.client import DnsClient
 from wizard.services.relay_host import find_relay_host
 
 WW = CLOUDS[CloudId.WORLDWIDE]
@@ -81,7 +81,7 @@ def test_dns_trouble_is_not_found_within_the_budget() -> None:
     # Nothing listens on this port: every query times out, and the answer is "not found"
     # (never a guessed host), within the lookup's bounded time.
     from wizard.core.clouds import Endpoint
-    from wizard.services.dns_client import DnsSettings
+    from wizard.services.dns.client import DnsSettings
 
     settings = DnsSettings((Endpoint("127.0.0.1", 9),), query_timeout=0.3, budget=1.0)
     relay = find_relay_host(WW, "contoso.com", dns_settings=settings)

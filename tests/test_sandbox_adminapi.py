@@ -13,10 +13,10 @@ import requests
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from wizard.core.clouds import EXCHANGE_POWERSHELL_CLIENT_ID
-from wizard.sandbox.rbac import role_group_admin
+from wizard.sandbox.exchange.rbac import role_group_admin
+from wizard.sandbox.identity.tokens import DEFAULT_USER_ROLE_ID, TokenService
 from wizard.sandbox.server import Sandbox
 from wizard.sandbox.tenant import HttpFault, TraceEntry, TraceStatus, TransportRule
-from wizard.sandbox.tokens import DEFAULT_USER_ROLE_ID, TokenService
 
 ADMIN = "admin@contoso.example"
 

@@ -8,9 +8,9 @@ import pytest
 import requests
 
 from wizard.core.clouds import EXCHANGE_POWERSHELL_CLIENT_ID
+from wizard.sandbox.identity.tokens import TokenService
 from wizard.sandbox.server import Sandbox
 from wizard.sandbox.tenant import AcceptedDomain, HttpFault
-from wizard.sandbox.tokens import TokenService
 
 ADMIN = "admin@contoso.example"
 

@@ -15,21 +15,21 @@ import pytest
 import requests
 
 from wizard.core.clouds import EXCHANGE_POWERSHELL_CLIENT_ID, GRAPH_CLI_CLIENT_ID
-from wizard.sandbox.browser import (
+from wizard.sandbox.identity.browser import (
     SignInPageError,
     StandInBrowser,
     complete_device_sign_in,
     complete_sign_in,
 )
-from wizard.sandbox.server import Sandbox
-from wizard.sandbox.tenant import DEMO_MAILBOX_TEST_CLIENT_ID
-from wizard.sandbox.tokens import (
+from wizard.sandbox.identity.tokens import (
     DEFAULT_USER_ROLE_ID,
     ROLE_TEMPLATE_IDS,
     InvalidToken,
     TokenProblem,
     TokenService,
 )
+from wizard.sandbox.server import Sandbox
+from wizard.sandbox.tenant import DEMO_MAILBOX_TEST_CLIENT_ID
 
 ADMIN = "admin@contoso.example"
 EXCH_ADMIN = "exchadmin@contoso.example"

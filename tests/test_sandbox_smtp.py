@@ -30,7 +30,7 @@ from tests.sandbox_fixtures import (
     thread_names,
 )
 from wizard.core.clouds import Endpoint
-from wizard.sandbox.smtp_server import SmtpEndpoints
+from wizard.sandbox.smtp.server import SmtpEndpoints
 from wizard.sandbox.tenant import (
     DEMO_DOMAIN,
     DEMO_SITE_IP,

@@ -14,7 +14,7 @@ import requests
 from tests.m365_helpers import ADMIN, EXCHANGE_ADMIN, SCANNER, USER, sign_in
 from wizard.core.clouds import EXCHANGE_POWERSHELL_CLIENT_ID, GRAPH_CLI_CLIENT_ID
 from wizard.core.errors import PermissionDenied, SignInError
-from wizard.sandbox.browser import SignInPageError, StandInBrowser, complete_device_sign_in
+from wizard.sandbox.identity.browser import SignInPageError, StandInBrowser, complete_device_sign_in
 from wizard.sandbox.server import Sandbox
 from wizard.services.cancel import CancelFlag, Cancelled
 from wizard.services.paths import config_dir

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from wizard.core.dmarc import parse_dmarc
-from wizard.core.dns_model import AnswerStatus, DnsAnswer
-from wizard.core.spf import (
+from wizard.core.dns.dmarc import parse_dmarc
+from wizard.core.dns.model import AnswerStatus, DnsAnswer
+from wizard.core.dns.spf import (
     ProblemKind,
     flatten_own_terms,
     merge_spf,

@@ -16,8 +16,8 @@ from tests.m365_helpers import ADMIN, SCANNER, USER, changing_calls, profile
 from wizard.core.methods import Method
 from wizard.core.plan import Resolution, connector_name
 from wizard.core.profile import SiteProfile
-from wizard.sandbox.browser import StandInBrowser, complete_device_sign_in
-from wizard.sandbox.rbac import ORGANIZATION_MANAGEMENT, role_group_admin
+from wizard.sandbox.exchange.rbac import ORGANIZATION_MANAGEMENT, role_group_admin
+from wizard.sandbox.identity.browser import StandInBrowser, complete_device_sign_in
 from wizard.sandbox.server import Sandbox
 from wizard.sandbox.tenant import DEMO_SITE_IP, HttpFault, InboundConnector
 from wizard.services.signin import SignIn, SignInSettings, load_settings

@@ -13,7 +13,7 @@ from wizard.core.methods import Method, Tri
 from wizard.core.profile import Printer, Site, SiteProfile
 from wizard.core.secret_names import password_purpose
 from wizard.core.transcript import Outcome
-from wizard.sandbox.browser import StandInBrowser
+from wizard.sandbox.identity.browser import StandInBrowser
 from wizard.sandbox.tenant import DEMO_DOMAIN
 from wizard.services.secrets import SecretStore
 from wizard.services.signin import SignIn, SignInSettings

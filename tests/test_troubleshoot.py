@@ -25,7 +25,7 @@ from wizard.core.methods import Method, Tri
 from wizard.core.plan import connector_name
 from wizard.core.steps import WizardStep
 from wizard.core.transcript import Outcome
-from wizard.core.troubleshoot import (
+from wizard.core.troubleshoot.model import (
     CHECK_ORDER,
     DeviceUnderTest,
     PortProbe,
@@ -33,7 +33,7 @@ from wizard.core.troubleshoot import (
     Reach,
     connect_target,
 )
-from wizard.core.troubleshoot_wire import check_ports
+from wizard.core.troubleshoot.wire_checks import check_ports
 from wizard.sandbox.server import Sandbox
 from wizard.sandbox.tenant import DEMO_DOMAIN, DEMO_SITE_IP, InboundConnector, TransportRule
 from wizard.services.cancel import CancelFlag, Cancelled
@@ -41,7 +41,7 @@ from wizard.services.exchange_admin import ExchangeAdmin
 from wizard.services.relay_host import find_relay_host
 from wizard.services.signin import NeedsSignIn
 from wizard.services.smtp_test import Credentials, SendTestRequest, SmtpTest
-from wizard.services.troubleshoot import (
+from wizard.services.troubleshooter import (
     Troubleshooter,
     TroubleshootOptions,
     parse_rule,

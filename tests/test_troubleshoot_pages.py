@@ -22,8 +22,8 @@ from tests.test_audit import plant_exposure
 from wizard.core.methods import Method, Tri
 from wizard.core.plan import connector_name
 from wizard.core.profile import SiteProfile
-from wizard.core.troubleshoot import CheckId
-from wizard.sandbox.browser import StandInBrowser
+from wizard.core.troubleshoot.model import CheckId
+from wizard.sandbox.identity.browser import StandInBrowser
 from wizard.sandbox.server import Sandbox
 from wizard.sandbox.tenant import (
     DEMO_DOMAIN,
@@ -34,7 +34,7 @@ from wizard.sandbox.tenant import (
 )
 from wizard.services.http import make_session
 from wizard.services.signin import SignIn, SignInSettings
-from wizard.services.troubleshoot import TroubleshootOptions
+from wizard.services.troubleshooter import TroubleshootOptions
 from wizard.ui.pages.audit import AuditPage
 from wizard.ui.pages.base import PageId
 from wizard.ui.pages.method import MethodPage

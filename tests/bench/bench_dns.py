@@ -41,8 +41,8 @@ from wizard.core.clouds import CLOUDS, CloudId, Endpoint
 from wizard.core.methods import Method
 from wizard.sandbox.dns_server import DnsServer
 from wizard.sandbox.tenant import DEMO_DOMAIN, demo_tenant
-from wizard.services.dns_checks import DnsCheckRequest, dns_settings_for, run_dns_checks
-from wizard.services.dns_client import DnsClient
+from wizard.services.dns.checks import DnsCheckRequest, dns_settings_for, run_dns_checks
+from wizard.services.dns.client import DnsClient
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -79,7 +79,7 @@ def _target(args: argparse.Namespace) -> Iterator[_Target]:
         return
     # --demo: the sandbox tenant in this process; its Global Administrator signs in
     # through the sandbox's own sign-in pages, played by the stand-in browser.
-    from wizard.sandbox.browser import StandInBrowser, complete_device_sign_in
+    from wizard.sandbox.identity.browser import StandInBrowser, complete_device_sign_in
     from wizard.sandbox.server import Sandbox
     from wizard.sandbox.tenant import GLOBAL_ADMIN
 

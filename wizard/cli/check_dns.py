@@ -29,7 +29,7 @@ from typing import TextIO
 
 from wizard.cli import add_cloud_option
 from wizard.core.clouds import Endpoint, cloud_by_id
-from wizard.core.dns_model import (
+from wizard.core.dns.model import (
     CHECK_ORDER,
     DEFAULT_BLOCKLISTS,
     DEFAULT_BUDGET,
@@ -149,8 +149,8 @@ def run_check_dns(args: argparse.Namespace, out: TextIO | None = None) -> int:
     # A server on this computer (the sandbox) can play the "what is my IP" provider;
     # an ordinary resolver would report its own address, so the public ones are asked.
     local = nameserver is not None and ipaddress.ip_address(nameserver.host).is_loopback
-    from wizard.services.dns_checks import DnsCheckRequest, dns_settings_for, run_dns_checks
-    from wizard.services.dns_client import DnsClient
+    from wizard.services.dns.checks import DnsCheckRequest, dns_settings_for, run_dns_checks
+    from wizard.services.dns.client import DnsClient
     from wizard.services.public_ip import providers_for
 
     providers = providers_for(cloud, nameserver=nameserver if local else None)

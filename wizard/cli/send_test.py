@@ -136,7 +136,7 @@ def build_request(args: argparse.Namespace) -> SendTestRequest:
 def _relay_host(args: argparse.Namespace, cloud: Cloud, domain: str) -> RelayHost:
     """The domain's relay host from DNS (live Microsoft MX, else a guess that resolves)."""
     from wizard.cli.check_dns import parse_nameserver
-    from wizard.services.dns_checks import dns_settings_for
+    from wizard.services.dns.checks import dns_settings_for
     from wizard.services.relay_host import find_relay_host
 
     nameserver = parse_nameserver(args.nameserver) if args.nameserver else None

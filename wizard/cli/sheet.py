@@ -160,7 +160,7 @@ def _relay_host(args: argparse.Namespace, profile: SiteProfile, cloud: Cloud) ->
     Says on stderr where it came from; a guess is marked, a missing host explained.
     """
     from wizard.cli.check_dns import parse_nameserver
-    from wizard.services.dns_checks import dns_settings_for
+    from wizard.services.dns.checks import dns_settings_for
     from wizard.services.relay_host import find_relay_host
 
     domain = profile.site.domain

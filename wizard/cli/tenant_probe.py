@@ -93,7 +93,7 @@ def _error(exc: Any) -> None:
 
 def _probe(target: Any, settings: Any, *, device_code: bool) -> Any:
     from wizard.cli.admin_signin import sign_in_admin
-    from wizard.services.dns_client import DnsClient, DnsSettings
+    from wizard.services.dns.client import DnsClient, DnsSettings
     from wizard.services.exchange_admin import ExchangeAdmin
     from wizard.services.graph import Graph
     from wizard.services.http import make_session

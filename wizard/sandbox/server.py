@@ -30,26 +30,26 @@ from typing import Any
 import requests
 
 from wizard.core.clouds import EXCHANGE_POWERSHELL_CLIENT_ID, Cloud, Endpoint, sandbox_cloud
-from wizard.sandbox.aad import AadError
-from wizard.sandbox.adminapi import AdminApi
-from wizard.sandbox.adminapi_hosts import AdminRouting
 from wizard.sandbox.dns_server import DnsServer
-from wizard.sandbox.exo_module import ModuleKeys
-from wizard.sandbox.graph import GraphApi
+from wizard.sandbox.exchange.adminapi import AdminApi
+from wizard.sandbox.exchange.exo_module import ModuleKeys
+from wizard.sandbox.exchange.hosts import AdminRouting
+from wizard.sandbox.exchange.rbac import add_role_group_admin
+from wizard.sandbox.graph.api import GraphApi
 from wizard.sandbox.https import LoopbackServer
-from wizard.sandbox.identity import IdentityProvider
+from wizard.sandbox.identity.aad_errors import AadError
+from wizard.sandbox.identity.provider import IdentityProvider
+from wizard.sandbox.identity.scopes import parse_scopes, sandbox_resources
+from wizard.sandbox.identity.signin_pages import DEVICE_LOGIN, SignInPages
+from wizard.sandbox.identity.tokens import ACCESS_TOKEN_LIFETIME, OUTLOOK_AUDIENCE, TokenService
 from wizard.sandbox.pki import SandboxPki, create_pki
-from wizard.sandbox.rbac import add_role_group_admin
-from wizard.sandbox.scopes import parse_scopes, sandbox_resources
-from wizard.sandbox.signin import DEVICE_LOGIN, SignInPages
-from wizard.sandbox.smtp_server import SmtpEndpoints
+from wizard.sandbox.smtp.server import SmtpEndpoints
 from wizard.sandbox.tenant import (
     DEMO_MAILBOX_TEST_CLIENT_ID,
     AppRegistration,
     TenantState,
     demo_tenant,
 )
-from wizard.sandbox.tokens import ACCESS_TOKEN_LIFETIME, OUTLOOK_AUDIENCE, TokenService
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ class Sandbox:
             lambda r: admin.app(r), name="admin-api", ssl_context=pki.server_context()
         )
         self._listeners.append(admin_srv)
-        # The tenant-specific admin API host (adminapi_hosts.py): another port, same CA.
+        # The tenant-specific admin API host (exchange/hosts.py): another port, same CA.
         tenant_srv = LoopbackServer(
             lambda r: tenant_admin.app(r), name="admin-api-tenant", ssl_context=pki.server_context()
         )

@@ -17,10 +17,10 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 
 from wizard.core.clouds import Cloud, Endpoint
-from wizard.core.dns_model import DEFAULT_IP_PROVIDERS, DnsAnswer, IpProvider
+from wizard.core.dns.model import DEFAULT_IP_PROVIDERS, DnsAnswer, IpProvider
 from wizard.core.errors import NetworkError, ServiceTimeout
 from wizard.core.i18n import tr
-from wizard.services.dns_client import DnsClient
+from wizard.services.dns.client import DnsClient
 
 _MYIP = "myip.opendns.com"
 

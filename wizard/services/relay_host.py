@@ -10,11 +10,11 @@ from __future__ import annotations
 import logging
 
 from wizard.core.clouds import Cloud, device_facing
-from wizard.core.dns_model import AnswerStatus
+from wizard.core.dns.model import AnswerStatus
 from wizard.core.errors import WizardError
 from wizard.core.relay_host import RelayHost, decide_relay_host, guess_mx_host
-from wizard.services.dns_checks import dns_settings_for
-from wizard.services.dns_client import DnsClient, DnsSettings
+from wizard.services.dns.checks import dns_settings_for
+from wizard.services.dns.client import DnsClient, DnsSettings
 from wizard.services.graph import Graph
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ from wizard.core.errors import NetworkError, WizardError
 from wizard.core.i18n import tr
 from wizard.core.tenant_probe import ProbeArea, ProbeCheck, ProbeReport, ordered
 from wizard.services.cancel import Cancellation, check
-from wizard.services.dns_client import DnsClient
+from wizard.services.dns.client import DnsClient
 from wizard.services.exchange_admin import ExchangeAdmin
 from wizard.services.graph import Graph, GraphDomain
 

@@ -22,7 +22,7 @@ from PySide6.QtCore import QObject, Signal
 
 from wizard.core.advisor import Advice, TenantFacts, advise
 from wizard.core.clouds import Cloud, device_facing
-from wizard.core.dns_model import DnsReport
+from wizard.core.dns.model import DnsReport
 from wizard.core.methods import Method, Tri
 from wizard.core.profile import Printer, Site, SiteProfile
 from wizard.core.relay_host import RelayHost, RelayHostSource, decide_relay_host

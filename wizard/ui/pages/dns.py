@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from wizard.core.dns_model import (
+from wizard.core.dns.model import (
     CHECK_ORDER,
     CHECK_TITLES,
     CheckId,
@@ -30,11 +30,11 @@ from wizard.core.dns_model import (
     DnsReport,
     RecordFix,
 )
-from wizard.core.dns_verdicts import expected_from_snapshot
+from wizard.core.dns.verdicts import expected_from_snapshot
 from wizard.core.methods import METHOD_INFO
 from wizard.core.tenant import TenantSnapshot
-from wizard.services.dns_checks import DnsCheckRequest, dns_settings_for, run_dns_checks
-from wizard.services.dns_client import DnsClient
+from wizard.services.dns.checks import DnsCheckRequest, dns_settings_for, run_dns_checks
+from wizard.services.dns.client import DnsClient
 from wizard.ui.pages.base import PageId, WizardPage
 from wizard.ui.style import Tone, scaled_font
 from wizard.ui.tasks import CancelToken, Task, TaskCancelled

@@ -260,8 +260,8 @@ class SitePage(WizardPage):
         cloud = self.session.cloud
 
         def work(token: CancelToken) -> PublicIp:
-            from wizard.services.dns_checks import dns_settings_for
-            from wizard.services.dns_client import DnsClient
+            from wizard.services.dns.checks import dns_settings_for
+            from wizard.services.dns.client import DnsClient
             from wizard.services.public_ip import detect_public_ip, providers_for
 
             with DnsClient(dns_settings_for(cloud, query_timeout=2.0, budget=5.0)) as client:

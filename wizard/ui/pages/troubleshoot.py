@@ -33,7 +33,7 @@ from wizard.core.methods import METHOD_INFO, RELAY_METHODS, Method, Tri
 from wizard.core.profile import Printer, SiteProfile
 from wizard.core.secret_names import password_purpose
 from wizard.core.steps import STEP_TITLES, WizardStep
-from wizard.core.troubleshoot import (
+from wizard.core.troubleshoot.model import (
     CHECK_ORDER,
     CHECK_TITLES,
     CheckId,
@@ -49,7 +49,7 @@ from wizard.services.profile_store import load_profile
 from wizard.services.secrets import SecretStore
 from wizard.services.signin import SignedIn
 from wizard.services.smtp_test import Credentials
-from wizard.services.troubleshoot import Troubleshooter, TroubleshootOptions
+from wizard.services.troubleshooter import Troubleshooter, TroubleshootOptions
 from wizard.ui.findings_export import FindingsExporter, safe_file_stem
 from wizard.ui.messages import UserMessage
 from wizard.ui.pages.base import PageId, WizardPage

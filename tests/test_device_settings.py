@@ -155,7 +155,7 @@ def test_sandbox_sheets_show_worldwide_values() -> None:
 
 
 def test_sovereign_hosts_as_the_corrected_facts_list_them() -> None:
-    from wizard.core.dns.verdicts import autodiscover_target
+    from wizard.core.dns.context import autodiscover_target
 
     dod = CLOUDS[CloudId.DOD]
     assert dod.smtp.host == "outlook-dod.office365.us"

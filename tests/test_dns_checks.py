@@ -16,7 +16,7 @@ from wizard.core.dns.model import (
     SiteIpSource,
     report_to_json,
 )
-from wizard.core.dns.spf import walk_spf
+from wizard.core.dns.spf_walk import walk_spf
 from wizard.core.errors import InvalidInput
 from wizard.core.methods import Method
 from wizard.sandbox.tenant import DEMO_DOMAIN, DnsFault, TenantState, demo_tenant

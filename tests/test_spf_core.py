@@ -6,13 +6,9 @@ import pytest
 
 from wizard.core.dns.dmarc import parse_dmarc
 from wizard.core.dns.model import AnswerStatus, DnsAnswer
-from wizard.core.dns.spf import (
-    ProblemKind,
-    flatten_own_terms,
-    merge_spf,
-    parse_spf,
-    walk_spf,
-)
+from wizard.core.dns.spf import parse_spf
+from wizard.core.dns.spf_merge import flatten_own_terms, merge_spf
+from wizard.core.dns.spf_walk import ProblemKind, walk_spf
 
 
 def zone(records: dict[tuple[str, str], tuple[str, ...] | AnswerStatus]):  # type: ignore[no-untyped-def]

@@ -26,6 +26,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from wizard.core.clouds import Cloud, Endpoint
+from wizard.core.dns.context import CheckContext
+from wizard.core.dns.dkim import DkimFacts, dkim_checks
+from wizard.core.dns.dmarc_checks import dmarc_check
 from wizard.core.dns.model import (
     DEFAULT_BLOCKLISTS,
     CheckId,
@@ -35,26 +38,26 @@ from wizard.core.dns.model import (
     IpProvider,
     SiteIpSource,
 )
-from wizard.core.dns.spf import MAX_LOOKUPS, SpfWalk, flatten_own_terms, merge_spf, walk_spf
-from wizard.core.dns.verdicts import (
-    CheckContext,
-    DkimFacts,
-    SpfEvaluation,
-    SpfFacts,
-    SpfFix,
+from wizard.core.dns.mx import mx_check
+from wizard.core.dns.site_ip import (
     autodiscover_check,
     blocklist_check,
     blocklist_query,
-    dkim_checks,
-    dmarc_check,
-    microsoft_include_term,
-    mx_check,
     ptr_check,
     reverse_name,
     site_ip_check,
+)
+from wizard.core.dns.spf import MAX_LOOKUPS
+from wizard.core.dns.spf_checks import (
+    SpfEvaluation,
+    SpfFacts,
+    SpfFix,
+    microsoft_include_term,
     spf_checks,
     wants_site_ip_in_spf,
 )
+from wizard.core.dns.spf_merge import flatten_own_terms, merge_spf
+from wizard.core.dns.spf_walk import SpfWalk, walk_spf
 from wizard.core.errors import InvalidInput, NetworkError
 from wizard.core.i18n import tr
 from wizard.core.methods import Method

@@ -16,7 +16,7 @@ from typing import Any
 import spf
 
 from wizard.core.dns.model import AnswerStatus
-from wizard.core.dns.verdicts import SpfEvaluation
+from wizard.core.dns.spf_checks import SpfEvaluation
 from wizard.services.dns.client import DnsClient
 
 _Lookup = Callable[[str, str], list[tuple[tuple[str, str], Any]]]

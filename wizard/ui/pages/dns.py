@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from wizard.core.dns.context import expected_from_snapshot
 from wizard.core.dns.model import (
     CHECK_ORDER,
     CHECK_TITLES,
@@ -30,7 +31,6 @@ from wizard.core.dns.model import (
     DnsReport,
     RecordFix,
 )
-from wizard.core.dns.verdicts import expected_from_snapshot
 from wizard.core.methods import METHOD_INFO
 from wizard.core.tenant import TenantSnapshot
 from wizard.services.dns.checks import DnsCheckRequest, dns_settings_for, run_dns_checks

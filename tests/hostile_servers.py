@@ -1,0 +1,194 @@
+"""Misbehaving servers on loopback for the hostile-input tests (issue 14, "Hard edges").
+
+Each is a real TCP (or UDP) server on 127.0.0.1 that runs a small script per
+connection in its own thread: a greeting that never ends, an HTTP answer on an SMTP
+port, sign-in challenges without end, a 421 after EHLO, a certificate out of date.
+Stopping closes the listening socket and every connection, then joins the threads,
+so no test leaves one behind.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+
+Script = Callable[["Conversation"], None]
+
+
+class Conversation:
+    """One accepted connection, as a script sees it: lines in, bytes out."""
+
+    def __init__(self, sock: socket.socket, stop: threading.Event) -> None:
+        self.sock = sock
+        self.stop = stop
+        self._buffer = b""
+
+    def send(self, data: bytes) -> bool:
+        """False once the client has gone (the script then ends)."""
+        try:
+            self.sock.sendall(data)
+        except OSError:
+            return False
+        return True
+
+    def line(self) -> bytes | None:
+        """The client's next line, or None when it has closed the connection."""
+        while b"\n" not in self._buffer:
+            try:
+                chunk = self.sock.recv(4096)
+            except OSError:
+                return None
+            if not chunk:
+                return None
+            self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return line.rstrip(b"\r")
+
+    def start_tls(self, context: ssl.SSLContext) -> bool:
+        """The server's half of STARTTLS; False when the client refuses the handshake."""
+        try:
+            self.sock = context.wrap_socket(self.sock, server_side=True)
+        except (OSError, ssl.SSLError):
+            return False
+        return True
+
+
+class HostileServer:
+    def __init__(self, script: Script) -> None:
+        self._script = script
+        self._stop = threading.Event()
+        self._listener = socket.socket()
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(8)
+        self._listener.settimeout(0.05)
+        self.port: int = self._listener.getsockname()[1]
+        self._threads: list[threading.Thread] = []
+        self._socks: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._acceptor = threading.Thread(target=self._accept, name="hostile-accept")
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                sock, _peer = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            sock.settimeout(5)
+            thread = threading.Thread(target=self._run, args=(sock,), name="hostile-conn")
+            with self._lock:
+                self._socks.append(sock)
+                self._threads.append(thread)
+            thread.start()
+
+    def _run(self, sock: socket.socket) -> None:
+        conversation = Conversation(sock, self._stop)
+        try:
+            self._script(conversation)
+        except OSError:
+            pass  # the client hung up mid-script: that is its right
+        finally:
+            with suppress(OSError):
+                conversation.sock.close()
+
+    def start(self) -> HostileServer:
+        self._acceptor.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._acceptor.join()
+        self._listener.close()
+        with self._lock:
+            socks, threads = list(self._socks), list(self._threads)
+        for sock in socks:
+            with suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        for thread in threads:
+            thread.join()
+        for sock in socks:
+            sock.close()
+
+
+@contextmanager
+def hostile_server(script: Script) -> Iterator[HostileServer]:
+    server = HostileServer(script).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+# Scripts ------------------------------------------------------------------------------
+
+
+def endless_greeting(c: Conversation) -> None:
+    """`220-` lines as fast as the socket takes them, never the last line."""
+    line = b"220-mail.example.invalid still greeting you\r\n" * 64
+    while not c.stop.is_set() and c.send(line):
+        pass
+
+
+def slow_endless_greeting(c: Conversation) -> None:
+    """`220-` lines at 20 a second, for as long as anyone listens."""
+    while not c.stop.is_set() and c.send(b"220-mail.example.invalid still greeting you\r\n"):
+        c.stop.wait(0.05)  # the server's pace, not a wait in the test
+
+
+def http_answer(c: Conversation) -> None:
+    """A web server on the port: it answers the silence with an HTTP error."""
+    c.send(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+
+
+def garbage(c: Conversation) -> None:
+    """Noise without a line end."""
+    c.send(bytes(range(32, 127)) * 100)
+
+
+def smtp_until(reply_to_ehlo: bytes, then: Callable[[Conversation, bytes], bool]) -> Script:
+    """A greeting, an EHLO answer, then `then(conversation, line)` per client line until
+    it returns False."""
+
+    def script(c: Conversation) -> None:
+        c.send(b"220 mail.example.invalid ESMTP\r\n")
+        line = c.line()
+        if line is None:
+            return
+        c.send(reply_to_ehlo)
+        while (line := c.line()) is not None and then(c, line):
+            pass
+
+    return script
+
+
+def endless_auth(c: Conversation, line: bytes) -> bool:
+    """Every sign-in line answered with yet another "Username:" challenge."""
+    if line.upper().startswith(b"QUIT"):
+        c.send(b"221 bye\r\n")
+        return False
+    return c.send(b"334 VXNlcm5hbWU6\r\n")
+
+
+def closing_after_ehlo(c: Conversation) -> None:
+    """Exchange's busy answer: 421 to EHLO, then it hangs up."""
+    c.send(b"220 mail.example.invalid ESMTP\r\n")
+    if c.line() is not None:
+        c.send(b"421 4.3.2 Service not available, closing transmission channel\r\n")
+
+
+def starttls_with(context: ssl.SSLContext) -> Script:
+    """A server that offers STARTTLS and presents the certificate in `context`."""
+
+    def then(c: Conversation, line: bytes) -> bool:
+        if line.upper() == b"STARTTLS":
+            c.send(b"220 2.0.0 Ready to start TLS\r\n")
+            c.start_tls(context)
+            return False
+        c.send(b"221 bye\r\n")
+        return False
+
+    return smtp_until(b"250-mail.example.invalid\r\n250 STARTTLS\r\n", then)

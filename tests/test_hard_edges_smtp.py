@@ -1,0 +1,166 @@
+"""Hostile SMTP servers on loopback (issue 14, items 1 and 8): every conversation ends
+within its limits, in memory and in lines, with a true reason in plain words."""
+
+from __future__ import annotations
+
+import json
+import ssl
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import trustme
+
+from tests.cli_helpers import run_cli
+from tests.hostile_servers import (
+    closing_after_ehlo,
+    endless_auth,
+    endless_greeting,
+    garbage,
+    hostile_server,
+    http_answer,
+    slow_endless_greeting,
+    smtp_until,
+    starttls_with,
+)
+from wizard.core.device_settings import AuthKind, Security
+from wizard.core.methods import Method
+from wizard.core.smtp_codes import ConnectionFailure
+from wizard.core.transcript import Direction, Outcome, Stage
+from wizard.services.smtp_test import Credentials, SendTestRequest, SmtpTest
+from wizard.services.smtp_wire import MAX_REPLY_LINES
+
+SENDER = "scanner@contoso.example"
+TO = "it@contoso.example"
+
+
+def _request(port: int, *, timeout: float = 5.0, **kw: object) -> SendTestRequest:
+    fields: dict[str, object] = {
+        "method": Method.SMTP_AUTH,
+        "host": "127.0.0.1",
+        "port": port,
+        "security": Security.NONE,
+        "tls_required": False,
+        "auth": AuthKind.NONE,
+        "username": None,
+        "sender": SENDER,
+        "recipients": (TO,),
+        "timeout": timeout,
+    }
+    fields.update(kw)
+    return SendTestRequest(**fields)  # type: ignore[arg-type]
+
+
+def test_endless_greeting_at_full_speed_stops_at_the_line_limit() -> None:
+    with hostile_server(endless_greeting) as server:
+        result = SmtpTest(_request(server.port)).run()
+    assert result.outcome is Outcome.UNREACHABLE
+    assert result.failure is ConnectionFailure.ENDLESS_REPLY
+    assert result.stage is Stage.BANNER
+    server_lines = [line for line in result.lines if line.direction is Direction.SERVER]
+    assert len(server_lines) == MAX_REPLY_LINES
+    assert result.verdict.title == "The server's answer never ended"
+
+
+def test_slow_endless_greeting_stops_after_one_timeout() -> None:
+    # 20 lines a second stay under the line limit for five seconds; the reply's own
+    # time limit (one timeout for the whole reply, not per line) ends it.
+    with hostile_server(slow_endless_greeting) as server:
+        result = SmtpTest(_request(server.port, timeout=0.5)).run()
+    assert result.failure is ConnectionFailure.ENDLESS_REPLY, result.transcript_text()
+    assert "still going after 0.5 s" in result.detail
+
+
+def test_send_test_cli_against_an_endless_greeting_exits_3_with_a_small_document() -> None:
+    with hostile_server(endless_greeting) as server:
+        done = run_cli(
+            [
+                "send-test",
+                "--method",
+                "direct-send",
+                "--from",
+                SENDER,
+                "--to",
+                TO,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(server.port),
+                "--timeout",
+                "5",
+                "--json",
+            ]
+        )
+    assert done.code == 3, done.err
+    document = json.loads(done.out)
+    assert document["verdict"]["key"] == "endless-reply"
+    assert len(done.out) < 50_000
+
+
+@pytest.mark.parametrize("script", [http_answer, garbage], ids=["http", "garbage"])
+def test_an_answer_that_is_not_smtp_is_named_and_unreachable(script: object) -> None:
+    with hostile_server(script) as server:  # type: ignore[arg-type]
+        result = SmtpTest(_request(server.port)).run()
+    assert result.outcome is Outcome.UNREACHABLE
+    assert result.failure is ConnectionFailure.NOT_SMTP, result.transcript_text()
+    assert "-1" not in result.verdict.title
+    assert result.verdict.title == "The server does not speak SMTP"
+
+
+def test_endless_auth_challenges_are_named() -> None:
+    ehlo = b"250-mail.example.invalid\r\n250 AUTH LOGIN\r\n"
+    with hostile_server(smtp_until(ehlo, endless_auth)) as server:
+        request = _request(server.port, auth=AuthKind.PASSWORD, username=SENDER)
+        result = SmtpTest(request, Credentials(password="CANARY-pw")).run()
+    assert result.outcome is Outcome.REFUSED
+    assert result.verdict.key == "auth-endless-challenge"
+    assert "334" not in result.verdict.title
+    assert "CANARY" not in result.transcript_text()
+
+
+def test_421_after_ehlo_is_the_verdict() -> None:
+    with hostile_server(closing_after_ehlo) as server:
+        result = SmtpTest(_request(server.port)).run()
+    assert result.outcome is Outcome.REFUSED, result.transcript_text()
+    assert result.stage is Stage.EHLO
+    assert result.reply is not None and result.reply.code == 421
+    assert "HELO" not in [line.text.split()[0] for line in result.lines if line.text]
+
+
+def _dated_server_context(tmp_path: Path, *, expired: bool) -> tuple[ssl.SSLContext, Path]:
+    ca = trustme.CA()
+    now = datetime.now(UTC)
+    if expired:
+        cert = ca.issue_cert(
+            "127.0.0.1", not_before=now - timedelta(days=30), not_after=now - timedelta(days=1)
+        )
+    else:
+        cert = ca.issue_cert(
+            "127.0.0.1", not_before=now + timedelta(days=1), not_after=now + timedelta(days=30)
+        )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    cert.configure_cert(context)
+    ca_path = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_path))
+    return context, ca_path
+
+
+@pytest.mark.parametrize(
+    ("expired", "failure", "words"),
+    [
+        (True, ConnectionFailure.CERTIFICATE_EXPIRED, "has expired"),
+        (False, ConnectionFailure.CERTIFICATE_NOT_YET_VALID, "not valid yet"),
+    ],
+)
+def test_certificates_out_of_date_are_not_blamed_on_a_proxy(
+    tmp_path: Path, expired: bool, failure: ConnectionFailure, words: str
+) -> None:
+    context, ca_path = _dated_server_context(tmp_path, expired=expired)
+    with hostile_server(starttls_with(context)) as server:
+        request = _request(
+            server.port, security=Security.STARTTLS, tls_required=True, cafile=str(ca_path)
+        )
+        result = SmtpTest(request).run()
+    assert result.failure is failure, result.transcript_text()
+    assert words in result.verdict.title
+    assert "proxy" not in result.verdict.explanation + result.verdict.fix

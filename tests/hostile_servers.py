@@ -15,6 +15,8 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 
+import dns.message
+
 Script = Callable[["Conversation"], None]
 
 
@@ -192,3 +194,91 @@ def starttls_with(context: ssl.SSLContext) -> Script:
         return False
 
     return smtp_until(b"250-mail.example.invalid\r\n250 STARTTLS\r\n", then)
+
+
+# DNS ----------------------------------------------------------------------------------
+
+DnsAnswerer = Callable[[dns.message.Message, bool], bytes | None]
+
+
+class HostileDns:
+    """UDP and TCP on one loopback port; `answer(query, tcp)` gives the bytes to send
+    (None: say nothing)."""
+
+    def __init__(self, answer: DnsAnswerer) -> None:
+        self._answer = answer
+        self._stop = threading.Event()
+        self._tcp = socket.socket()
+        self._tcp.bind(("127.0.0.1", 0))
+        self.port: int = self._tcp.getsockname()[1]
+        self._tcp.listen(8)
+        self._tcp.settimeout(0.05)
+        self._udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._udp.bind(("127.0.0.1", self.port))
+        self._udp.settimeout(0.05)
+        self._threads = [
+            threading.Thread(target=self._serve_udp, name="hostile-dns-udp"),
+            threading.Thread(target=self._serve_tcp, name="hostile-dns-tcp"),
+        ]
+
+    def _reply(self, data: bytes, tcp: bool) -> bytes | None:
+        import dns.exception
+
+        try:
+            query = dns.message.from_wire(data)
+        except dns.exception.DNSException:
+            return None
+        return self._answer(query, tcp)
+
+    def _serve_udp(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data, peer = self._udp.recvfrom(65535)
+            except TimeoutError:
+                continue
+            reply = self._reply(data, False)
+            if reply is not None:
+                self._udp.sendto(reply, peer)
+
+    def _serve_tcp(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _peer = self._tcp.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.settimeout(2)
+                try:
+                    size = int.from_bytes(conn.recv(2), "big")
+                    data = b""
+                    while len(data) < size:
+                        chunk = conn.recv(size - len(data))
+                        if not chunk:
+                            break
+                        data += chunk
+                    reply = self._reply(data, True)
+                    if reply is not None:
+                        conn.sendall(len(reply).to_bytes(2, "big") + reply)
+                except OSError:
+                    pass
+
+    def __enter__(self) -> HostileDns:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()
+        self._tcp.close()
+        self._udp.close()
+
+
+def truncated_everywhere(query: dns.message.Message, tcp: bool) -> bytes:
+    """An empty answer with the TC flag, over UDP and over TCP alike."""
+    import dns.flags
+
+    response = dns.message.make_response(query)
+    response.flags |= dns.flags.TC
+    return response.to_wire()

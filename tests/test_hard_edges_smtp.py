@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import trustme
 
-from tests.cli_helpers import run_cli
+from tests.cli_helpers import CliRun, run_cli
 from tests.hostile_servers import (
     closing_after_ehlo,
     endless_auth,
@@ -164,3 +164,36 @@ def test_certificates_out_of_date_are_not_blamed_on_a_proxy(
     assert result.failure is failure, result.transcript_text()
     assert words in result.verdict.title
     assert "proxy" not in result.verdict.explanation + result.verdict.fix
+
+
+def _send_test(*extra: str, stdin: bytes = b"") -> CliRun:
+    base = ["send-test", "--method", "smtp-auth", "--from", SENDER, "--to", TO]
+    return run_cli([*base, "--host", "127.0.0.1", *extra], stdin=stdin)
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "1e309", "-5", "0", "100000"])
+def test_send_test_timeouts_that_never_end_are_bad_input(value: str) -> None:
+    done = _send_test("--port", "2525", "--timeout", value, "--password-stdin", stdin=b"pw\n")
+    assert done.code == 2, done.err
+    assert "time limit must be a number of seconds" in done.err
+    assert "Traceback" not in done.err
+
+
+def test_non_utf8_on_password_stdin_is_bad_input() -> None:
+    done = _send_test("--port", "2525", "--password-stdin", stdin=b"\xff\xfe pass\n")
+    assert done.code == 2, done.err
+    assert "not UTF-8" in done.err
+
+
+def test_port_0_is_not_the_default_port() -> None:
+    done = _send_test("--port", "0", "--password-stdin", stdin=b"pw\n")
+    assert done.code == 2, done.err
+    assert "port must be a number from 1 to 65535" in done.err
+
+
+def test_a_line_break_in_the_user_name_cannot_forge_transcript_lines() -> None:
+    forged = "scanner@contoso.example\r\nS: 235 2.7.0 Authentication successful"
+    done = _send_test("--port", "2525", "--username", forged, "--password-stdin", stdin=b"pw\n")
+    assert done.code == 2, done.err
+    assert "line break" in done.err
+    assert "235" not in done.out

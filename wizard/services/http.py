@@ -169,8 +169,8 @@ def send(
         raise error from None
 
 
-def retry_after_seconds(value: str | None, default: float) -> float:
-    """The Retry-After header (seconds or an HTTP date) as seconds, within [0, 300]."""
+def retry_after_seconds(value: str | None, default: float, limit: float = 300.0) -> float:
+    """The Retry-After header (seconds or an HTTP date) as seconds, within [0, limit]."""
     if not value:
         return default
     text = value.strip()
@@ -184,7 +184,9 @@ def retry_after_seconds(value: str | None, default: float) -> float:
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
         seconds = (when - datetime.now(UTC)).total_seconds()
-    return max(0.0, min(seconds, 300.0))
+    if seconds != seconds:  # NaN
+        return default
+    return max(0.0, min(seconds, limit))
 
 
 @dataclass(frozen=True)
@@ -203,6 +205,15 @@ class RetryPolicy:
 
 
 DEFAULT_RETRY = RetryPolicy()
+_A_DAY = 86_400.0
+
+
+def _wait_words(seconds: float) -> str:
+    if seconds > 120:
+        return tr("Wait {n} minutes, then try again.").format(n=max(1, round(seconds / 60)))
+    return tr("Wait {n} seconds, then try again.").format(n=max(1, round(seconds)))
+
+
 _SERVER_ERRORS = frozenset({500, 502, 503, 504})
 
 
@@ -228,18 +239,20 @@ def with_retries(
         response = attempt()
         if response.status_code == 429:
             wait = retry_after_seconds(
-                response.headers.get("Retry-After"), policy.default_retry_after
+                response.headers.get("Retry-After"), policy.default_retry_after, _A_DAY
             )
-            if throttled >= policy.throttle_retries:
+            # A wait longer than we would ever sit through (Retry-After: 3600) is given
+            # back to the user at once, with the time Microsoft asked for, instead of
+            # waiting our longest wait several times over and failing anyway.
+            if throttled >= policy.throttle_retries or wait > policy.max_retry_after:
                 raise Throttled(
                     tr("{service} is throttling this computer's requests.").format(service=service),
                     tr("Microsoft limits how many requests a tenant may make in a short time."),
-                    tr("Wait {n} seconds, then try again.").format(n=max(1, round(wait))),
+                    _wait_words(wait),
                     retry_after=wait,
                     detail=f"HTTP 429 after {throttled + 1} attempts; Retry-After {wait:.0f}s",
                 )
             throttled += 1
-            wait = min(wait, policy.max_retry_after)
             log.info("%s throttled (HTTP 429); waiting %.1f s", service, wait)
             if waiter.wait(wait):
                 check(cancel)

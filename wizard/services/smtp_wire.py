@@ -13,6 +13,7 @@ import base64
 import binascii
 import errno
 import logging
+import os
 import re
 import select
 import smtplib
@@ -56,6 +57,8 @@ _NAME_MISMATCH_CODES = {62, 64}
 MAX_REPLY_LINE = 2048
 MAX_REPLY_LINES = 100
 MAX_REPLY_BYTES = 64 * 1024
+# Mozilla's whole list is about 250 KB.
+MAX_CA_FILE_BYTES = 4 * 1024 * 1024
 # X509_V_ERR_CERT_NOT_YET_VALID, X509_V_ERR_CERT_HAS_EXPIRED
 _NOT_YET_VALID_CODE = 9
 _EXPIRED_CODE = 10
@@ -388,6 +391,10 @@ def tls_context(cafile: str | None) -> tuple[ssl.SSLContext, str]:
     """A verifying client context (TLS 1.2 or newer) and what it trusts, in words."""
     try:
         if cafile:
+            # A CA bundle is a regular file of some kilobytes: OpenSSL would read a
+            # device such as /dev/zero for ever.
+            if not os.path.isfile(cafile) or os.path.getsize(cafile) > MAX_CA_FILE_BYTES:
+                raise OSError(errno.EINVAL, "not a regular file of at most 4 MB")
             context = ssl.create_default_context(cafile=cafile)
             trusted_by = tr("the certificate authority in {file}").format(file=cafile)
         else:

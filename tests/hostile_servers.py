@@ -282,3 +282,35 @@ def truncated_everywhere(query: dns.message.Message, tcp: bool) -> bytes:
     response = dns.message.make_response(query)
     response.flags |= dns.flags.TC
     return response.to_wire()
+
+
+# HTTPS --------------------------------------------------------------------------------
+
+
+def https_answer(context: ssl.SSLContext, body: Callable[[Conversation], None]) -> Script:
+    """TLS, then the request's head read, then `body` writes the answer."""
+
+    def script(c: Conversation) -> None:
+        if not c.start_tls(context):
+            return
+        while (line := c.line()) is not None and line:
+            pass
+        body(c)
+
+    return script
+
+
+def endless_chunks(c: Conversation) -> None:
+    """A 200 whose chunked body never ends."""
+    c.send(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
+    c.send(b"Transfer-Encoding: chunked\r\n\r\n")
+    chunk = b"%x\r\n" % 65536 + b" " * 65536 + b"\r\n"
+    while not c.stop.is_set() and c.send(chunk):
+        pass
+
+
+def trickle(c: Conversation) -> None:
+    """A 200 that sends its promised kilobyte one byte at a time, 20 bytes a second."""
+    c.send(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n")
+    while not c.stop.is_set() and c.send(b" "):
+        c.stop.wait(0.05)  # the server's pace, not a wait in the test

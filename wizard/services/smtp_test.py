@@ -727,7 +727,7 @@ class SmtpTest:
         if smtp.sock is not None and not self._is_stopped():
             try:
                 smtp.quit()
-            except (OSError, smtplib.SMTPException, Cancelled, ServerMisbehaved):
+            except (OSError, smtplib.SMTPException, Cancelled):
                 pass
         try:
             smtp.close()

@@ -134,11 +134,12 @@ def decode_challenge(encoded: str) -> str | None:
     return text if text and text.isprintable() else None
 
 
-class ServerMisbehaved(Exception):
+class ServerMisbehaved(smtplib.SMTPException):
     """The server's answer broke SMTP's shape; stops the conversation with a reason.
 
     Not an OSError on purpose: smtplib turns those into "disconnected", which would hide
-    that the server did answer, only not as a mail server does.
+    that the server did answer, only not as a mail server does. An SMTPException, so
+    that every caller that already handles smtplib's errors handles this one too.
     """
 
     def __init__(self, failure: ConnectionFailure, detail: str) -> None:

@@ -796,7 +796,11 @@ def check_certificate_name(name: str, snapshot: TenantSnapshot) -> Validated[str
     (M365-FACTS "Connectors", MC1226222: other certificate connectors "may stop working
     without notice"). A wildcard reaches every name under its domain, so it is allowed
     only where that domain itself is accepted: "*.contoso.com" for contoso.com, never
-    "*", "*.onmicrosoft.com" or "*.com".
+    "*", "*.onmicrosoft.com" or "*.com". The New-InboundConnector reference
+    (learn.microsoft.com/powershell/module/exchangepowershell/new-inboundconnector,
+    -TlsSenderCertificateName): "A valid value is an SMTP domain. Wildcards are supported
+    to indicate a domain and all subdomains (for example, *.contoso.com), but you can't
+    embed the wildcard character (for example, domain.*.contoso.com is not valid)."
     """
     text = name.strip().rstrip(".")
     wildcard = text.startswith("*.")

@@ -314,3 +314,40 @@ def trickle(c: Conversation) -> None:
     c.send(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n")
     while not c.stop.is_set() and c.send(b" "):
         c.stop.wait(0.05)  # the server's pace, not a wait in the test
+
+
+def slow_tls_after_starttls(context: ssl.SSLContext, events: list[str] | None = None) -> Script:
+    """STARTTLS accepted, then a real TLS handshake whose every byte from the server
+    comes 50 ms after the last: each read gets data in time, the whole never does.
+    `events` gets "handshake done" if a client waited for all of it."""
+
+    def then(c: Conversation, line: bytes) -> bool:
+        if line.upper() != b"STARTTLS":
+            c.send(b"502 5.5.2 not here\r\n")
+            return True
+        c.send(b"220 2.0.0 Ready to start TLS\r\n")
+        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        tls = context.wrap_bio(incoming, outgoing, server_side=True)
+        while not c.stop.is_set():
+            try:
+                tls.do_handshake()
+                if events is not None:
+                    events.append("handshake done")
+                return False
+            except ssl.SSLWantReadError:
+                pass
+            except ssl.SSLError:
+                return False
+            for byte in outgoing.read():
+                if c.stop.wait(0.05) or not c.send(bytes([byte])):
+                    return False
+            try:
+                data = c.sock.recv(4096)
+            except OSError:
+                return False
+            if not data:
+                return False
+            incoming.write(data)
+        return False
+
+    return smtp_until(b"250-mail.example.invalid\r\n250 STARTTLS\r\n", then)

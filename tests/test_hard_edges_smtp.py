@@ -20,13 +20,14 @@ from tests.hostile_servers import (
     hostile_server,
     http_answer,
     slow_endless_greeting,
+    slow_tls_after_starttls,
     smtp_until,
     starttls_with,
 )
 from wizard.core.device_settings import AuthKind, Security
 from wizard.core.methods import Method
 from wizard.core.smtp_codes import ConnectionFailure
-from wizard.core.transcript import Direction, Outcome, Stage
+from wizard.core.transcript import Direction, Outcome, Stage, TranscriptLine
 from wizard.services.smtp_test import Credentials, SendTestRequest, SmtpTest
 from wizard.services.smtp_wire import MAX_REPLY_LINES
 
@@ -197,3 +198,53 @@ def test_a_line_break_in_the_user_name_cannot_forge_transcript_lines() -> None:
     assert done.code == 2, done.err
     assert "line break" in done.err
     assert "235" not in done.out
+
+
+def test_a_tls_handshake_sent_a_byte_at_a_time_ends_within_one_timeout(tmp_path: Path) -> None:
+    # Each byte comes well within the read timeout; the handshake as a whole does not.
+    ca = trustme.CA()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    ca_path = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_path))
+    with hostile_server(slow_tls_after_starttls(context)) as server:
+        request = _request(
+            server.port,
+            timeout=0.5,
+            security=Security.STARTTLS,
+            tls_required=True,
+            cafile=str(ca_path),
+        )
+        result = SmtpTest(request).run()
+    assert result.outcome is Outcome.UNREACHABLE, result.transcript_text()
+    assert result.stage is Stage.STARTTLS
+    assert result.failure is ConnectionFailure.TIMEOUT
+
+
+def test_cancel_during_a_slow_tls_handshake_stops_it(tmp_path: Path) -> None:
+    ca = trustme.CA()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    ca_path = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_path))
+    events: list[str] = []
+    with hostile_server(slow_tls_after_starttls(context, events)) as server:
+        request = _request(
+            server.port,
+            timeout=60.0,
+            security=Security.STARTTLS,
+            tls_required=True,
+            cafile=str(ca_path),
+        )
+        test: SmtpTest
+
+        def seen(line: TranscriptLine) -> None:
+            if "handshake begins" in line.text:
+                test.cancel()
+
+        test = SmtpTest(request, on_line=seen)
+        result = test.run()
+    assert result.outcome is Outcome.CANCELLED, result.transcript_text()
+    assert result.stage is Stage.STARTTLS
+    # The client hung up mid-handshake: it did not sit through the server's slow bytes.
+    assert events == []

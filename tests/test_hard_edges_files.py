@@ -147,3 +147,11 @@ def test_too_many_printers_are_refused(tmp_path: Path) -> None:
     )
     _plain_exit_2(done)
     assert f"at most {MAX_PRINTERS}" in done.err
+
+
+def test_an_unknown_printer_name_of_any_length_is_one_short_line(tmp_path: Path) -> None:
+    profile = _profile(tmp_path, PROFILE)
+    done = _sheet(str(profile), "-o", str(tmp_path / "o.pdf"), "--printer", "p" * 900_000)
+    _plain_exit_2(done)
+    assert "No printer is called" in done.err
+    assert len(done.err) < 2_000

@@ -119,13 +119,18 @@ def _chosen(profile: SiteProfile, names: list[str] | None) -> tuple[str, ...] | 
     if unknown:
         raise InvalidInput(
             tr("No printer is called {names} in this profile.").format(
-                names=", ".join(f"'{n}'" for n in unknown)
+                # Shortened: a name typed (or generated) by the megabyte stays one line.
+                names=", ".join(f"'{_short(n)}'" for n in unknown[:5])
             ),
             next_step=tr("Printers in this profile: {names}.").format(
                 names=", ".join(p.name for p in profile.printers)
             ),
         )
     return tuple(names)
+
+
+def _short(text: str, most: int = 80) -> str:
+    return text if len(text) <= most else text[: most - 1] + "\u2026"
 
 
 def _passwords(profile: SiteProfile, chosen: tuple[str, ...] | None) -> dict[str, str]:

@@ -351,3 +351,15 @@ def slow_tls_after_starttls(context: ssl.SSLContext, events: list[str] | None = 
         return False
 
     return smtp_until(b"250-mail.example.invalid\r\n250 STARTTLS\r\n", then)
+
+
+def private_address_for_everything(query: dns.message.Message, tcp: bool) -> bytes:
+    """Every A question answered with 10.0.0.1: a LAN resolver playing "what is my IP"."""
+    import dns.rdatatype
+    import dns.rrset
+
+    response = dns.message.make_response(query)
+    question = query.question[0]
+    if question.rdtype == dns.rdatatype.A:
+        response.answer.append(dns.rrset.from_text(question.name, 60, "IN", "A", "10.0.0.1"))
+    return response.to_wire()

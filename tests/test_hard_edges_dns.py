@@ -7,7 +7,11 @@ import json
 import pytest
 
 from tests.cli_helpers import run_cli
-from tests.hostile_servers import HostileDns, truncated_everywhere
+from tests.hostile_servers import (
+    HostileDns,
+    private_address_for_everything,
+    truncated_everywhere,
+)
 from wizard.core.errors import InvalidInput
 from wizard.services.dns.client import DnsSettings
 
@@ -64,3 +68,23 @@ def test_a_private_or_reserved_site_ip_gets_no_spf_fix(ip: str) -> None:
     assert done.code == 2, done.err
     assert ip in done.err
     assert "ip4:" not in done.out
+
+
+def test_a_private_address_detected_as_the_site_ip_gets_no_spf_fix() -> None:
+    with HostileDns(private_address_for_everything) as server:
+        done = run_cli(
+            [
+                "check-dns",
+                "contoso.example",
+                "--method",
+                "connector",
+                "--nameserver",
+                f"127.0.0.1:{server.port}",
+                "--timeout",
+                "1",
+                "--json",
+            ]
+        )
+    report = json.loads(done.out)
+    assert report["site_ip"] is None, report["site_ip"]
+    assert "ip4:10.0.0.1" not in done.out

@@ -178,7 +178,7 @@ def _relay_host(args: argparse.Namespace, profile: SiteProfile, cloud: Cloud) ->
         host = checked.value if checked.ok and checked.value else args.mx_host.strip()
         if not checked.ok or not cloud.is_microsoft_mx(host):
             raise InvalidInput(
-                tr("--mx-host: {host} is not a Microsoft 365 MX host.").format(host=host),
+                tr("--mx-host: {host} is not a Microsoft 365 MX host.").format(host=_short(host)),
                 next_step=tr(
                     "Copy the MX value from the admin center: Settings > Domains > {domain} "
                     "> DNS records."

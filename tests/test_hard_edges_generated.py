@@ -202,7 +202,9 @@ def test_check_dns_arguments(endpoints: dict[str, Any], data: st.DataObject) -> 
     argv += ["--nameserver", data.draw(_mostly([endpoints["dns"]], ["127.0.0.1:99999"]))]
     options = data.draw(
         st.lists(
-            st.sampled_from(["--timeout", "--budget", "--method", "--site-ip", "--json"]),
+            st.sampled_from(
+                ["--timeout", "--budget", "--method", "--site-ip", "--json", "--blocklist"]
+            ),
             max_size=4,
         )
     )
@@ -212,6 +214,8 @@ def test_check_dns_arguments(endpoints: dict[str, Any], data: st.DataObject) -> 
             argv.append(data.draw(_times))
         elif option == "--method":
             argv.append(data.draw(st.sampled_from(["connector", "direct-send", "hve", "x"])))
+        elif option == "--blocklist":
+            argv.append(data.draw(_mostly(["zen.spamhaus.org"], ["", "..", "x" * 300, "a b"])))
         elif option == "--site-ip":
             argv.append(data.draw(_mostly(["203.0.113.7"], ["10.0.0.1", "::1", "999.1.1.1", ""])))
     # Always short: a generated valid limit is tiny, and the last one given wins.

@@ -237,7 +237,7 @@ class LineReader:
             self._buffer += chunk
 
     def _time_is_up(self) -> None:
-        if self._reply_lines or self._buffer:
+        if self._reply_lines:
             # It is talking, but the reply does not end.
             raise ServerMisbehaved(
                 ConnectionFailure.ENDLESS_REPLY,

@@ -7,6 +7,7 @@ import json
 import ssl
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trustme
@@ -248,3 +249,33 @@ def test_cancel_during_a_slow_tls_handshake_stops_it(tmp_path: Path) -> None:
     assert result.stage is Stage.STARTTLS
     # The client hung up mid-handshake: it did not sit through the server's slow bytes.
     assert events == []
+
+
+@pytest.mark.parametrize(
+    ("script", "words"),
+    [(endless_greeting, "never ended"), (http_answer, "does not speak SMTP")],
+    ids=["endless-greeting", "http"],
+)
+def test_troubleshooting_a_hostile_server_explains_it(
+    sandbox: Any, script: Any, words: str
+) -> None:
+    from tests.test_troubleshoot import FAST
+    from wizard.core.troubleshoot.model import DeviceUnderTest
+    from wizard.services.troubleshooter import Troubleshooter
+
+    with hostile_server(script) as server:
+        device = DeviceUnderTest(
+            Method.SMTP_AUTH,
+            SENDER,
+            "127.0.0.1",
+            server.port,
+            Security.STARTTLS,
+            True,
+            AuthKind.PASSWORD,
+            SENDER,
+        )
+        report = Troubleshooter(
+            device, sandbox.cloud, credentials=Credentials(password="pw"), options=FAST
+        ).run()
+    findings = {f.id: f for f in report.findings}
+    assert words in findings["auth"].title, findings["auth"]

@@ -339,7 +339,12 @@ class BoundedSMTP(smtplib.SMTP):
         except smtplib.SMTPServerDisconnected as exc:
             self.read_error = exc.__context__
             raise
+        except ServerMisbehaved:
+            # As smtplib does when the connection breaks: nothing more is said on it.
+            self.close()
+            raise
         if code == -1:
+            self.close()
             # smtplib's answer to a line that does not start with a number (an HTTP
             # server's "HTTP/1.1 400", a banner of another protocol, noise).
             first = text.decode("utf-8", "replace").splitlines()[:1]

@@ -21,13 +21,17 @@ from wizard.services.signin import SignedIn, SignIn, SignInSettings
 
 @contextmanager
 def tenant_clients(
-    sandbox: Sandbox, upn: str = ADMIN
+    sandbox: Sandbox, upn: str = ADMIN, *, graph_sign_in: bool = False
 ) -> Iterator[tuple[ExchangeAdmin, Graph, SignedIn]]:
+    """graph_sign_in: also sign in to Graph's own client (else Graph reads stay unknown)."""
     with make_session(sandbox.cloud) as http:
         browser = StandInBrowser(upn, ca_pem=sandbox.ca_pem)
         signin = SignIn(sandbox.cloud, SignInSettings(), session=http, opener=browser.open)
         account = signin.sign_in_browser(timeout=20)
         browser.join(10)
+        if graph_sign_in:
+            signin.sign_in_graph(timeout=20)
+            browser.join(10)
         retry = RetryPolicy(server_error_backoff=0.01)
         admin = ExchangeAdmin(
             sandbox.cloud,

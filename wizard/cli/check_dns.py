@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import math
 import socket
 import sys
 from typing import TextIO
@@ -54,6 +55,11 @@ _MARKS = {
     CheckStatus.INFO: "[INFO]",
     CheckStatus.ERROR: "[ ?? ]",
 }
+
+
+# Beyond these a check is no longer a check (and a typo such as 1e309 is inf).
+MAX_QUERY_TIMEOUT = 60.0
+MAX_BUDGET = 600.0
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -143,8 +149,17 @@ def run_check_dns(args: argparse.Namespace, out: TextIO | None = None) -> int:
     cloud = cloud_by_id(args.cloud)
     if cloud is None:
         raise InvalidInput(tr("Unknown cloud '{0}'.").format(args.cloud))
-    if args.timeout <= 0 or args.budget <= 0:
-        raise InvalidInput(tr("--timeout and --budget must be more than 0 seconds."))
+    for option, value, most in (
+        ("--timeout", args.timeout, MAX_QUERY_TIMEOUT),
+        ("--budget", args.budget, MAX_BUDGET),
+    ):
+        # "nan" and "inf" parse as floats; NaN is never <= 0 and never runs out.
+        if not math.isfinite(value) or not 0 < value <= most:
+            raise InvalidInput(
+                tr("{option} must be a number of seconds above 0 and at most {most:g}.").format(
+                    option=option, most=most
+                )
+            )
     nameserver = parse_nameserver(args.nameserver) if args.nameserver else None
     # A server on this computer (the sandbox) can play the "what is my IP" provider;
     # an ordinary resolver would report its own address, so the public ones are asked.

@@ -40,6 +40,9 @@ if TYPE_CHECKING:
 # so that building the argument parser does not import the SMTP machinery.
 DEFAULT_TIMEOUT = 20.0
 
+# An access token is a few kilobytes; anything much longer is not one.
+MAX_STDIN_LINE = 64 * 1024
+
 EXIT_CODES: dict[Outcome, int] = {
     Outcome.SENT: 0,
     Outcome.REFUSED: 1,
@@ -123,9 +126,12 @@ def build_request(args: argparse.Namespace) -> SendTestRequest:
     request = SendTestRequest.from_settings(
         settings, [args.recipient.strip()], cafile=args.cafile, timeout=args.timeout
     )
-    if args.host or args.port:
+    if args.host or args.port is not None:
+        # `--port 0` is a port the user typed (and a wrong one), not "the default".
         request = replace(
-            request, host=(args.host or request.host).strip(), port=args.port or request.port
+            request,
+            host=(args.host or request.host).strip(),
+            port=request.port if args.port is None else args.port,
         )
     problems = request.problems()
     if problems:
@@ -172,7 +178,18 @@ def read_credentials(
         return Credentials()
     username = request.username or request.sender
     if args.password_stdin:
-        line = stdin.readline().rstrip("\r\n")
+        try:
+            line = stdin.readline(MAX_STDIN_LINE + 1).rstrip("\r\n")
+        except UnicodeDecodeError:
+            raise InvalidInput(
+                tr("Standard input is not UTF-8 text."),
+                next_step=tr("Save the password or token as UTF-8 text and pipe it in again."),
+            ) from None
+        if len(line) > MAX_STDIN_LINE:
+            raise InvalidInput(
+                tr("The first line of standard input is too long for a password or token."),
+                next_step=tr("Pipe only the password or token, on one line."),
+            )
         if not line:
             raise InvalidInput(tr("Standard input had no password or token on its first line."))
         if request.auth is AuthKind.OAUTH:

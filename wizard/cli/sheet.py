@@ -25,11 +25,12 @@ import os
 import sys
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from wizard.core.clouds import Cloud, CloudId, cloud_by_id
 from wizard.core.errors import InvalidInput, ProfileError
 from wizard.core.i18n import tr
-from wizard.core.methods import RELAY_METHODS
+from wizard.core.methods import RELAY_METHODS, Method
 from wizard.core.profile import SiteProfile
 from wizard.core.relay_host import RelayHost, decide_relay_host
 from wizard.core.sheet import (
@@ -39,6 +40,9 @@ from wizard.core.sheet import (
     printer_password_purpose,
 )
 from wizard.core.validation import check_domain
+
+if TYPE_CHECKING:
+    from wizard.export.layout import Paper
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -115,13 +119,18 @@ def _chosen(profile: SiteProfile, names: list[str] | None) -> tuple[str, ...] | 
     if unknown:
         raise InvalidInput(
             tr("No printer is called {names} in this profile.").format(
-                names=", ".join(f"'{n}'" for n in unknown)
+                # Shortened: a name typed (or generated) by the megabyte stays one line.
+                names=", ".join(f"'{_short(n)}'" for n in unknown[:5])
             ),
             next_step=tr("Printers in this profile: {names}.").format(
                 names=", ".join(p.name for p in profile.printers)
             ),
         )
     return tuple(names)
+
+
+def _short(text: str, most: int = 80) -> str:
+    return text if len(text) <= most else text[: most - 1] + "\u2026"
 
 
 def _passwords(profile: SiteProfile, chosen: tuple[str, ...] | None) -> dict[str, str]:
@@ -169,7 +178,7 @@ def _relay_host(args: argparse.Namespace, profile: SiteProfile, cloud: Cloud) ->
         host = checked.value if checked.ok and checked.value else args.mx_host.strip()
         if not checked.ok or not cloud.is_microsoft_mx(host):
             raise InvalidInput(
-                tr("--mx-host: {host} is not a Microsoft 365 MX host.").format(host=host),
+                tr("--mx-host: {host} is not a Microsoft 365 MX host.").format(host=_short(host)),
                 next_step=tr(
                     "Copy the MX value from the admin center: Settings > Domains > {domain} "
                     "> DNS records."
@@ -197,12 +206,35 @@ def _relay_host(args: argparse.Namespace, profile: SiteProfile, cloud: Cloud) ->
     return relay
 
 
+def _write_files(
+    sheets: tuple[PrinterSheet, ...], folder: Path, source: Path, paper: Paper
+) -> list[Path]:
+    """One PDF per printer in `folder` (created if new), none over the profile itself."""
+    from wizard.export.sheets import sheet_files
+    from wizard.services.atomic import check_output_path, write_atomic
+
+    files = sheet_files(sheets, paper=paper)
+    if folder.is_dir():
+        for name, _data in files:
+            check_output_path(folder / name, inputs=(source,))
+    folder.mkdir(exist_ok=True)
+    written: list[Path] = []
+    for name, data in files:
+        write_atomic(folder / name, data)
+        written.append(folder / name)
+    return written
+
+
 def run_sheet(args: argparse.Namespace) -> int:
     from wizard.export.layout import Paper
-    from wizard.export.sheets import write_sheet_files, write_sheets_pdf
+    from wizard.export.sheets import write_sheets_pdf
+    from wizard.services.atomic import check_output_path
     from wizard.services.vendors import vendor_by_id
 
-    profile = _load(Path(args.profile))
+    source, out = Path(args.profile), Path(args.output)
+    # Before any work: the output never replaces the profile or a non-regular file.
+    check_output_path(out, inputs=(source,), folder=args.one_file_per_printer)
+    profile = _load(source)
     if profile.method is None:
         raise InvalidInput(
             tr("This profile has no sending method yet."),
@@ -216,6 +248,11 @@ def run_sheet(args: argparse.Namespace) -> int:
             tr("Sheets need a Microsoft 365 cloud; this profile uses the {cloud}.").format(
                 cloud=which
             )
+        )
+    if profile.method is Method.HVE and cloud.hve_smtp is None:
+        raise InvalidInput(
+            tr("High Volume Email is not offered in {cloud}.").format(cloud=cloud.name),
+            next_step=tr("Choose another method for this site in the wizard, then export again."),
         )
     chosen = _chosen(profile, args.printer)
     relay = _relay_host(args, profile, cloud) if profile.method in RELAY_METHODS else None
@@ -231,10 +268,9 @@ def run_sheet(args: argparse.Namespace) -> int:
         mx_host=relay,
     )
     paper = Paper(args.paper)
-    out = Path(args.output)
     try:
         if args.one_file_per_printer:
-            written = write_sheet_files(sheets, out, paper=paper)
+            written = _write_files(sheets, out, source, paper)
             print(
                 tr("Wrote {n} sheet(s) to {folder}: {files}").format(
                     n=len(written), folder=out, files=", ".join(p.name for p in written)

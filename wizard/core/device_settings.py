@@ -121,7 +121,12 @@ def device_settings(
         )
     if method is Method.HVE:
         if cloud.hve_smtp is None:
-            raise ValueError(f"{cloud.id} has no High Volume Email endpoint")
+            # Plain words: callers show this message as it is (CLI, wizard).
+            raise ValueError(
+                tr("High Volume Email is not offered in {cloud}: choose another method.").format(
+                    cloud=cloud.name
+                )
+            )
         return DeviceSettings(
             method,
             cloud.hve_smtp.host,

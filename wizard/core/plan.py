@@ -32,10 +32,11 @@ from wizard.core.retirement import basic_auth_can_be_called_ready, basic_auth_pr
 from wizard.core.tenant import (
     InboundConnector,
     TenantSnapshot,
+    certificate_key,
     distinct_addresses,
     normalise_domain,
 )
-from wizard.core.validation import check_public_ipv4
+from wizard.core.validation import Validated, check_domain, check_public_ipv4
 
 CONNECTOR_NAME_PREFIX = "Relay Wizard - "
 # Exchange object names are at most 64 characters.
@@ -251,8 +252,8 @@ class DesiredConnector:
         """`existing` recognises exactly the office (its one IP, or its certificate name)."""
         if self.ip:
             return existing.accepts_only(self.ip)
-        want = normalise_domain(self.certificate_name or "")
-        return bool(existing.tls_sender_certificate_name) and existing.certificate_domain == want
+        want = certificate_key(self.certificate_name or "")
+        return existing.certificate_key == want
 
     def differences(self, existing: InboundConnector) -> list[str]:
         """What differs, in plain words; empty when the connector does the site's job."""
@@ -506,24 +507,16 @@ class _Builder:
         ip: str | None = None
         certificate: str | None = None
         if use_certificate:
-            certificate = (self.certificate_name or site.domain).strip().lower()
-            if not certificate:
+            if not (self.certificate_name or site.domain).strip():
                 self.blockers.append(
                     tr("Enter the site's domain: the connector's certificate is named after it.")
                 )
                 return None
-            cert_domain = normalise_domain(certificate.removeprefix("*."))
-            if not self.snapshot.is_accepted_or_subdomain(cert_domain):
-                # Relay by certificate works only for a certificate of an accepted domain
-                # (M365-FACTS, MC1226222); anything else would be refused or stop working.
-                self.blockers.append(
-                    tr(
-                        "The certificate name {name} is not one of the tenant's accepted "
-                        "domains: a certificate connector needs a certificate for one of "
-                        "your own domains."
-                    ).format(name=certificate)
-                )
+            checked = check_certificate_name(self.certificate_name or site.domain, self.snapshot)
+            if not checked.ok or checked.value is None:
+                self.blockers.append(checked.error)
                 return None
+            certificate = checked.value
         else:
             checked = check_public_ipv4(site.public_ip or "")
             if not checked.ok or checked.value is None:
@@ -625,7 +618,7 @@ class _Builder:
     def _covers(self, connector: InboundConnector, desired: DesiredConnector) -> bool:
         if desired.ip:
             return connector.covers(desired.ip)
-        return connector.certificate_domain == normalise_domain(desired.certificate_name or "")
+        return connector.certificate_key == certificate_key(desired.certificate_name or "")
 
     def _existing_named(
         self, change_id: str, desired: DesiredConnector, existing: InboundConnector, why: str
@@ -793,6 +786,52 @@ class _Builder:
                 "(Set-HVEAccountBillingPolicy) if Microsoft asks for it."
             )
         )
+
+
+def check_certificate_name(name: str, snapshot: TenantSnapshot) -> Validated[str]:
+    """A connector's TlsSenderCertificateName: a host name of one of the tenant's accepted
+    domains, or a wildcard directly under an accepted domain; returns it as compared.
+
+    Relay by certificate works only when the certificate's name is an accepted domain
+    (M365-FACTS "Connectors", MC1226222: other certificate connectors "may stop working
+    without notice"). A wildcard reaches every name under its domain, so it is allowed
+    only where that domain itself is accepted: "*.contoso.com" for contoso.com, never
+    "*", "*.onmicrosoft.com" or "*.com". The New-InboundConnector reference
+    (learn.microsoft.com/powershell/module/exchangepowershell/new-inboundconnector,
+    -TlsSenderCertificateName): "A valid value is an SMTP domain. Wildcards are supported
+    to indicate a domain and all subdomains (for example, *.contoso.com), but you can't
+    embed the wildcard character (for example, domain.*.contoso.com is not valid)."
+    """
+    text = name.strip().rstrip(".")
+    wildcard = text.startswith("*.")
+    base = text[2:] if wildcard else text
+    domain = check_domain(base)
+    if "*" in base or not domain.ok or domain.value is None:
+        return Validated.bad(
+            tr(
+                "The certificate name {name} is not a domain name: give the name on the "
+                "certificate, e.g. relay.contoso.com or *.contoso.com."
+            ).format(name=text or name)
+        )
+    if wildcard:
+        accepted = {normalise_domain(d.name) for d in snapshot.accepted_domains}
+        if normalise_domain(domain.value) not in accepted:
+            return Validated.bad(
+                tr(
+                    "The certificate name {name} is a wildcard over more than the tenant's "
+                    "accepted domains: a wildcard is allowed only directly under one of "
+                    "them (e.g. *.contoso.com when contoso.com is accepted)."
+                ).format(name=text)
+            )
+    elif not snapshot.is_accepted_or_subdomain(domain.value):
+        return Validated.bad(
+            tr(
+                "The certificate name {name} is not one of the tenant's accepted "
+                "domains: a certificate connector needs a certificate for one of "
+                "your own domains."
+            ).format(name=text)
+        )
+    return Validated.good(certificate_key(text))
 
 
 def build_plan(

@@ -25,6 +25,12 @@ from wizard.core.validation import (
 
 SCHEMA_VERSION = 1
 DEFAULT_DAILY_VOLUME = 50
+# What a file may hold, so that a hostile one cannot make a sheet or a page take
+# minutes: the wizard's own rule for names (check_label: 80 characters), the longest
+# address or domain there is (320, RFC 3696), and more devices than one site has.
+MAX_LABEL = 80
+MAX_TEXT = 320
+MAX_PRINTERS = 500
 
 
 @dataclass(frozen=True)
@@ -184,12 +190,33 @@ class _Reader:
         self.problems.append(tr("'{where}' should be an object.").format(where=where))
         return {}
 
-    def text(self, data: Mapping[str, Any], key: str, where: str, default: str = "") -> str:
+    def _too_long(self, value: str, key: str, where: str, limit: int) -> bool:
+        # Counted as check_label counts: runs of spaces are one.
+        n = len(" ".join(value.split())) if limit == MAX_LABEL else len(value)
+        if n <= limit:
+            return False
+        self.problems.append(
+            tr("'{where}.{key}' is too long ({n} characters; at most {max}).").format(
+                where=where, key=key, n=n, max=limit
+            )
+        )
+        return True
+
+    def text(
+        self,
+        data: Mapping[str, Any],
+        key: str,
+        where: str,
+        default: str = "",
+        limit: int = MAX_TEXT,
+    ) -> str:
         value = data.get(key, default)
         if value is None:
             return default
         if not isinstance(value, str):
             self.problems.append(tr("'{where}.{key}' should be text.").format(where=where, key=key))
+            return default
+        if self._too_long(value, key, where, limit):
             return default
         return value
 
@@ -199,6 +226,8 @@ class _Reader:
             return None
         if not isinstance(value, str):
             self.problems.append(tr("'{where}.{key}' should be text.").format(where=where, key=key))
+            return None
+        if self._too_long(value, key, where, MAX_TEXT):
             return None
         return value
 
@@ -264,7 +293,7 @@ def profile_from_dict(data: Any) -> SiteProfile:
         r.problems.append(tr("'site.cloud' names an unknown cloud: {c}.").format(c=cloud_text))
         cloud = CloudId.WORLDWIDE
     site = Site(
-        name=r.text(site_data, "name", "site"),
+        name=r.text(site_data, "name", "site", limit=MAX_LABEL),
         domain=r.text(site_data, "domain", "site"),
         cloud=cloud,
         public_ip=r.optional_text(site_data, "public_ip", "site"),
@@ -284,16 +313,23 @@ def profile_from_dict(data: Any) -> SiteProfile:
     if not isinstance(printers_data, list):
         r.problems.append(tr("'printers' should be a list."))
         printers_data = []
+    elif len(printers_data) > MAX_PRINTERS:
+        raise ProfileError(
+            tr("This profile lists {n} devices; a site profile holds at most {max}.").format(
+                n=len(printers_data), max=MAX_PRINTERS
+            ),
+            next_step=tr("Split the devices into one profile per site."),
+        )
     printers = []
     for i, item in enumerate(printers_data):
         where = f"printers[{i}]"
         p = r.obj(item, where)
         printers.append(
             Printer(
-                name=r.text(p, "name", where),
-                vendor=r.text(p, "vendor", where, "generic") or "generic",
-                model=r.text(p, "model", where),
-                location=r.text(p, "location", where),
+                name=r.text(p, "name", where, limit=MAX_LABEL),
+                vendor=r.text(p, "vendor", where, "generic", limit=MAX_LABEL) or "generic",
+                model=r.text(p, "model", where, limit=MAX_LABEL),
+                location=r.text(p, "location", where, limit=MAX_LABEL),
                 sender=r.text(p, "sender", where),
                 username=r.optional_text(p, "username", where),
                 tls12=r.tri(p, "tls12", where),

@@ -10,17 +10,28 @@ from __future__ import annotations
 import re
 
 MASK = "[redacted]"
+# SASL mechanism names, as an EHLO answer lists them.
+_MECHANISMS = r"PLAIN|LOGIN|XOAUTH2|OAUTHBEARER|CRAM-MD5|DIGEST-MD5|GSSAPI|NTLM|SCRAM-[A-Z0-9-]+"
 
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    # "AUTH PLAIN <b64>", "AUTH XOAUTH2 <b64>", "AUTH LOGIN <b64>"
-    (re.compile(r"(?i)\b(AUTH\s+(?:PLAIN|LOGIN|XOAUTH2|OAUTHBEARER))\s+\S+"), r"\1 " + MASK),
+    # "AUTH PLAIN <b64>", "AUTH XOAUTH2 <b64>", "AUTH LOGIN <b64>"; not a capability
+    # line ("250-AUTH LOGIN PLAIN XOAUTH2"), where what follows is another mechanism.
+    (
+        re.compile(
+            r"(?i)\b(AUTH\s+(?:PLAIN|LOGIN|XOAUTH2|OAUTHBEARER))\s+"
+            r"(?!(?:" + _MECHANISMS + r")(?:\s|$))\S+"
+        ),
+        r"\1 " + MASK,
+    ),
     (re.compile(r"(?i)\b(Bearer)\s+[A-Za-z0-9._~+/=-]+"), r"\1 " + MASK),
     # JSON Web Tokens wherever they appear.
     (re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), MASK),
     (
         re.compile(
             r"(?i)(\"?(?:password|passwd|secret|client_secret|access_token|refresh_token|"
-            r"id_token|code_verifier|token)\"?\s*[:=]\s*)(\"[^\"]*\"|'[^']*'|[^\s,;&]+)"
+            r"id_token|code_verifier|token)\"?\s*[:=]\s*)"
+            # Not a bare closing bracket: "(the server asks: Password:)" keeps its ")".
+            r"(\"[^\"]*\"|'[^']*'|(?![)\]}]+(?:\s|$))[^\s,;&]+)"
         ),
         r"\1" + MASK,
     ),

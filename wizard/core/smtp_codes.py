@@ -408,6 +408,15 @@ class ConnectionFailure(StrEnum):
     # No route to the server (no network, a VPN or a firewall rejecting it).
     UNREACHABLE = "unreachable"
     DISCONNECTED = "disconnected"
+    # The certificate's dates: refused like any bad certificate, but no proxy to blame.
+    CERTIFICATE_EXPIRED = "certificate-expired"
+    CERTIFICATE_NOT_YET_VALID = "certificate-not-yet-valid"
+    # Something answered, but not in SMTP (an HTTP server, garbage, a line without end).
+    NOT_SMTP = "not-smtp"
+    # An SMTP reply that never ends (continuation lines without a last line, or too many).
+    ENDLESS_REPLY = "endless-reply"
+    # Each answer came, but the whole conversation ran over its time limit.
+    TOO_SLOW = "too-slow"
 
 
 def explain_connection_failure(kind: ConnectionFailure, host: str, port: int) -> Verdict:
@@ -515,5 +524,80 @@ def explain_connection_failure(kind: ConnectionFailure, host: str, port: int) ->
             WizardStep.TEST,
             retryable=True,
         ),
+        ConnectionFailure.CERTIFICATE_EXPIRED: _v(
+            kind.value,
+            tr("The server's certificate has expired"),
+            tr(
+                "The certificate {where} presented is past its end date, so the device would "
+                "refuse it too. Microsoft 365 renews its certificates in time: a wrong date "
+                "on this computer has the same effect."
+            ).format(where=where),
+            tr(
+                "Check this computer's date and time; if they are right, the server's owner "
+                "must renew the certificate."
+            ),
+            WizardStep.TEST,
+            retryable=True,
+        ),
+        ConnectionFailure.CERTIFICATE_NOT_YET_VALID: _v(
+            kind.value,
+            tr("The server's certificate is not valid yet"),
+            tr(
+                "The certificate {where} presented starts on a later date than this "
+                "computer's clock shows."
+            ).format(where=where),
+            tr("Check this computer's date and time, then try again."),
+            WizardStep.TEST,
+            retryable=True,
+        ),
+        ConnectionFailure.NOT_SMTP: _v(
+            kind.value,
+            tr("The server does not speak SMTP"),
+            tr(
+                "Something answers at {where}, but not as a mail server does (it may be a "
+                "web server or another service on that port)."
+            ).format(where=where),
+            tr("Check the server name and port: Microsoft 365 takes mail on port 587 or 25."),
+            WizardStep.SHEETS,
+            retryable=True,
+        ),
+        ConnectionFailure.ENDLESS_REPLY: _v(
+            kind.value,
+            tr("The server's answer never ended"),
+            tr(
+                "{where} kept sending one answer far beyond what a mail server sends, so "
+                "the test stopped listening."
+            ).format(where=where),
+            tr(
+                "Check the server name and port; the last lines of the transcript show what "
+                "it sent."
+            ),
+            WizardStep.SHEETS,
+            retryable=True,
+        ),
+        ConnectionFailure.TOO_SLOW: _v(
+            kind.value,
+            tr("The server is too slow"),
+            tr(
+                "{where} answered, but the whole conversation took longer than its time limit."
+            ).format(where=where),
+            tr("Try again later, or give a longer time limit."),
+            WizardStep.TEST,
+            retryable=True,
+        ),
     }
     return table[kind]
+
+
+def explain_endless_challenge() -> Verdict:
+    """The server asked for more sign-in data round after round (AUTH answered 334 forever)."""
+    return _v(
+        "auth-endless-challenge",
+        tr("The server kept asking for the sign-in"),
+        tr(
+            "After five rounds the server still asked for more sign-in data; Microsoft 365 "
+            "finishes a sign-in in at most two."
+        ),
+        tr("Check the server name and port, and that the device signs in with the right method."),
+        WizardStep.METHOD,
+    )

@@ -31,6 +31,16 @@ def normalise_domain(name: str) -> str:
     return text
 
 
+def certificate_key(name: str) -> str:
+    """A certificate name in the form used to compare two of them: lower-case ASCII,
+    no trailing dot, a leading wildcard label kept ("*.Contoso.com." -> "*.contoso.com").
+    Keeping the wildcard makes "*.contoso.com" equal to itself, not to "contoso.com"."""
+    text = name.strip().rstrip(".").lower()
+    if text.startswith("*."):
+        return "*." + normalise_domain(text[2:])
+    return normalise_domain(text)
+
+
 def address_space_domain(value: str) -> str:
     """A connector's sender domain as Exchange returns it ("smtp:contoso.com;1") -> domain.
 
@@ -122,6 +132,12 @@ class InboundConnector:
     @property
     def is_certificate_connector(self) -> bool:
         return bool(self.tls_sender_certificate_name)
+
+    @property
+    def certificate_key(self) -> str | None:
+        """The certificate name as compared: see `certificate_key`."""
+        name = self.tls_sender_certificate_name
+        return certificate_key(name) if name and name.strip() else None
 
     @property
     def certificate_domain(self) -> str | None:

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -25,6 +26,7 @@ from urllib.parse import urlsplit
 
 import requests
 import requests.utils
+import urllib3.exceptions
 
 from wizard import APP_NAME, __version__
 from wizard.core.clouds import Cloud
@@ -39,6 +41,20 @@ CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 60.0
 DEFAULT_TIMEOUT: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT)
 USER_AGENT = f"{APP_NAME.replace(' ', '')}/{__version__}"
+# Bounds for one answer as a whole: the read timeout is per byte, so a server that
+# trickles (or never stops) would otherwise hold a request and fill memory for ever.
+# An admin API page of 1,000 mailboxes is a few megabytes.
+MAX_ANSWER_BYTES = 32 * 1024 * 1024
+ANSWER_DEADLINE = 120.0
+_CHUNK = 64 * 1024
+
+
+class AnswerTooLarge(requests.RequestException):
+    """The answer ran over MAX_ANSWER_BYTES (after decompression)."""
+
+
+class AnswerTooSlow(requests.exceptions.ReadTimeout):
+    """The answer kept coming, but not within ANSWER_DEADLINE as a whole."""
 
 
 def _is_loopback(host: str) -> bool:
@@ -53,9 +69,17 @@ def _is_loopback(host: str) -> bool:
 class WizardSession(requests.Session):
     """A requests.Session with a default timeout and environment proxies but no env CA."""
 
-    def __init__(self, timeout: float | tuple[float, float] = DEFAULT_TIMEOUT) -> None:
+    def __init__(
+        self,
+        timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+        *,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
+        answer_deadline: float = ANSWER_DEADLINE,
+    ) -> None:
         super().__init__()
         self.default_timeout = timeout
+        self.max_answer_bytes = max_answer_bytes
+        self.answer_deadline = answer_deadline
         # Off so that REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE / .netrc cannot change what
         # this session trusts or sends; proxies are resolved per request below.
         self.trust_env = False
@@ -73,7 +97,57 @@ class WizardSession(requests.Session):
                 proxies = requests.utils.get_environ_proxies(text_url)
                 if proxies:
                     kwargs["proxies"] = proxies
-        return super().request(method, url, *args, **kwargs)
+        streamed = bool(kwargs.get("stream"))
+        kwargs["stream"] = True
+        if streamed:
+            return super().request(method, url, *args, **kwargs)
+        # Read the body ourselves (as requests would for stream=False), within bounds.
+        started = time.monotonic()
+        response = super().request(method, url, *args, **kwargs)
+        try:
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in _chunks_as_they_come(response):
+                size += len(chunk)
+                if size > self.max_answer_bytes:
+                    raise AnswerTooLarge(
+                        f"answer over {self.max_answer_bytes} bytes", response=response
+                    )
+                if time.monotonic() - started > self.answer_deadline:
+                    raise AnswerTooSlow(
+                        f"answer not complete after {self.answer_deadline:g} s", response=response
+                    )
+                chunks.append(chunk)
+        except BaseException:
+            response.close()
+            raise
+        release = getattr(response.raw, "release_conn", None)
+        if release is not None:
+            release()  # read to the end: the connection may serve the next request
+        response._content = b"".join(chunks)
+        response._content_consumed = True  # type: ignore[attr-defined]
+        return response
+
+
+def _chunks_as_they_come(response: requests.Response) -> Iterator[bytes]:
+    """The decoded body in pieces as soon as each arrives (urllib3's read1), so the
+    caller sees time pass even when a server trickles; exceptions as requests names
+    them (its own iter_content blocks until a whole chunk is in)."""
+    raw = response.raw
+    if not hasattr(raw, "read1"):
+        yield from response.iter_content(_CHUNK)
+        return
+    try:
+        while chunk := raw.read1(_CHUNK, decode_content=True):
+            yield chunk
+    except urllib3.exceptions.ProtocolError as exc:
+        raise requests.exceptions.ChunkedEncodingError(exc) from None
+    except urllib3.exceptions.DecodeError as exc:
+        raise requests.exceptions.ContentDecodingError(exc) from None
+    except urllib3.exceptions.ReadTimeoutError as exc:
+        raise requests.exceptions.ConnectionError(exc) from None
+    except urllib3.exceptions.SSLError as exc:
+        raise requests.exceptions.SSLError(exc) from None
 
 
 def make_session(
@@ -129,6 +203,13 @@ def translate(exc: requests.RequestException, service: str) -> WizardError:
             tr("Try again in a minute."),
             detail=detail,
         )
+    if isinstance(exc, AnswerTooLarge):
+        return NetworkError(
+            tr("{where} sent an answer far larger than expected.").format(where=where),
+            tr("The wizard stopped reading it; no Microsoft 365 answer is that large."),
+            tr("Check for a proxy or security appliance in between, then try again."),
+            detail=detail,
+        )
     if isinstance(exc, requests.exceptions.ProxyError):
         return NetworkError(
             tr("The proxy server refused the connection to {where}.").format(where=where),
@@ -169,8 +250,8 @@ def send(
         raise error from None
 
 
-def retry_after_seconds(value: str | None, default: float) -> float:
-    """The Retry-After header (seconds or an HTTP date) as seconds, within [0, 300]."""
+def retry_after_seconds(value: str | None, default: float, limit: float = 300.0) -> float:
+    """The Retry-After header (seconds or an HTTP date) as seconds, within [0, limit]."""
     if not value:
         return default
     text = value.strip()
@@ -184,7 +265,9 @@ def retry_after_seconds(value: str | None, default: float) -> float:
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
         seconds = (when - datetime.now(UTC)).total_seconds()
-    return max(0.0, min(seconds, 300.0))
+    if seconds != seconds:  # NaN
+        return default
+    return max(0.0, min(seconds, limit))
 
 
 @dataclass(frozen=True)
@@ -203,6 +286,15 @@ class RetryPolicy:
 
 
 DEFAULT_RETRY = RetryPolicy()
+_A_DAY = 86_400.0
+
+
+def _wait_words(seconds: float) -> str:
+    if seconds > 120:
+        return tr("Wait {n} minutes, then try again.").format(n=max(1, round(seconds / 60)))
+    return tr("Wait {n} seconds, then try again.").format(n=max(1, round(seconds)))
+
+
 _SERVER_ERRORS = frozenset({500, 502, 503, 504})
 
 
@@ -228,18 +320,20 @@ def with_retries(
         response = attempt()
         if response.status_code == 429:
             wait = retry_after_seconds(
-                response.headers.get("Retry-After"), policy.default_retry_after
+                response.headers.get("Retry-After"), policy.default_retry_after, _A_DAY
             )
-            if throttled >= policy.throttle_retries:
+            # A wait longer than we would ever sit through (Retry-After: 3600) is given
+            # back to the user at once, with the time Microsoft asked for, instead of
+            # waiting our longest wait several times over and failing anyway.
+            if throttled >= policy.throttle_retries or wait > policy.max_retry_after:
                 raise Throttled(
                     tr("{service} is throttling this computer's requests.").format(service=service),
                     tr("Microsoft limits how many requests a tenant may make in a short time."),
-                    tr("Wait {n} seconds, then try again.").format(n=max(1, round(wait))),
+                    _wait_words(wait),
                     retry_after=wait,
                     detail=f"HTTP 429 after {throttled + 1} attempts; Retry-After {wait:.0f}s",
                 )
             throttled += 1
-            wait = min(wait, policy.max_retry_after)
             log.info("%s throttled (HTTP 429); waiting %.1f s", service, wait)
             if waiter.wait(wait):
                 check(cancel)

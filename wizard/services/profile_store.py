@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import stat
 from pathlib import Path
 
 from wizard.core.errors import ProfileError
@@ -13,12 +14,20 @@ from wizard.services.atomic import write_atomic
 # A profile is a few kilobytes; anything much larger is not one of ours.
 MAX_PROFILE_BYTES = 1_000_000
 SUFFIX = ".json"
+_RESTORE = tr(
+    "Open another profile, or restore this one from a backup. The file was left unchanged."
+)
 
 
 def load_profile(path: Path) -> SiteProfile:
-    """Read a profile. The file is opened read-only and never modified."""
+    """Read a profile. The file is opened read-only and never modified.
+
+    Only a regular file is read, and at most MAX_PROFILE_BYTES of it: a device such as
+    /dev/zero reports size 0 and never ends. Any JSON the parser cannot hold (nesting
+    beyond its recursion limit, an integer over Python's 4,300 digits) is "damaged".
+    """
     try:
-        size = path.stat().st_size
+        info = path.stat()
     except FileNotFoundError:
         raise ProfileError(tr("The file {name} does not exist.").format(name=path.name)) from None
     except OSError as exc:
@@ -26,22 +35,31 @@ def load_profile(path: Path) -> SiteProfile:
             tr("The file {name} cannot be opened.").format(name=path.name),
             detail=exc.strerror or str(exc),
         ) from None
-    if size > MAX_PROFILE_BYTES:
+    if not stat.S_ISREG(info.st_mode):
+        raise ProfileError(
+            tr("{name} is not a file, so it cannot be a site profile.").format(name=path.name),
+            next_step=tr("Open a profile saved by Relay Wizard (a .json file)."),
+        )
+    if info.st_size > MAX_PROFILE_BYTES:
         raise ProfileError(tr("{name} is too large to be a site profile.").format(name=path.name))
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_PROFILE_BYTES + 1)
     except OSError as exc:
         raise ProfileError(
             tr("The file {name} cannot be read.").format(name=path.name),
             detail=exc.strerror or str(exc),
         ) from None
+    if len(raw) > MAX_PROFILE_BYTES:  # it grew while we looked
+        raise ProfileError(tr("{name} is too large to be a site profile.").format(name=path.name))
     if not raw.strip():
         raise ProfileError(
             tr("{name} is empty.").format(name=path.name),
             next_step=tr("Open another profile or start a new setup."),
         )
     try:
-        data = json.loads(raw.decode("utf-8"))
+        # utf-8-sig: Windows Notepad saves UTF-8 with a byte order mark.
+        data = json.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise ProfileError(
             tr("{name} is not a text file, so it cannot be a site profile.").format(name=path.name)
@@ -52,11 +70,14 @@ def load_profile(path: Path) -> SiteProfile:
                 "{name} is damaged or incomplete (the JSON breaks off at line {line}, column "
                 "{col})."
             ).format(name=path.name, line=exc.lineno, col=exc.colno),
-            next_step=tr(
-                "Open another profile, or restore this one from a backup. The file "
-                "was left unchanged."
-            ),
+            next_step=_RESTORE,
             detail=exc.msg,
+        ) from None
+    except (RecursionError, ValueError) as exc:
+        raise ProfileError(
+            tr("{name} is damaged: it holds values no site profile has.").format(name=path.name),
+            next_step=_RESTORE,
+            detail=type(exc).__name__,
         ) from None
     return profile_from_dict(data)
 

@@ -20,6 +20,7 @@ from wizard.core.clouds import Cloud, Endpoint
 from wizard.core.dns.model import DEFAULT_IP_PROVIDERS, DnsAnswer, IpProvider
 from wizard.core.errors import NetworkError, ServiceTimeout
 from wizard.core.i18n import tr
+from wizard.core.validation import check_public_ipv4
 from wizard.services.dns.client import DnsClient
 
 _MYIP = "myip.opendns.com"
@@ -62,7 +63,9 @@ def _address_from(answer: DnsAnswer) -> str | None:
             address = ipaddress.ip_address(text)
         except ValueError:
             continue
-        if address.version == 4:
+        # Only a public address: a private or reserved one (a resolver on the LAN
+        # answering for the provider) would put `ip4:10.0.0.1` into the SPF advice.
+        if address.version == 4 and check_public_ipv4(str(address)).ok:
             return str(address)
     return None
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import keyring
 import keyring.backend
+import keyring.backends.chainer
 import keyring.errors
 
 from wizard.core.errors import SecretStoreError
@@ -19,19 +20,66 @@ SERVICE = "relay-wizard"
 MAX_SECRET_CHARS = 1200
 
 
+# The operating systems' own keyrings, as keyring ships them. Anything else (keyrings.alt's
+# files, keyring_pass, a cryptfile, an unknown plug-in) is refused: "a keyring" is not
+# enough, the secret must end up where the operating system guards it.
+OS_KEYRING_MODULES = (
+    "keyring.backends.Windows",
+    "keyring.backends.macOS",
+    "keyring.backends.SecretService",
+    "keyring.backends.libsecret",
+    "keyring.backends.kwallet",
+)
+# A backend class may declare that it keeps secrets in this process only and never
+# writes them anywhere (the tests' in-memory keyring does); nothing leaves memory.
+IN_MEMORY_ONLY = "keeps_secrets_in_memory_only"
+
+
+def _backend_name(backend: keyring.backend.KeyringBackend) -> str:
+    return f"{type(backend).__module__}.{type(backend).__name__}"
+
+
+def _in(module: str, prefixes: tuple[str, ...]) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in prefixes)
+
+
 def _refuses(backend: keyring.backend.KeyringBackend) -> str | None:
-    """Why a backend cannot be used for secrets, or None if it can."""
+    """Why a backend cannot be used for secrets, or None if it can.
+
+    A chainer writes to the first of its backends that takes the secret (keyring's
+    ChainerBackend.set_password), so every backend in the chain must be acceptable; an
+    empty chain stores nothing at all.
+    """
     module = type(backend).__module__
+    if isinstance(backend, keyring.backends.chainer.ChainerBackend):
+        try:
+            chained = list(backend.backends)
+        except Exception:  # a plug-in failing to load: nothing is known to be safe
+            chained = []
+        if not chained:
+            return tr("no keyring is available on this computer")
+        for child in chained:
+            why = _refuses(child)
+            if why:
+                return why
+        return None
     if module.startswith("keyrings.alt"):
         return tr("the only keyring available stores secrets in a plain file")
-    if module.startswith("keyring.backends.fail") or module.startswith("keyring.backends.null"):
+    if _in(module, ("keyring.backends.fail", "keyring.backends.null")):
         return tr("no keyring is available on this computer")
-    priority = getattr(backend, "priority", 1)
+    if getattr(type(backend), IN_MEMORY_ONLY, False) is True:
+        return None
+    if not _in(module, OS_KEYRING_MODULES):
+        return tr("{name} is not one of the operating system's keyrings").format(
+            name=_backend_name(backend)
+        )
     try:
-        if float(priority) <= 0 and not module.startswith("keyring.backends.chainer"):
-            return tr("the keyring backend is not usable here")
-    except (TypeError, ValueError):
-        pass
+        # keyring's own backends raise here when they cannot run (no D-Bus, no module).
+        usable = float(backend.priority) > 0
+    except Exception:
+        usable = False
+    if not usable:
+        return tr("the keyring backend is not usable here")
     return None
 
 
@@ -56,14 +104,14 @@ class SecretStore:
                 tr("Secrets cannot be kept safely: {why}.").format(why=why),
                 why=tr("Relay Wizard keeps passwords only in the operating system's keyring."),
                 next_step=_keyring_hint(),
-                detail=type(backend).__module__ + "." + type(backend).__name__,
+                detail=_backend_name(backend),
             )
         return backend
 
     def describe_backend(self) -> str:
         """The backend's name, and why it cannot hold secrets if it cannot."""
         backend = self._backend or keyring.get_keyring()
-        name = f"{type(backend).__module__}.{type(backend).__name__}"
+        name = _backend_name(backend)
         why = _refuses(backend)
         return f"{name} (unusable: {why})" if why else name
 

@@ -18,11 +18,13 @@ Typical use:
 from __future__ import annotations
 
 import logging
+import math
 import secrets
 import smtplib
 import ssl
 import textwrap
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,6 +45,7 @@ from wizard.core.smtp_codes import (
     explain_accepted,
     explain_cancelled,
     explain_connection_failure,
+    explain_endless_challenge,
     explain_envelope_accepted,
     explain_international_address,
     explain_mechanism_not_offered,
@@ -64,6 +67,7 @@ from wizard.services.smtp_wire import (
     Cancelled,
     Recorder,
     RecordingSMTP,
+    ServerMisbehaved,
     b64,
     classify_failure,
     decode_challenge,
@@ -80,9 +84,17 @@ log = logging.getLogger(__name__)
 TOKEN_PREFIX = "RW-"
 TEST_HEADER = "X-Relay-Wizard-Test"
 DEFAULT_TIMEOUT = 20.0
+# The longest time limit the test accepts: beyond it a test is no longer "a test".
+MAX_TIMEOUT = 600.0
+# The whole conversation may take this many time limits (connect, greeting, TLS, sign-in
+# and the message each take one answer or two), so a server that answers each step just
+# in time still cannot hold the test for long.
+CONVERSATION_TIMEOUTS = 3
 # No 0/O or 1/I: the reference is read aloud and typed into a search box.
 _TOKEN_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 _RELAY_METHODS = {Method.DIRECT_SEND, Method.CONNECTOR}
+# EHLO answers that mean "I do not know EHLO" (RFC 5321 4.1.4): only then try HELO.
+_EHLO_UNKNOWN = {500, 502, 504}
 
 TokenProvider = Callable[[], str]
 
@@ -147,6 +159,11 @@ class SendTestRequest:
         )
 
     @property
+    def conversation_limit(self) -> float:
+        """Seconds the whole conversation may take, from connecting to QUIT."""
+        return self.timeout * CONVERSATION_TIMEOUTS
+
+    @property
     def endpoint(self) -> SendEndpoint:
         return SendEndpoint(
             self.host,
@@ -162,6 +179,8 @@ class SendTestRequest:
         found = []
         if not self.host.strip():
             found.append(tr("Enter the server's name."))
+        elif not self.host.isprintable() or any(c.isspace() for c in self.host.strip()):
+            found.append(tr("The server's name has spaces or control characters in it."))
         if not 0 < self.port < 65536:
             found.append(tr("The port must be a number from 1 to 65535."))
         sender = check_email(self.sender)
@@ -175,8 +194,15 @@ class SendTestRequest:
                 found.append(tr("Recipient: ") + checked.error)
         if self.auth is not AuthKind.NONE and not (self.username or "").strip():
             found.append(tr("This method signs in: enter the user name (the mailbox address)."))
-        if self.timeout <= 0:
-            found.append(tr("The time limit must be more than zero seconds."))
+        elif self.username is not None and not self.username.isprintable():
+            # A line break would end the AUTH line early and forge the next one.
+            found.append(tr("The user name has a line break or control character in it."))
+        if not math.isfinite(self.timeout) or not 0 < self.timeout <= MAX_TIMEOUT:
+            found.append(
+                tr(
+                    "The time limit must be a number of seconds above 0 and at most {max:g}."
+                ).format(max=MAX_TIMEOUT)
+            )
         return found
 
 
@@ -264,6 +290,10 @@ class _NoStartTls(Exception):
     """Internal: encryption is required and the server does not offer STARTTLS."""
 
 
+class _EndlessChallenge(Exception):
+    """Internal: the server answered every sign-in step with yet another challenge."""
+
+
 class _Refused(Exception):
     """Internal: the server answered a step with an error."""
 
@@ -345,7 +375,11 @@ class SmtpTest:
             ),
         )
         smtp = RecordingSMTP(
-            self._recorder, request.timeout, request.helo_name or helo_name(), self._is_stopped
+            self._recorder,
+            request.timeout,
+            request.helo_name or helo_name(),
+            self._is_stopped,
+            deadline=time.monotonic() + request.conversation_limit,
         )
         self._smtp = smtp
         outcome: Outcome
@@ -374,6 +408,23 @@ class SmtpTest:
             outcome = Outcome.REFUSED
             verdict = explain_international_address()
             info(Direction.INFO, tr("Stopped: {title}").format(title=verdict.title))
+        except _EndlessChallenge:
+            outcome = Outcome.REFUSED
+            verdict = explain_endless_challenge()
+            info(Direction.INFO, tr("Stopped: {title}").format(title=verdict.title))
+        except ServerMisbehaved as misbehaved:
+            # No polite QUIT: its answer would be as endless as the last one.
+            smtp.close()
+            outcome = Outcome.UNREACHABLE
+            failure = misbehaved.failure
+            detail = self._recorder.clean(misbehaved.detail)
+            verdict = explain_connection_failure(failure, request.host, request.port)
+            info(
+                Direction.INFO,
+                tr("Stopped at {stage}: {title} ({detail})").format(
+                    stage=self._stage.value, title=verdict.title, detail=detail
+                ),
+            )
         except _NoStartTls:
             outcome = Outcome.UNREACHABLE
             failure = ConnectionFailure.STARTTLS_UNAVAILABLE
@@ -459,7 +510,9 @@ class SmtpTest:
         request = self.request
         info = self._recorder.add
         info(Direction.TLS, tr("Checking whether the server speaks only TLS 1.0 or 1.1…"))
-        version = legacy_tls_version(request.host, request.port, request.cafile, request.timeout)
+        version = legacy_tls_version(
+            request.host, request.port, request.cafile, request.timeout, self._is_stopped
+        )
         if version is None:
             info(Direction.TLS, tr("It does not; the handshake failed for another reason."))
             return failure, detail
@@ -575,6 +628,10 @@ class SmtpTest:
     def _greet(self, smtp: RecordingSMTP) -> None:
         code, text = smtp.ehlo()
         if code != 250:
+            if code not in _EHLO_UNKNOWN:
+                # A 421 "closing" or a 5xx refusal: the server's own answer, not a
+                # reason to try HELO on a connection it has closed.
+                raise _Refused(Stage.EHLO, code, _text(text))
             code, text = smtp.helo()
             if code != 250:
                 raise _Refused(Stage.EHLO, code, _text(text))
@@ -593,14 +650,9 @@ class SmtpTest:
             Direction.TLS,
             tr("Starting TLS: the handshake begins."),
         )
-        assert smtp.sock is not None
-        # The same steps as smtplib.starttls(), which would send STARTTLS itself.
-        smtp.sock = context.wrap_socket(smtp.sock, server_hostname=self.request.host)
-        smtp.file = None
-        smtp.helo_resp = None
-        smtp.ehlo_resp = None
-        smtp.esmtp_features = {}
-        smtp.does_esmtp = False
+        # smtplib.starttls() would send STARTTLS itself; this does the rest of its steps.
+        smtp.wrap_tls(context, self.request.host)
+        assert isinstance(smtp.sock, ssl.SSLSocket)
         self._tls = tls_details(smtp.sock, trusted_by)
         for line in tls_lines(self._tls, self.request.host):
             info(Direction.TLS, line)
@@ -648,7 +700,7 @@ class SmtpTest:
             while code == 334:
                 round_ += 1
                 if round_ > 5:
-                    raise _Refused(Stage.AUTH, code, tr("The server kept asking to sign in."))
+                    raise _EndlessChallenge()
                 challenge = decode_challenge(_text(resp)) or ""
                 code, resp = smtp.docmd(b64(answer(challenge, round_)))
         finally:

@@ -13,6 +13,7 @@ import base64
 import binascii
 import errno
 import logging
+import os
 import re
 import select
 import smtplib
@@ -51,6 +52,16 @@ _TLS_VERSION_REASONS = {
 }
 # X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH
 _NAME_MISMATCH_CODES = {62, 64}
+# RFC 5321 4.5.3.1.5 allows 512 bytes per reply line; servers vary, so allow more, but
+# not without end. Exchange's longest reply (EHLO) is about a dozen lines.
+MAX_REPLY_LINE = 2048
+MAX_REPLY_LINES = 100
+MAX_REPLY_BYTES = 64 * 1024
+# Mozilla's whole list is about 250 KB.
+MAX_CA_FILE_BYTES = 4 * 1024 * 1024
+# X509_V_ERR_CERT_NOT_YET_VALID, X509_V_ERR_CERT_HAS_EXPIRED
+_NOT_YET_VALID_CODE = 9
+_EXPIRED_CODE = 10
 _VERBS = {"ehlo", "helo", "mail", "rcpt", "data", "rset", "noop", "quit", "starttls", "auth"}
 
 
@@ -123,8 +134,28 @@ def decode_challenge(encoded: str) -> str | None:
     return text if text and text.isprintable() else None
 
 
+class ServerMisbehaved(smtplib.SMTPException):
+    """The server's answer broke SMTP's shape; stops the conversation with a reason.
+
+    Not an OSError on purpose: smtplib turns those into "disconnected", which would hide
+    that the server did answer, only not as a mail server does. An SMTPException, so
+    that every caller that already handles smtplib's errors handles this one too.
+    """
+
+    def __init__(self, failure: ConnectionFailure, detail: str) -> None:
+        super().__init__(failure, detail)
+        self.failure = failure
+        self.detail = detail
+
+
 class LineReader:
-    """smtplib's socket file, replaced: records each line, honours cancel and deadline."""
+    """smtplib's socket file, replaced: records each line, honours cancel and deadlines.
+
+    Bounds every reply, which smtplib does not: a line over MAX_REPLY_LINE bytes, a
+    reply over MAX_REPLY_LINES lines or MAX_REPLY_BYTES, or one that is still going when
+    its time limit is up stops the conversation (a server sending "220-" lines forever
+    would otherwise hold the test and fill memory with its transcript).
+    """
 
     def __init__(
         self,
@@ -132,17 +163,51 @@ class LineReader:
         timeout: float,
         stopped: Callable[[], bool],
         on_line: Callable[[bytes], None],
+        deadline: float | None = None,
     ) -> None:
         self._sock = sock
         self._timeout = timeout
         self._stopped = stopped
         self._on_line = on_line
+        # The whole conversation's end (time.monotonic()); None: per reply only.
+        self._deadline = deadline
         self._buffer = bytearray()
+        self._reply_ends = time.monotonic() + timeout
+        self._reply_lines = 0
+        self._reply_bytes = 0
+
+    def start_reply(self) -> None:
+        """A new reply begins: it must be complete within one timeout."""
+        self._reply_ends = time.monotonic() + self._timeout
+        self._reply_lines = 0
+        self._reply_bytes = 0
+
+    def _ends(self) -> float:
+        ends = min(self._reply_ends, time.monotonic() + self._timeout)
+        return ends if self._deadline is None else min(ends, self._deadline)
+
+    def _deliver(self, line: bytes) -> bytes:
+        self._reply_lines += 1
+        self._reply_bytes += len(line)
+        if self._reply_lines > MAX_REPLY_LINES or self._reply_bytes > MAX_REPLY_BYTES:
+            raise ServerMisbehaved(
+                ConnectionFailure.ENDLESS_REPLY,
+                tr("one answer ran over {lines} lines or {kib} KiB").format(
+                    lines=MAX_REPLY_LINES, kib=MAX_REPLY_BYTES // 1024
+                ),
+            )
+        self._on_line(line)
+        return line
 
     def readline(self, limit: int = -1) -> bytes:
-        deadline = time.monotonic() + self._timeout
+        ends = self._ends()
         while True:
             end = self._buffer.find(b"\n") + 1
+            if end == 0 and len(self._buffer) > MAX_REPLY_LINE:
+                raise ServerMisbehaved(
+                    ConnectionFailure.NOT_SMTP,
+                    tr("a line of more than {n} bytes").format(n=MAX_REPLY_LINE),
+                )
             if end == 0 and 0 < limit <= len(self._buffer):
                 end = limit
             if end:
@@ -150,13 +215,12 @@ class LineReader:
                     end = min(end, limit)
                 line = bytes(self._buffer[:end])
                 del self._buffer[:end]
-                self._on_line(line)
-                return line
+                return self._deliver(line)
             if self._stopped():
                 raise Cancelled()
-            remaining = deadline - time.monotonic()
+            remaining = ends - time.monotonic()
             if remaining <= 0:
-                raise TimeoutError("timed out")
+                self._time_is_up()
             self._sock.settimeout(min(_SLICE, remaining))
             try:
                 chunk = self._sock.recv(4096)
@@ -168,33 +232,142 @@ class LineReader:
                 line = bytes(self._buffer)
                 self._buffer.clear()
                 if line:
-                    self._on_line(line)
+                    self._deliver(line)
                 return line
             self._buffer += chunk
+
+    def _time_is_up(self) -> None:
+        if self._reply_lines:
+            # It is talking, but the reply does not end.
+            raise ServerMisbehaved(
+                ConnectionFailure.ENDLESS_REPLY,
+                tr("one answer was still going after {s:g} s").format(s=self._timeout),
+            )
+        if self._deadline is not None and time.monotonic() >= self._deadline:
+            raise ServerMisbehaved(
+                ConnectionFailure.TOO_SLOW, tr("the whole conversation ran over its time limit")
+            )
+        raise TimeoutError("timed out")
 
     def close(self) -> None:
         self._buffer.clear()
 
 
-class RecordingSMTP(smtplib.SMTP):
-    """smtplib.SMTP that records both directions and can be cancelled."""
+class BoundedSMTP(smtplib.SMTP):
+    """smtplib.SMTP whose every reply is bounded in lines, bytes and time, and whose
+    whole conversation ends at `deadline` (time.monotonic()); cancellable."""
 
     def __init__(
-        self, recorder: Recorder, timeout: float, helo_name: str, stopped: Callable[[], bool]
+        self,
+        timeout: float,
+        helo_name: str,
+        stopped: Callable[[], bool],
+        deadline: float | None = None,
+        on_line: Callable[[bytes], None] | None = None,
     ) -> None:
-        self._recorder = recorder
         self._stopped = stopped
+        self._deadline = deadline
+        self._on_line = on_line or (lambda _line: None)
         # Called with the peer's address once the TCP connection stands.
         self.on_connected: Callable[[tuple[Any, ...]], None] | None = None
         # The real cause behind smtplib's SMTPServerDisconnected ("timed out", reset).
         self.read_error: BaseException | None = None
         super().__init__(timeout=timeout, local_hostname=helo_name)
 
+    def remaining(self) -> float:
+        """Seconds left for the next step: one timeout, or less near the deadline."""
+        if self._deadline is None:
+            return self.timeout
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise ServerMisbehaved(
+                ConnectionFailure.TOO_SLOW, tr("the whole conversation ran over its time limit")
+            )
+        return min(self.timeout, left)
+
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
-        sock = open_connection(host, port, timeout, self._stopped)
+        sock = open_connection(host, port, self.remaining(), self._stopped)
         if self.on_connected is not None:
             self.on_connected(sock.getpeername())
         return sock
+
+    def wrap_tls(self, context: ssl.SSLContext, server_hostname: str) -> None:
+        """The same steps as smtplib.starttls() after its STARTTLS, with a bounded handshake.
+
+        The handshake runs non-blocking against one time limit as a whole (the rest of
+        the conversation's, at most one timeout) and looks at the cancel flag every
+        tenth of a second, so a Cancel during a slow handshake stops it at once instead
+        of after the timeout.
+        """
+        assert self.sock is not None
+        ends = time.monotonic() + self.remaining()
+        self.sock.setblocking(False)
+        tls = context.wrap_socket(
+            self.sock, server_hostname=server_hostname, do_handshake_on_connect=False
+        )
+        self.sock = tls
+        while True:
+            try:
+                tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                readable, writable = [tls], []
+            except ssl.SSLWantWriteError:
+                readable, writable = [], [tls]
+            if self._stopped():
+                raise Cancelled()
+            left = ends - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("the TLS handshake did not finish in time")
+            select.select(readable, writable, [], min(_SLICE, left))
+        tls.settimeout(self.timeout)
+        self.file = None
+        self.helo_resp = None
+        self.ehlo_resp = None
+        self.esmtp_features = {}
+        self.does_esmtp = False
+
+    def getreply(self) -> tuple[int, bytes]:
+        if self.file is None and self.sock is not None:
+            self.file = LineReader(
+                self.sock, self.timeout, self._stopped, self._on_line, self._deadline
+            )
+        if isinstance(self.file, LineReader):
+            self.file.start_reply()
+        try:
+            code, text = super().getreply()
+        except smtplib.SMTPServerDisconnected as exc:
+            self.read_error = exc.__context__
+            raise
+        except ServerMisbehaved:
+            # As smtplib does when the connection breaks: nothing more is said on it.
+            self.close()
+            raise
+        if code == -1:
+            self.close()
+            # smtplib's answer to a line that does not start with a number (an HTTP
+            # server's "HTTP/1.1 400", a banner of another protocol, noise).
+            first = text.decode("utf-8", "replace").splitlines()[:1]
+            raise ServerMisbehaved(
+                ConnectionFailure.NOT_SMTP,
+                tr("it answered: {text}").format(text=(first[0] if first else "")[:80]),
+            )
+        return code, text
+
+
+class RecordingSMTP(BoundedSMTP):
+    """BoundedSMTP that records both directions (redacted) as they happen."""
+
+    def __init__(
+        self,
+        recorder: Recorder,
+        timeout: float,
+        helo_name: str,
+        stopped: Callable[[], bool],
+        deadline: float | None = None,
+    ) -> None:
+        self._recorder = recorder
+        super().__init__(timeout, helo_name, stopped, deadline, recorder.server)
 
     def putcmd(self, cmd: str, args: str = "") -> None:
         # smtplib sends "mail", "rcpt"; devices and Exchange's logs use upper case.
@@ -204,15 +377,6 @@ class RecordingSMTP(smtplib.SMTP):
     def send(self, s: Buffer | str) -> None:
         self._recorder.client(s)
         super().send(s)
-
-    def getreply(self) -> tuple[int, bytes]:
-        if self.file is None and self.sock is not None:
-            self.file = LineReader(self.sock, self.timeout, self._stopped, self._recorder.server)
-        try:
-            return super().getreply()
-        except smtplib.SMTPServerDisconnected as exc:
-            self.read_error = exc.__context__
-            raise
 
 
 def open_connection(
@@ -257,6 +421,10 @@ def tls_context(cafile: str | None) -> tuple[ssl.SSLContext, str]:
     """A verifying client context (TLS 1.2 or newer) and what it trusts, in words."""
     try:
         if cafile:
+            # A CA bundle is a regular file of some kilobytes: OpenSSL would read a
+            # device such as /dev/zero for ever.
+            if not os.path.isfile(cafile) or os.path.getsize(cafile) > MAX_CA_FILE_BYTES:
+                raise OSError(errno.EINVAL, "not a regular file of at most 4 MB")
             context = ssl.create_default_context(cafile=cafile)
             trusted_by = tr("the certificate authority in {file}").format(file=cafile)
         else:
@@ -276,7 +444,13 @@ def tls_context(cafile: str | None) -> tuple[ssl.SSLContext, str]:
     return context, trusted_by
 
 
-def legacy_tls_version(host: str, port: int, cafile: str | None, timeout: float) -> str | None:
+def legacy_tls_version(
+    host: str,
+    port: int,
+    cafile: str | None,
+    timeout: float,
+    stopped: Callable[[], bool] = lambda: False,
+) -> str | None:
     """Which TLS version older than 1.2 the server speaks, if only such a one works.
 
     Asked only after a handshake at TLS 1.2 or newer failed without saying why (many
@@ -293,16 +467,17 @@ def legacy_tls_version(host: str, port: int, cafile: str | None, timeout: float)
         context.maximum_version = ssl.TLSVersion.TLSv1_1
     # TLS 1.0/1.1 handshakes sign with SHA-1, which OpenSSL's default level refuses.
     context.set_ciphers("DEFAULT:@SECLEVEL=0")
-    smtp = smtplib.SMTP(timeout=timeout, local_hostname=helo_name())
+    # Bounded like the test itself: the same server may never finish its greeting.
+    smtp = BoundedSMTP(timeout, helo_name(), stopped, time.monotonic() + 3 * timeout)
     try:
         code, _banner = smtp.connect(host, port)
         if code != 220 or smtp.ehlo()[0] != 250 or not smtp.has_extn("starttls"):
             return None
         if smtp.docmd("STARTTLS")[0] != 220 or smtp.sock is None:
             return None
-        with context.wrap_socket(smtp.sock, server_hostname=host) as tls:
-            return tls.version()
-    except (OSError, smtplib.SMTPException):
+        smtp.wrap_tls(context, host)
+        return smtp.sock.version() if isinstance(smtp.sock, ssl.SSLSocket) else None
+    except (OSError, smtplib.SMTPException, ServerMisbehaved):
         return None
     finally:
         smtp.close()
@@ -316,12 +491,18 @@ def classify_failure(
     relay: the endpoint stands for port 25 (direct send, connector), so a timeout
     before the greeting most likely means the port is blocked on the way out.
     """
+    if isinstance(exc, ServerMisbehaved):
+        return exc.failure, exc.detail
     if isinstance(exc, socket.gaierror):
         return ConnectionFailure.NAME_NOT_RESOLVED, f"{exc.strerror or exc}"
     if isinstance(exc, ssl.SSLCertVerificationError):
         detail = exc.verify_message or str(exc)
         if exc.verify_code in _NAME_MISMATCH_CODES:
             return ConnectionFailure.CERTIFICATE_NAME, detail
+        if exc.verify_code == _EXPIRED_CODE:
+            return ConnectionFailure.CERTIFICATE_EXPIRED, detail
+        if exc.verify_code == _NOT_YET_VALID_CODE:
+            return ConnectionFailure.CERTIFICATE_NOT_YET_VALID, detail
         return ConnectionFailure.CERTIFICATE_UNTRUSTED, detail
     if isinstance(exc, ssl.SSLError):
         reason = getattr(exc, "reason", None) or ""

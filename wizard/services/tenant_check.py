@@ -183,8 +183,10 @@ class _Reads:
             raise
         except WizardError as exc:
             log.info("optional read failed (%s): %s", what, exc.detail or exc.what)
+            # With what to do: "Wait 60 minutes" is the whole answer to a long 429.
+            reason = f"{exc.what} {exc.next_step}".strip() if exc.next_step else exc.what
             self.unreadable.append(
-                tr("{what} could not be read: {reason}").format(what=what, reason=exc.what)
+                tr("{what} could not be read: {reason}").format(what=what, reason=reason)
             )
             return None
 
@@ -292,7 +294,9 @@ def read_tenant(
             if host:
                 mx = MxInfo(domain, host, MxSource.GRAPH)
         if f_sd is not None:
-            enabled = _quiet(reads, f_sd, graph_problems)
+            # Not quiet: unknown Security Defaults change what the advice can promise,
+            # so the reason (no permission, signed out, throttled) is shown with it.
+            enabled = reads.optional(f_sd, tr("Security Defaults (Microsoft Graph)"))
             security_defaults = Tri.of(enabled)
         if graph is None:
             graph_problems.append(tr("the wizard was not asked to use Graph"))

@@ -17,7 +17,6 @@ the answers already fetched.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import threading
 import time
@@ -61,7 +60,7 @@ from wizard.core.dns.spf_walk import SpfWalk, walk_spf
 from wizard.core.errors import InvalidInput, NetworkError
 from wizard.core.i18n import tr
 from wizard.core.methods import Method
-from wizard.core.validation import check_domain, domain_to_ascii
+from wizard.core.validation import check_domain, check_public_ipv4, domain_to_ascii
 from wizard.services.dns.client import DnsClient, DnsSettings
 from wizard.services.dns.spf_eval import evaluate_spf
 from wizard.services.public_ip import detect_public_ip, providers_for
@@ -127,21 +126,17 @@ class _Emitter:
 
 
 def _validated_site_ip(text: str | None) -> str | None:
+    """The office's public IPv4 as entered; a private, shared or reserved address is bad
+    input: an SPF fix with `ip4:10.0.0.1` would authorise nobody's real mail."""
     if text is None or not text.strip():
         return None
-    try:
-        address = ipaddress.ip_address(text.strip())
-    except ValueError as error:
+    checked = check_public_ipv4(text)
+    if not checked.ok or checked.value is None:
         raise InvalidInput(
-            tr("'{0}' is not an IP address.").format(text.strip()),
+            checked.error,
             next_step=tr("Enter the office's public IPv4 address, e.g. 203.0.113.7."),
-        ) from error
-    if address.version != 4:
-        raise InvalidInput(
-            tr("Microsoft 365 connectors accept IPv4 addresses only."),
-            next_step=tr("Enter the office's public IPv4 address."),
         )
-    return str(address)
+    return checked.value
 
 
 def run_dns_checks(

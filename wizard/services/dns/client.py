@@ -13,6 +13,7 @@ any more and come back as `AnswerStatus.BUDGET`.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -31,7 +32,7 @@ import dns.resolver
 
 from wizard.core.clouds import Endpoint
 from wizard.core.dns.model import DEFAULT_BUDGET, DEFAULT_QUERY_TIMEOUT, AnswerStatus, DnsAnswer
-from wizard.core.errors import NetworkError
+from wizard.core.errors import InvalidInput, NetworkError
 from wizard.core.i18n import tr
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,15 @@ class DnsSettings:
     query_timeout: float = DEFAULT_QUERY_TIMEOUT
     budget: float = DEFAULT_BUDGET
     workers: int = DEFAULT_WORKERS
+
+    def __post_init__(self) -> None:
+        # NaN compares false with everything: a NaN budget or timeout would never end.
+        for value in (self.query_timeout, self.budget):
+            if not math.isfinite(value) or value <= 0:
+                raise InvalidInput(
+                    tr("DNS time limits must be a number of seconds above 0."),
+                    detail=f"query_timeout={self.query_timeout}, budget={self.budget}",
+                )
 
     @property
     def label(self) -> str:
@@ -237,6 +247,10 @@ class DnsClient:
             for rrset in answer.chaining_result.cnames
             if len(rrset)
         ]
+        if answer.response.flags & dns.flags.TC:
+            # Cut short even over TCP (dnspython retries a truncated UDP answer over TCP
+            # and then takes what it gets): an empty remainder is not "no record".
+            return done(AnswerStatus.INVALID, detail="the answer was truncated, also over TCP")
         if answer.rrset is None:
             return done(AnswerStatus.NODATA, cnames=cnames)
         return done(AnswerStatus.OK, [_present(rd) for rd in answer.rrset], cnames)

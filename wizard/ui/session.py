@@ -7,6 +7,10 @@ step. The profile is immutable: a change replaces it and emits `profileChanged`.
 Later pages keep their results here too (sign-in, tenant check, DNS, test message):
 add a typed optional attribute, a setter and a `...Changed` signal next to
 `tenant_facts`, and clear it in `start_new()`.
+
+Every result that arrives through a setter is also written once into the session
+journal (wizard/core/journal.py), with its time: the Summary, the setup report, the
+sheets and the profile's saved history read it from there (`journal`, `history`).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +27,19 @@ from PySide6.QtCore import QObject, Signal
 from wizard.core.advisor import Advice, TenantFacts, advise
 from wizard.core.clouds import Cloud, device_facing
 from wizard.core.dns.model import DnsReport
+from wizard.core.journal import (
+    ChangeOutcome,
+    EntryKind,
+    EntryOutcome,
+    Journal,
+    JournalEntry,
+    change_made,
+    dns_checked,
+    exported,
+    tenant_read,
+    test_sent,
+    trace_followed,
+)
 from wizard.core.methods import Method, Tri
 from wizard.core.profile import Printer, Site, SiteProfile
 from wizard.core.relay_host import RelayHost, RelayHostSource, decide_relay_host
@@ -55,6 +72,7 @@ class WizardSession(QObject):
     testResultChanged = Signal(object)  # SmtpTestResult | None
     traceResultChanged = Signal(object)  # TraceResult | None
     relayHostChanged = Signal(object)  # RelayHost | None, for the site's domain
+    journalChanged = Signal(object)  # Journal
 
     def __init__(
         self,
@@ -63,6 +81,7 @@ class WizardSession(QObject):
         *,
         profile_path: Path | None = None,
         clock: Callable[[], date] = date.today,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -74,6 +93,11 @@ class WizardSession(QObject):
         self._baseline = self._profile
         self._profile_path = profile_path
         self._clock = clock
+        self._now = now
+        # This window's record of what was read, changed, checked and sent.
+        self._journal = Journal()
+        # Which device the test page is testing (the journal names it with its test).
+        self._test_device = ""
         # Set by the launcher in --demo: lets the user plant faults in the sandbox.
         self.practice: Practice | None = None
         self._tenant_facts = TenantFacts()
@@ -162,6 +186,9 @@ class WizardSession(QObject):
     def mark_saved(self, path: Path, saved: SiteProfile | None = None) -> None:
         """`saved` is the profile as written (it may have changed since)."""
         self._baseline = saved if saved is not None else self._profile
+        if saved is not None and saved.history != self._profile.history:
+            # The history went into the file: it is part of the profile from now on.
+            self._profile = replace(self._profile, history=saved.history)
         self._set_path(path)
         self.unsavedChanged.emit(self.has_unsaved_changes)
 
@@ -175,6 +202,8 @@ class WizardSession(QObject):
         self.set_tenant_snapshot(None)
         self.set_test_result(None)
         self.set_dns_report(None)
+        self._journal = Journal()
+        self.journalChanged.emit(self._journal)
         self._relay_hosts.clear()
         self.relayHostChanged.emit(None)
         self.unsavedChanged.emit(False)
@@ -208,6 +237,8 @@ class WizardSession(QObject):
         if report is self._dns_report:
             return
         self._dns_report = report
+        if report is not None and not report.cancelled and report.checks:
+            self.record(dns_checked(report, self._now()))
         self.dnsReportChanged.emit(report)
 
     # Signing in (the Sign-in page; the Test message page signs in a mailbox) --
@@ -270,6 +301,7 @@ class WizardSession(QObject):
                     decide_relay_host(facing, snapshot.mx.domain, tenant_mx=snapshot.mx.host)
                 )
         if snapshot is not None:
+            self.record(tenant_read(snapshot, self._profile.site.domain.strip(), self._now()))
             # What the tenant check learned changes the advice (Security Defaults,
             # RejectDirectSend).
             self.set_tenant_facts(
@@ -288,7 +320,26 @@ class WizardSession(QObject):
 
     def set_apply_result(self, result: ApplyResult | None) -> None:
         self._apply_result = result
+        if result is not None:
+            self._record_changes(result)
         self.applyResultChanged.emit(result)
+
+    def _record_changes(self, result: ApplyResult) -> None:
+        from wizard.services.apply import Outcome
+
+        outcomes = {
+            Outcome.APPLIED: ChangeOutcome.APPLIED,
+            Outcome.ALREADY_DONE: ChangeOutcome.ALREADY_DONE,
+            Outcome.FAILED: ChangeOutcome.FAILED,
+            Outcome.SKIPPED: ChangeOutcome.SKIPPED,
+        }
+        at = self._now()
+        for one in result.results:
+            outcome = outcomes.get(one.outcome)
+            if outcome is None:
+                continue  # not run or blocked: nothing happened to record
+            detail = one.error.what if one.error is not None else "; ".join(one.warnings)
+            self.record(change_made(one.change, outcome, at, detail))
 
     @property
     def tenant_skipped(self) -> bool:
@@ -310,15 +361,63 @@ class WizardSession(QObject):
         """What the message trace said about `test_result`, when it was checked."""
         return self._trace_result
 
-    def set_test_result(self, result: SmtpTestResult | None) -> None:
+    def set_test_result(self, result: SmtpTestResult | None, *, device: str = "") -> None:
+        """`device`: the printer the test was sent for (its sheet names the test)."""
         self._test_result = result
         self._trace_result = None
+        self._test_device = device
+        if result is not None:
+            self.record(test_sent(result, device))
         self.testResultChanged.emit(result)
         self.traceResultChanged.emit(None)
 
     def set_trace_result(self, trace: TraceResult | None) -> None:
         self._trace_result = trace
+        test = self._test_result
+        if trace is not None and test is not None:
+            self.record(self._trace_entry(trace, test))
         self.traceResultChanged.emit(trace)
+
+    def _trace_entry(self, trace: TraceResult, test: SmtpTestResult) -> JournalEntry:
+        from wizard.core.i18n import tr
+        from wizard.services.message_trace import TraceState
+
+        word, outcome = {
+            TraceState.DELIVERED: (tr("delivered"), EntryOutcome.OK),
+            TraceState.PENDING: (tr("accepted, delivery pending"), EntryOutcome.INFO),
+            TraceState.FAILED: (tr("failed"), EntryOutcome.FAILED),
+            TraceState.QUARANTINED: (tr("quarantined"), EntryOutcome.ATTENTION),
+            TraceState.NOT_FOUND: (tr("accepted, not in the trace yet"), EntryOutcome.INFO),
+            TraceState.UNAVAILABLE: (tr("accepted, trace not checked"), EntryOutcome.INFO),
+            TraceState.CANCELLED: (tr("accepted, trace stopped"), EntryOutcome.INFO),
+        }[trace.state]
+        return trace_followed(
+            test.token, word, outcome, trace.detail, self._now(), self._test_device
+        )
+
+    # The journal ------------------------------------------------------------------
+
+    @property
+    def journal(self) -> Journal:
+        """What this window read, changed, checked and sent, in order."""
+        return self._journal
+
+    def record(self, entry: JournalEntry) -> None:
+        self._journal = self._journal.add(entry)
+        log.info("Journal: %s (%s)", entry.title, entry.outcome)
+        self.journalChanged.emit(self._journal)
+
+    def record_export(self, kind: EntryKind, names: list[str], detail: str = "") -> None:
+        self.record(exported(kind, names, self._now(), detail))
+
+    @property
+    def history(self) -> Journal:
+        """The profile's history from earlier runs, then this window's journal."""
+        return Journal(self._journal.merged_into(self._profile.history))
+
+    def profile_for_saving(self) -> SiteProfile:
+        """The profile as a file keeps it: with this window's journal in its history."""
+        return replace(self._profile, history=self._journal.merged_into(self._profile.history))
 
     # The relay host (direct send and connector relay) ----------------------------
 
@@ -388,6 +487,10 @@ class WizardSession(QObject):
 
     def today(self) -> date:
         return self._clock()
+
+    def now(self) -> datetime:
+        """The time journal entries carry (timezone-aware)."""
+        return self._now()
 
     @property
     def advice(self) -> Advice:

@@ -32,7 +32,6 @@ from wizard.services.graph import Graph
 from wizard.services.http import make_session
 from wizard.ui.findings_export import FindingsExporter, safe_file_stem
 from wizard.ui.pages.base import PageId, WizardPage
-from wizard.ui.pages.test_message import STEP_PAGES
 from wizard.ui.style import Tone
 from wizard.ui.tasks import CancelToken, Task, TaskCancelled
 from wizard.ui.widgets.finding_row import FindingRow, finding_tone
@@ -227,9 +226,7 @@ class AuditPage(WizardPage):
         self.overall.set_status(Tone.NEUTRAL, self.tr("Not audited yet"), "")
 
     def _can_fix(self, step: WizardStep) -> bool:
-        wizard = self.wizard()
-        target = STEP_PAGES.get(step)
-        return wizard is not None and target is not None and int(target) in wizard.pageIds()
+        return self.can_go_to_step(step)
 
     def show_report(self, report: AuditReport) -> None:
         self._clear()
@@ -277,11 +274,11 @@ class AuditPage(WizardPage):
             self.dates.add(date.when, f"{date.what}\n{date.impact}")
 
     def fix(self, step: WizardStep) -> None:
-        target = STEP_PAGES.get(step)
-        wizard = self.wizard()
-        jump = getattr(wizard, "jump_to", None)
-        if target is not None and callable(jump):
-            jump(target)
+        """Go to the step that fixes a finding; Next there comes back and audits again."""
+        self.go_to_step(step)
+
+    def returned_from_fix(self, fixed_at: PageId) -> None:
+        self.start_audit()
 
     # Export ----------------------------------------------------------------------------------
 

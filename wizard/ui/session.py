@@ -27,6 +27,7 @@ from PySide6.QtCore import QObject, Signal
 from wizard.core.advisor import Advice, TenantFacts, advise
 from wizard.core.clouds import Cloud, device_facing
 from wizard.core.dns.model import DnsReport
+from wizard.core.i18n import tr
 from wizard.core.journal import (
     ChangeOutcome,
     EntryKind,
@@ -43,6 +44,7 @@ from wizard.core.journal import (
 from wizard.core.methods import Method, Tri
 from wizard.core.profile import Printer, Site, SiteProfile
 from wizard.core.relay_host import RelayHost, RelayHostSource, decide_relay_host
+from wizard.core.steps import WizardStep
 from wizard.core.tenant import MxSource, TenantSnapshot
 from wizard.core.transcript import SmtpTestResult
 from wizard.ui.tasks import TaskRunner
@@ -73,6 +75,8 @@ class WizardSession(QObject):
     traceResultChanged = Signal(object)  # TraceResult | None
     relayHostChanged = Signal(object)  # RelayHost | None, for the site's domain
     journalChanged = Signal(object)  # Journal
+    # A test or a probe contradicts what was read from the tenant (the reason, in words).
+    tenantStale = Signal(str)
 
     def __init__(
         self,
@@ -107,6 +111,7 @@ class WizardSession(QObject):
         self._sign_in: SignIn | None = None
         self._tenant_identity: TenantIdentity | None = None
         self._tenant_snapshot: TenantSnapshot | None = None
+        self._tenant_stale = ""
         self._apply_result: ApplyResult | None = None
         self._tenant_skipped = False
         self._dns_report: DnsReport | None = None
@@ -292,6 +297,7 @@ class WizardSession(QObject):
         if snapshot is self._tenant_snapshot:
             return
         self._tenant_snapshot = snapshot
+        self._tenant_stale = ""
         self._apply_result = None
         if snapshot is not None and snapshot.mx is not None and snapshot.mx.host:
             if snapshot.mx.source is MxSource.GRAPH:
@@ -312,6 +318,28 @@ class WizardSession(QObject):
             )
         self.tenantSnapshotChanged.emit(snapshot)
         self.applyResultChanged.emit(None)
+
+    @property
+    def tenant_stale(self) -> str:
+        """Why what was read from the tenant no longer holds ("" while it does)."""
+        return self._tenant_stale
+
+    def contradicts_tenant(self, what: str) -> None:
+        """A test or probe found the tenant other than the snapshot says (`what`, in
+        plain words): pages that show tenant state say so and read it again."""
+        snapshot = self._tenant_snapshot
+        if snapshot is None:
+            return
+        read = snapshot.read_at.astimezone().strftime("%H:%M:%S") if snapshot.read_at else ""
+        self._tenant_stale = (
+            tr("{what} That does not match what was read from the tenant at {read}.").format(
+                what=what, read=read
+            )
+            if read
+            else what
+        )
+        log.info("Tenant state contradicted: %s", what)
+        self.tenantStale.emit(self._tenant_stale)
 
     @property
     def apply_result(self) -> ApplyResult | None:
@@ -368,6 +396,13 @@ class WizardSession(QObject):
         self._test_device = device
         if result is not None:
             self.record(test_sent(result, device))
+            if not result.sent and result.verdict.step in (WizardStep.PLAN, WizardStep.TENANT):
+                # Refused for a tenant setting: what was read (or applied) does not hold.
+                self.contradicts_tenant(
+                    tr("The test message {token} was refused: {title}.").format(
+                        token=result.token, title=result.verdict.title
+                    )
+                )
         self.testResultChanged.emit(result)
         self.traceResultChanged.emit(None)
 
@@ -379,7 +414,6 @@ class WizardSession(QObject):
         self.traceResultChanged.emit(trace)
 
     def _trace_entry(self, trace: TraceResult, test: SmtpTestResult) -> JournalEntry:
-        from wizard.core.i18n import tr
         from wizard.services.message_trace import TraceState
 
         word, outcome = {

@@ -1,9 +1,11 @@
 """Tenant check: what the tenant's settings mean for the chosen method. Read only.
 
-The check runs when the page opens (off the UI thread, cancellable) and again on
-"Check again". Each finding is a card: status icon + word + colour, a plain title,
-what it means, the value it rests on, and the step that fixes it. The snapshot is
-kept in the session for the plan, the DNS step (MX and DKIM targets) and the report.
+The check runs every time the page opens (off the UI thread, cancellable: a fraction
+of a second), again on "Check again", and again when a test or probe contradicts what
+was read (the page says what did not match). Each finding is a card: status icon +
+word + colour, a plain title, what it means, the value it rests on, and the step that
+fixes it. The snapshot is kept in the session for the plan, the DNS step (MX and DKIM
+targets) and the report.
 """
 
 from __future__ import annotations
@@ -120,6 +122,10 @@ class TenantPage(WizardPage):
         )
         self.overall = StatusLine(Tone.NEUTRAL, self.tr("Not checked yet"), "", self.body)
         self.body_layout.addWidget(self.overall)
+        # Why the tenant is being read again (a test or probe disagreed with it).
+        self.stale_line = StatusLine(Tone.WARNING, self.tr("Read again"), "", self.body)
+        self.stale_line.hide()
+        self.body_layout.addWidget(self.stale_line)
         self.summary = ValueRows(self.body)
         self.body_layout.addWidget(self.summary)
         # The finding cards go straight into the body, after these: a nested container
@@ -139,6 +145,7 @@ class TenantPage(WizardPage):
         self.task: Task[TenantSnapshot] | None = None
         self._key: tuple[object, ...] | None = None
         self.check_button.clicked.connect(self.start_check)
+        self.session.tenantStale.connect(self._contradicted)
 
     # State ---------------------------------------------------------------------------------
 
@@ -150,11 +157,20 @@ class TenantPage(WizardPage):
         if self.session.signed_in is None:
             self._show_skipped()
             return
-        snapshot = self.session.tenant_snapshot
-        if snapshot is not None and self._key == check_key(self.session):
-            self._show(snapshot)
-            return
+        # Read again on every visit: the tenant may have changed since (a planted fault,
+        # another admin, the plan), and a read takes a fraction of a second.
+        self._show_stale(self.session.tenant_stale)
         self.start_check()
+
+    def _show_stale(self, reason: str) -> None:
+        if reason:
+            self.stale_line.set_status(Tone.WARNING, self.tr("Read again"), reason)
+        self.stale_line.setVisible(bool(reason))
+
+    def _contradicted(self, reason: str) -> None:
+        if self.isVisible() and self.session.signed_in is not None:
+            self._show_stale(reason)
+            self.start_check()
 
     def incomplete_reason(self) -> str | None:
         if self.session.signed_in is None:

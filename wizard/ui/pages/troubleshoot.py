@@ -534,6 +534,19 @@ class TroubleshootPage(WizardPage):
 
     def show_report(self, report: TroubleshootReport) -> None:
         self.report = report
+        against = next(
+            (
+                f
+                for f in report.findings
+                if f.needs_action and f.step in (WizardStep.PLAN, WizardStep.TENANT)
+            ),
+            None,
+        )
+        if against is not None:
+            # The tenant is not as the last read said: pages showing it read it again.
+            self.session.contradicts_tenant(
+                self.tr("Troubleshoot found: {0}.").format(against.title)
+            )
         for finding in report.findings:
             self.rows[CheckId(finding.id)].set_finding(finding, self._can_fix)
         top = report.headline

@@ -121,8 +121,12 @@ def test_every_jump_from_the_test_page_comes_back_and_sends_again(
         # A page after Test (Sheets) was entered directly: one Next returns.
         if PATH.index(target) > PATH.index(PageId.TEST):
             assert presses == 1
+
         # Coming back runs the check that sent the technician away: a new test.
-        qtbot.waitUntil(lambda b=before: wizard.session.test_result is not b, timeout=15_000)
+        def sent_again(previous: object = before) -> bool:
+            return wizard.session.test_result is not previous
+
+        qtbot.waitUntil(sent_again, timeout=15_000)
         settle(qtbot, wizard)
 
     # Back from a page entered directly returns too, without sending again.
@@ -160,9 +164,10 @@ def test_every_jump_from_a_side_path_comes_back(
         assert wizard.button(QWizard.WizardButton.FinishButton).isVisible()
         if isinstance(page, TroubleshootPage):
             # The checks ran again for the device as the profile has it now.
-            qtbot.waitUntil(
-                lambda b=before: not page.running and page.report is not b, timeout=20_000
-            )
+            def checked_again(previous: object = before, checks: TroubleshootPage = page) -> bool:
+                return not checks.running and checks.report is not previous
+
+            qtbot.waitUntil(checked_again, timeout=20_000)
         settle(qtbot, wizard)
 
 

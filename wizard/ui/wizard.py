@@ -94,6 +94,7 @@ class RelayWizard(QWizard):
         self.stepsChanged.connect(self._refresh_steps)
         # A bound method, not a lambda: the connection must not keep the window alive.
         session.journalChanged.connect(self._journal_changed)
+        session.tenantStale.connect(self._journal_changed)
         self.setMinimumSize(*MIN_SIZE)
         if settings is None:
             settings = load_ui_settings() if remember_size else UiSettings()
@@ -273,6 +274,9 @@ class RelayWizard(QWizard):
         if page_id < 0:
             return
         self._ever_visited.add(PageId(page_id))
+        entered = self.page(page_id)
+        if isinstance(entered, WizardPage):
+            entered.shown()
         for jump in reversed(self._jumps):
             if not jump.direct and int(jump.origin) == page_id:
                 # Walked forward again from a step reached by going back.
@@ -309,7 +313,10 @@ class RelayWizard(QWizard):
             recorded = journal.step_outcome(step) if step is not None else None
             if int(page_id) == current:
                 state = StepState.CURRENT
-            elif recorded in (EntryOutcome.FAILED, EntryOutcome.ATTENTION):
+            elif recorded in (EntryOutcome.FAILED, EntryOutcome.ATTENTION) or (
+                self.session.tenant_stale and page_id in (PageId.TENANT, PageId.PLAN)
+            ):
+                # A failure, or tenant state a later test or probe contradicted.
                 state = StepState.ATTENTION
             elif int(page_id) in history or recorded is EntryOutcome.OK:
                 state = StepState.DONE

@@ -244,6 +244,10 @@ class WizardPage(QWizardPage):
         nav = self.navigator()
         return target is not None and nav is not None and nav.go_to(target)
 
+    def shown(self) -> None:
+        """The page became the current one, forwards (after `initializePage`) or by
+        going back to it; pages showing what may have changed since refresh here."""
+
     def returned_from_fix(self, fixed_at: PageId) -> None:
         """The technician went to `fixed_at` from here and came back with Next: pages
         that sent them (a failed test, a finding) re-run that check here."""

@@ -278,6 +278,12 @@ class PlanPage(WizardPage):
         self._show_stale(self.session.tenant_stale)
         self._read_and_plan()
 
+    def shown(self) -> None:
+        # Come back to (Back, a "Fix in" jump): the plan rests on a fresh read.
+        if not self.running and self.session.signed_in is not None:
+            self._show_stale(self.session.tenant_stale)
+            self._read_and_plan()
+
     def check_again(self) -> None:
         if not self.running and self.session.signed_in is not None:
             self._show_stale("")

@@ -162,6 +162,12 @@ class TenantPage(WizardPage):
         self._show_stale(self.session.tenant_stale)
         self.start_check()
 
+    def shown(self) -> None:
+        # Come back to (Back, a "Fix in" jump): read again, the tenant may have changed.
+        if not self.running and self.session.signed_in is not None:
+            self._show_stale(self.session.tenant_stale)
+            self.start_check()
+
     def _show_stale(self, reason: str) -> None:
         if reason:
             self.stale_line.set_status(Tone.WARNING, self.tr("Read again"), reason)
@@ -258,6 +264,10 @@ class TenantPage(WizardPage):
         self._key = key
         self.session.set_tenant_snapshot(snapshot)
         self._show(snapshot)
+        if key != check_key(self.session):
+            # The site or method changed while reading: this read answers another
+            # question, so ask the tenant again.
+            self.start_check()
 
     def _show(self, snapshot: TenantSnapshot) -> None:
         self._clear()

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
-from wizard.core.advisor import Advice, TenantFacts, advise
+from wizard.core.advisor import Advice, TenantFacts, Variant, advise
 from wizard.core.clouds import Cloud, device_facing
 from wizard.core.dns.model import DnsReport
 from wizard.core.i18n import tr
@@ -54,6 +54,8 @@ if TYPE_CHECKING:
     # first page does not need before the window is on screen.
     from wizard.sandbox.practice import Practice
     from wizard.services.apply import ApplyResult
+    from wizard.services.exchange_admin import ExchangeAdmin
+    from wizard.services.graph import Graph
     from wizard.services.message_trace import TraceResult
     from wizard.services.signin import SignedIn, SignIn
     from wizard.services.tenant_check import TenantIdentity
@@ -277,7 +279,29 @@ class WizardSession(QObject):
             self._tenant_skipped = False
         self.signedInChanged.emit(account)
 
+    def tenant_clients(self) -> tuple[ExchangeAdmin, Graph]:
+        """The Exchange admin API and Graph clients of the signed-in admin (raises
+        NeedsSignIn when nobody is signed in)."""
+        from wizard.services.exchange_admin import ExchangeAdmin
+        from wizard.services.graph import Graph
+        from wizard.services.signin import NeedsSignIn
+
+        account = self.signed_in
+        if account is None:
+            raise NeedsSignIn(tr("You are not signed in."), "", tr("Sign in on the Sign in step."))
+        sign_in = self.sign_in
+        admin = ExchangeAdmin.for_sign_in(self._cloud, sign_in, account)
+        return admin, Graph(self._cloud, sign_in.graph_token)
+
     # The tenant check and its changes (Sign in, Tenant check, Plan and apply) -----
+
+    def chosen_variant(self) -> Variant:
+        """The variant of the chosen method the advisor picked (e.g. IP or certificate
+        connector), which the tenant check and the plan are built for."""
+        method = self._profile.method
+        if method is None:
+            return Variant.STANDARD
+        return self.advice.for_method(method).variant
 
     @property
     def tenant_identity(self) -> TenantIdentity | None:

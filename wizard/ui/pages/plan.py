@@ -43,8 +43,6 @@ from wizard.services.secrets import SecretStore
 from wizard.services.tenant_check import check_site
 from wizard.ui.messages import UserMessage
 from wizard.ui.pages.base import PageId, WizardPage
-from wizard.ui.pages.signin import tenant_clients
-from wizard.ui.pages.tenant import chosen_variant
 from wizard.ui.style import Tone, scaled_font
 from wizard.ui.tasks import CancelToken, Task, TaskCancelled
 from wizard.ui.widgets.copy import CopyButton
@@ -349,7 +347,7 @@ class PlanPage(WizardPage):
         self.plan = build_plan(
             self.session.profile,
             method,
-            chosen_variant(self.session),
+            self.session.chosen_variant(),
             snapshot,
             self.session.cloud,
             self.resolutions,
@@ -495,11 +493,11 @@ class PlanPage(WizardPage):
         choices; everything it needs is taken from the session here, not on the worker.
         """
         session = self.session
-        admin, graph = tenant_clients(session)
+        admin, graph = session.tenant_clients()
         profile = session.profile
         method = profile.method
         cloud = session.cloud
-        variant = chosen_variant(session)
+        variant = session.chosen_variant()
         resolutions = dict(self.resolutions)
         today = session.today()
         assert method is not None
@@ -521,7 +519,7 @@ class PlanPage(WizardPage):
             self._plan_from_none()
             return
         try:
-            admin, graph = tenant_clients(self.session)
+            admin, graph = self.session.tenant_clients()
         except WizardError as exc:
             self.show_error(exc, doing=self.tr("reading the tenant"))
             return
@@ -574,7 +572,7 @@ class PlanPage(WizardPage):
     def _read_then_apply(self) -> None:
         session = self.session
         try:
-            admin, graph = tenant_clients(session)
+            admin, graph = session.tenant_clients()
         except WizardError as exc:
             self.show_error(exc, doing=self.tr("reading the tenant"))
             return

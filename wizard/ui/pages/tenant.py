@@ -13,7 +13,6 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from wizard.core.advisor import Variant
 from wizard.core.methods import METHOD_INFO
 from wizard.core.steps import STEP_TITLES, WizardStep
 from wizard.core.tenant import TenantSnapshot
@@ -27,7 +26,6 @@ from wizard.core.tenant_findings import (
 from wizard.services.cancel import Cancelled
 from wizard.services.tenant_check import addresses_for, check_site
 from wizard.ui.pages.base import PageId, WizardPage
-from wizard.ui.pages.signin import tenant_clients
 from wizard.ui.session import WizardSession
 from wizard.ui.style import Tone, scaled_font
 from wizard.ui.tasks import CancelToken, Task, TaskCancelled
@@ -40,13 +38,6 @@ SEVERITY_TONES: dict[Severity, Tone] = {
     Severity.WARNING: Tone.WARNING,
     Severity.PROBLEM: Tone.BAD,
 }
-
-
-def chosen_variant(session: WizardSession) -> Variant:
-    method = session.profile.method
-    if method is None:
-        return Variant.STANDARD
-    return session.advice.for_method(method).variant
 
 
 def check_key(session: WizardSession) -> tuple[object, ...]:
@@ -218,7 +209,7 @@ class TenantPage(WizardPage):
             return
         session = self.session
         try:
-            admin, graph = tenant_clients(session)
+            admin, graph = session.tenant_clients()
         except Exception as exc:  # noqa: BLE001 - shown as any other failure
             self.show_error(exc, doing=self.tr("reading the tenant"))
             return
@@ -278,7 +269,7 @@ class TenantPage(WizardPage):
             snapshot,
             profile,
             method,
-            chosen_variant(self.session),
+            self.session.chosen_variant(),
             self.session.cloud,
             self.session.today(),
         )

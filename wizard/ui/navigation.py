@@ -18,7 +18,8 @@ from collections.abc import Iterable
 from enum import Enum, IntEnum
 from typing import Protocol, runtime_checkable
 
-from wizard.core.steps import WizardStep
+from wizard.core.i18n import tr
+from wizard.core.steps import STEP_TITLES, WizardStep
 
 
 class PageId(IntEnum):
@@ -71,6 +72,19 @@ STEP_PAGES: dict[WizardStep, PageId] = {
     WizardStep.SHEETS: PageId.SHEETS,
 }
 PAGE_STEPS: dict[PageId, WizardStep] = {page: step for step, page in STEP_PAGES.items()}
+
+
+def step_name(page_id: PageId) -> str:
+    """The step's short name for the step list (translated when asked, not at import)."""
+    step = PAGE_STEPS.get(page_id)
+    if step is not None:
+        return STEP_TITLES[step]
+    return {
+        PageId.WELCOME: tr("Welcome"),
+        PageId.SUMMARY: tr("Summary"),
+        PageId.TROUBLESHOOT: tr("Troubleshoot"),
+        PageId.AUDIT: tr("Relay audit"),
+    }.get(page_id, page_id.name.title())
 
 
 def page_for_step(step: WizardStep | None) -> PageId | None:

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget, QWizard
 
 from wizard import APP_NAME
 from wizard.core.journal import EntryOutcome
-from wizard.ui.navigation import PAGE_STEPS, ROUTES, PageId, Route
+from wizard.ui.navigation import PAGE_STEPS, ROUTES, PageId, Route, step_name
 from wizard.ui.pages.base import WizardPage
 from wizard.ui.session import WizardSession
 from wizard.ui.settings import UiSettings, load_ui_settings, save_ui_settings
@@ -327,9 +327,7 @@ class RelayWizard(QWizard):
                 or page_id in self._ever_visited
                 or int(page_id) == following
             )
-            page = self.page(int(page_id))
-            title = page.title() if page is not None else page_id.name.title()
-            views.append(StepView(page_id, title, state, reachable))
+            views.append(StepView(page_id, step_name(page_id), state, reachable))
         return tuple(views)
 
     def _journal_changed(self, _journal: object) -> None:

@@ -54,7 +54,9 @@ class SummaryPage(WizardPage):
 
     def build(self) -> None:
         self.setTitle(self.tr("Summary"))
-        self.setSubTitle(self.tr("Check what you entered, then save it as a site profile."))
+        self.setSubTitle(
+            self.tr("What was done, what you entered and each device's settings; save it.")
+        )
         self._content = QWidget(self.body)
         self._content_layout = QVBoxLayout(self._content)
         self._content_layout.setContentsMargins(0, 0, 0, 0)
@@ -67,8 +69,8 @@ class SummaryPage(WizardPage):
         footer.addWidget(
             HintLabel(
                 self.tr(
-                    "The site profile keeps the site, its devices and the chosen method, so "
-                    "you can open it again later. It never contains a password."
+                    "The site profile keeps the site, its devices, the chosen method and what "
+                    "was done, so you can open it again later. It never contains a password."
                 ),
                 self,
             )
@@ -256,7 +258,9 @@ class SummaryPage(WizardPage):
             exported = journal.last(kind)
             if exported is not None:
                 line(Tone.GOOD, self.tr("Exported"), exported.title)
-        earlier = last_time_text(self.session.profile.history)
+        # Only what earlier runs did: a save puts this window's entries in the history.
+        now = set(journal.entries)
+        earlier = last_time_text(e for e in self.session.profile.history if e not in now)
         if earlier:
             line(Tone.NEUTRAL, self.tr("Earlier"), earlier)
 

@@ -245,10 +245,10 @@ class SummaryPage(WizardPage):
         record = journal.last_test()
         if record is not None:
             text = self.tr("{reference}: {verdict}").format(
-                reference=record.reference, verdict=record.verdict
+                reference=record.reference, verdict=record.verdict.rstrip(".")
             )
             if record.delivery:
-                text += " " + self.tr("Message trace: {delivery}.").format(delivery=record.delivery)
+                text += self.tr("; message trace: {delivery}").format(delivery=record.delivery)
             line(
                 Tone.GOOD if record.passed else Tone.BAD,
                 self.tr("Test message"),

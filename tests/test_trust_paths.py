@@ -23,7 +23,7 @@ from pytestqt.qtbot import QtBot
 
 from tests.m365_helpers import ADMIN, SCANNER, profile
 from tests.pdf_helpers import pages_text
-from wizard.core.journal import EntryKind
+from wizard.core.journal import EntryKind, EntryOutcome
 from wizard.core.methods import Method
 from wizard.core.profile import SiteProfile
 from wizard.core.troubleshoot.model import CheckId
@@ -261,6 +261,7 @@ def test_side_paths_troubleshoot_fix_retest_then_audit(
     auth = page.rows[CheckId.AUTH]
     assert auth.status_line.word == "Problem"
     assert auth.fix_button.isVisible() and auth.fix_button.text() == "Fix in Plan and apply"
+    found = auth.title.text()
     shot(wizard, output_dir / "side-path-found.png")
 
     # The fix jump lands on the plan, built on the tenant as it is now.
@@ -301,8 +302,20 @@ def test_side_paths_troubleshoot_fix_retest_then_audit(
     scanner = next(m for m in report.mailboxes if m.address == SCANNER)
     assert scanner.effective is False  # SMTP AUTH not disabled: the scanner may sign in
     assert wizard.button(QWizard.WizardButton.FinishButton).isVisible()
-    changes = session.journal.changes()
+    # The journal holds the whole story, in order: found, fixed, checked again, audited.
+    journal = session.journal
+    changes = journal.changes()
     assert changes and changes[-1].command.startswith("Set-CASMailbox")
+    runs = journal.of_kind(EntryKind.TROUBLESHOOT)
+    before_fix, after_fix = runs[-2:]
+    assert before_fix.outcome is EntryOutcome.ATTENTION
+    assert found in [i.label for i in before_fix.items]
+    assert found not in [i.label for i in after_fix.items]
+    kinds = [e.kind for e in journal.entries]
+    assert kinds.index(EntryKind.CHANGE) < len(kinds) - 1 - kinds[::-1].index(
+        EntryKind.TROUBLESHOOT
+    )
+    assert kinds[-1] is EntryKind.AUDIT
     settle(qtbot, wizard)
 
 

@@ -25,7 +25,9 @@ from wizard.core.tenant import TenantSnapshot
 from wizard.core.transcript import SmtpTestResult
 
 if TYPE_CHECKING:
-    # The plan reads the site profile, which keeps journal entries: named only.
+    # The plan (and the findings, through it) read the site profile, which keeps
+    # journal entries: named here only, never imported at run time.
+    from wizard.core.findings import Finding
     from wizard.core.plan import Change
 
 # A profile keeps the most recent entries only: a history, not an archive.
@@ -39,6 +41,8 @@ class EntryKind(StrEnum):
     DNS_CHECKED = "dns-checked"
     TEST_SENT = "test-sent"
     TRACE = "trace"
+    TROUBLESHOOT = "troubleshoot"  # Troubleshoot's checks of one device
+    AUDIT = "audit"  # the relay audit of a tenant
     SHEETS_EXPORTED = "sheets-exported"
     REPORT_EXPORTED = "report-exported"
 
@@ -73,7 +77,7 @@ class JournalItem:
 class JournalEntry:
     at: datetime  # timezone-aware
     kind: EntryKind
-    step: WizardStep
+    step: WizardStep | None  # the step it belongs to; None for the side paths
     outcome: EntryOutcome
     title: str  # plain words: "Created connector 'Relay Wizard - Main office'"
     detail: str = ""
@@ -86,7 +90,7 @@ class JournalEntry:
         data: dict[str, Any] = {
             "at": self.at.astimezone(UTC).isoformat(),
             "kind": str(self.kind),
-            "step": str(self.step),
+            "step": str(self.step) if self.step is not None else None,
             "outcome": str(self.outcome),
             "title": self.title,
         }
@@ -129,7 +133,7 @@ def entry_from_json(data: Any) -> JournalEntry | None:
         return JournalEntry(
             at=at,
             kind=EntryKind(str(data["kind"])),
-            step=WizardStep(str(data["step"])),
+            step=WizardStep(str(data["step"])) if data.get("step") is not None else None,
             outcome=EntryOutcome(str(data["outcome"])),
             title=str(data.get("title", "")),
             detail=str(data.get("detail", "")),
@@ -376,6 +380,28 @@ def exported(kind: EntryKind, names: Iterable[str], at: datetime, detail: str = 
         outcome=EntryOutcome.OK,
         title=title,
         detail=detail,
+    )
+
+
+def findings_checked(
+    kind: EntryKind, subject: str, findings: Iterable[Finding], at: datetime
+) -> JournalEntry:
+    """Troubleshoot's checks of a device, or an audit of a tenant: what needs action."""
+    needing = [f for f in findings if f.needs_action]
+    what = tr("Troubleshoot") if kind is EntryKind.TROUBLESHOOT else tr("Relay audit")
+    if needing:
+        title = tr("{what} of {subject}: {n} to fix, first: {first}").format(
+            what=what, subject=subject, n=len(needing), first=needing[0].title
+        )
+    else:
+        title = tr("{what} of {subject}: nothing needs action").format(what=what, subject=subject)
+    return JournalEntry(
+        at=at,
+        kind=kind,
+        step=None,
+        outcome=EntryOutcome.ATTENTION if needing else EntryOutcome.OK,
+        title=title,
+        items=tuple(JournalItem(f.title, f.word, EntryOutcome.ATTENTION, f.fix) for f in needing),
     )
 
 

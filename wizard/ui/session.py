@@ -41,6 +41,9 @@ from wizard.core.journal import (
     test_sent,
     trace_followed,
 )
+from wizard.core.journal import (
+    signed_in as signed_in_entry,
+)
 from wizard.core.methods import Method, Tri
 from wizard.core.profile import Printer, Site, SiteProfile
 from wizard.core.relay_host import RelayHost, RelayHostSource, decide_relay_host
@@ -277,6 +280,7 @@ class WizardSession(QObject):
         self.set_tenant_snapshot(None)
         if account is not None:
             self._tenant_skipped = False
+            self.record(signed_in_entry(account.upn, account.tenant_id, self._now()))
         self.signedInChanged.emit(account)
 
     def tenant_clients(self) -> tuple[ExchangeAdmin, Graph]:

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from wizard.core.audit import AuditReport
+from wizard.core.journal import EntryKind, findings_checked
 from wizard.core.steps import WizardStep
 from wizard.services.audit import run_audit
 from wizard.services.cancel import Cancelled
@@ -215,6 +216,11 @@ class AuditPage(WizardPage):
             self.show_error(error or RuntimeError("no report"), doing=self.tr("auditing"))
         else:
             self.show_report(report)
+            self.session.record(
+                findings_checked(
+                    EntryKind.AUDIT, report.tenant_name, report.findings, self.session.now()
+                )
+            )
         self._update_buttons()
 
     def _clear(self) -> None:

@@ -29,6 +29,7 @@ from wizard.core.clouds import device_facing
 from wizard.core.device_settings import AuthKind, DeviceSettings, Security, device_settings
 from wizard.core.errors import InvalidInput, SecretStoreError
 from wizard.core.findings import Finding
+from wizard.core.journal import EntryKind, findings_checked
 from wizard.core.methods import METHOD_INFO, RELAY_METHODS, Method, Tri
 from wizard.core.profile import Printer, SiteProfile
 from wizard.core.secret_names import password_purpose
@@ -534,6 +535,14 @@ class TroubleshootPage(WizardPage):
 
     def show_report(self, report: TroubleshootReport) -> None:
         self.report = report
+        self.session.record(
+            findings_checked(
+                EntryKind.TROUBLESHOOT,
+                report.device.name or report.device.sender,
+                report.findings,
+                self.session.now(),
+            )
+        )
         against = next(
             (
                 f

@@ -14,7 +14,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QWizard
 from pytestqt.qtbot import QtBot
 
-from tests.m365_helpers import profile
+from tests.m365_helpers import SCANNER, profile
 from wizard.core.methods import Method
 from wizard.core.profile import SiteProfile
 from wizard.core.steps import WizardStep
@@ -208,3 +208,25 @@ def test_the_step_list_goes_to_reachable_steps_only(qtbot: QtBot, sandbox: Sandb
     test = steps.view(PageId.TEST)
     assert test is not None and test.state is StepState.ATTENTION
     assert "needs attention" in (steps.item(PageId.TEST) or item).toolTip()
+
+
+def test_go_to_sheets_after_a_passed_test_moves_on_without_a_way_back(
+    qtbot: QtBot, sandbox: Sandbox
+) -> None:
+    sandbox.state.mailbox(SCANNER).smtp_client_auth_disabled = False  # type: ignore[union-attr]
+    wizard = open_wizard(qtbot, sandbox, profile(Method.SMTP_AUTH))
+    walk_to(qtbot, wizard, PageId.TEST)
+    page = wizard.currentPage()
+    assert isinstance(page, TestMessagePage)
+    page._password.setText("demo")
+    page.send()
+    qtbot.waitUntil(lambda: page.verdict.go_button.isVisible(), timeout=15_000)
+    settle(qtbot, wizard)
+    result = wizard.session.test_result
+    assert result is not None and result.sent
+    qtbot.mouseClick(page.verdict.go_button, Qt.MouseButton.LeftButton)
+    assert wizard.current_page_id() is PageId.SHEETS
+    press_next(qtbot, wizard)
+    assert wizard.current_page_id() is PageId.SUMMARY
+    assert wizard.session.test_result is result  # nothing was sent again
+    settle(qtbot, wizard)

@@ -224,7 +224,8 @@ def report_from_journal(
             verdict = tr("{verdict} Reference {reference}.").format(
                 verdict=verdict, reference=record.reference
             )
-        test = SmtpTestOutcome(record.passed, verdict, record.when)
+        # In local time: the report prints the time as it reads it.
+        test = SmtpTestOutcome(record.passed, verdict, record.when.astimezone())
     return SetupReport.for_profile(
         profile,
         today,

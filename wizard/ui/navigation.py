@@ -5,11 +5,13 @@ Pages never walk the wizard's history, call it through `getattr`, or import each
 other to move: a page asks `self.navigator()` (wizard/ui/pages/base.py) and uses the
 `Navigator` methods below. `RelayWizard` (wizard/ui/wizard.py) is the one Navigator.
 
-A jump ("Fix in Method", "Go to DNS", a click in the step list) keeps the way back:
+A jump ("Fix in Method", the Test page's "Go to <step>") keeps the way back:
 on a page entered by a jump, Next and Back both return to the page that jumped, and
 that page then re-runs the check that sent the technician away
 (`WizardPage.returned_from_fix`). A step already in this run's history is reached by going
-back to it; Next then walks the path forward again to the page that jumped.
+back to it; Next then walks the path forward again to the page that jumped. The step
+list beside the pages moves without a jump (`RelayWizard.walk_to`): back through the
+history, or forward while every page on the way is complete.
 """
 
 from __future__ import annotations
@@ -134,4 +136,9 @@ class Navigator(Protocol):
 
     def go_to(self, target: PageId) -> bool:
         """Jump to `target`; the way back returns here and re-runs this page's check."""
+        ...
+
+    def walk_to(self, target: PageId) -> bool:
+        """Go to a step of the route without a way back (the step list, "Go to Sheets"
+        after a passed test): back through the history or forward page by page."""
         ...

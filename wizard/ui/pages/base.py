@@ -238,11 +238,15 @@ class WizardPage(QWizardPage):
         nav = self.navigator()
         return target is not None and nav is not None and nav.can_go_to(target)
 
-    def go_to_step(self, step: WizardStep | None) -> bool:
-        """Go to the page that fixes `step`; coming back re-runs `returned_from_fix`."""
+    def go_to_step(self, step: WizardStep | None, *, come_back: bool = True) -> bool:
+        """Go to the page that fixes `step`; coming back re-runs `returned_from_fix`.
+        `come_back=False`: just go there along the path (nothing to fix, e.g. "Go to
+        Sheets" after a passed test)."""
         target = page_for_step(step)
         nav = self.navigator()
-        return target is not None and nav is not None and nav.go_to(target)
+        if target is None or nav is None:
+            return False
+        return nav.go_to(target) if come_back else nav.walk_to(target)
 
     def shown(self) -> None:
         """The page became the current one, forwards (after `initializePage`) or by

@@ -256,7 +256,9 @@ class SheetsPage(WizardPage):
         for printer in self.session.profile.printers:
             record = history.last_test(printer.name)
             if record is not None:
-                found[printer.name] = LastTest(record.when, record.passed, record.summary)
+                # In local time: the sheet prints the time as it reads it.
+                when = record.when.astimezone()
+                found[printer.name] = LastTest(when, record.passed, record.summary)
         return found
 
     def selected_sheets(self) -> tuple[PrinterSheet, ...]:

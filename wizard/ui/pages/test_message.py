@@ -520,8 +520,10 @@ class TestMessagePage(WizardPage):
             self.scroll_area.ensureWidgetVisible(self.verdict)
 
     def _go_to_fix(self) -> None:
-        # Coming back with Next sends the test again (returned_from_fix).
-        self.go_to_step(self.verdict.step)
+        # After a failure, coming back with Next sends the test again
+        # (returned_from_fix); after a pass the button only moves on along the path.
+        result = self.session.test_result
+        self.go_to_step(self.verdict.step, come_back=result is None or not result.sent)
 
     def returned_from_fix(self, fixed_at: PageId) -> None:
         """Back from the step that fixes the last failure: send the test again."""

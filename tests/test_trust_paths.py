@@ -299,6 +299,7 @@ def test_side_paths_troubleshoot_fix_retest_then_audit(
     qtbot.waitUntil(lambda: not audit.running and audit.report is not None, timeout=15_000)
     report = audit.report
     assert report is not None
+    assert "the tenant as read at" in audit.read_label.text()
     scanner = next(m for m in report.mailboxes if m.address == SCANNER)
     assert scanner.effective is False  # SMTP AUTH not disabled: the scanner may sign in
     assert wizard.button(QWizard.WizardButton.FinishButton).isVisible()

@@ -104,7 +104,9 @@ class AuditPage(WizardPage):
         self.json_button = QPushButton(self.tr("Export &JSON…"), self)
         for button in (self.pdf_button, self.json_button):
             button.setAutoDefault(False)
-        actions.addWidget(HintLabel(self.tr("Read only: Get- cmdlets only."), self), 1)
+        # When the tenant was read: the audit is a picture of that moment.
+        self.read_label = HintLabel(self.tr("Read only: Get- cmdlets only."), self)
+        actions.addWidget(self.read_label, 1)
         actions.addWidget(self.pdf_button)
         actions.addWidget(self.json_button)
         actions.addWidget(self.again_button)
@@ -123,11 +125,9 @@ class AuditPage(WizardPage):
 
     def initializePage(self) -> None:
         self._show_signed_in()
-        account = self.session.signed_in
-        fresh = self.report is not None and self.report.signed_in_as == (
-            account.upn if account else None
-        )
-        if self._can_audit() and not fresh and not self.running:
+        # Audited afresh on every visit: the tenant may have changed since (a fix made
+        # from here, a planted fault), and a read takes a moment.
+        if self._can_audit() and not self.running:
             self.start_audit()
 
     def _can_audit(self) -> bool:
@@ -229,6 +229,7 @@ class AuditPage(WizardPage):
         self.rows = []
         self.table.setRowCount(0)
         self.dates.clear()
+        self.read_label.setText(self.tr("Read only: Get- cmdlets only."))
         self.overall.set_status(Tone.NEUTRAL, self.tr("Not audited yet"), "")
 
     def _can_fix(self, step: WizardStep) -> bool:
@@ -237,6 +238,11 @@ class AuditPage(WizardPage):
     def show_report(self, report: AuditReport) -> None:
         self._clear()
         self.report = report
+        self.read_label.setText(
+            self.tr("Read only (Get- cmdlets only); the tenant as read at {0}.").format(
+                report.generated.astimezone().strftime("%H:%M:%S")
+            )
+        )
         for finding in report.findings:
             row = FindingRow(None, self.findings_box)
             row.set_finding(finding, self._can_fix)

@@ -23,9 +23,11 @@ from pytestqt.qtbot import QtBot
 
 from tests.m365_helpers import ADMIN, SCANNER, profile
 from tests.pdf_helpers import pages_text
+from wizard.core.clouds import device_facing
 from wizard.core.journal import EntryKind, EntryOutcome
 from wizard.core.methods import Method
 from wizard.core.profile import SiteProfile
+from wizard.core.sheet import build_site_sheets
 from wizard.core.troubleshoot.model import CheckId
 from wizard.sandbox.identity.browser import StandInBrowser
 from wizard.sandbox.practice import Fault, Practice
@@ -35,6 +37,7 @@ from wizard.services.message_trace import TraceState
 from wizard.services.profile_store import load_profile
 from wizard.services.signin import SignIn, SignInSettings
 from wizard.services.troubleshooter import TroubleshootOptions
+from wizard.services.vendors import vendor_by_id
 from wizard.ui.navigation import PageId
 from wizard.ui.pages.audit import AuditPage
 from wizard.ui.pages.method import MethodPage
@@ -225,6 +228,9 @@ def test_main_path_documents_say_what_happened(
     kinds = {e.kind for e in saved.history}
     assert {EntryKind.CHANGE, EntryKind.DNS_CHECKED, EntryKind.TEST_SENT} <= kinds
     assert '"demo"' not in path.read_text(encoding="utf-8")  # the password never
+    # A sheet printed later from the saved profile alone (the CLI's `sheet`) says it too.
+    (later,) = build_site_sheets(saved, device_facing(sandbox.cloud), vendor_by_id, today=TODAY)
+    assert later.last_test is not None and later.last_test.summary == f"{token} delivered"
     settle(qtbot, wizard)
     again, _browser = open_wizard(qtbot, sandbox, SiteProfile(), http)
     welcome = again.page_for(PageId.WELCOME)

@@ -46,6 +46,7 @@ from wizard.core.sheet import (
     LastTest,
     PrinterSheet,
     build_site_sheets,
+    last_tests_from,
     printer_password_purpose,
 )
 from wizard.export.layout import Paper
@@ -251,15 +252,7 @@ class SheetsPage(WizardPage):
 
     def _last_tests(self) -> Mapping[str, LastTest]:
         """Each printer's last test message, from the session journal and the history."""
-        history = self.session.history
-        found: dict[str, LastTest] = {}
-        for printer in self.session.profile.printers:
-            record = history.last_test(printer.name)
-            if record is not None:
-                # In local time: the sheet prints the time as it reads it.
-                when = record.when.astimezone()
-                found[printer.name] = LastTest(when, record.passed, record.summary)
-        return found
+        return last_tests_from(self.session.history, self.session.profile.printers)
 
     def selected_sheets(self) -> tuple[PrinterSheet, ...]:
         ticked = {

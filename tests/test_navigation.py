@@ -7,7 +7,9 @@ complaints ("Page 3 already met") are Qt warnings, which fail any test here.
 
 from __future__ import annotations
 
+import ast
 from datetime import date
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
@@ -230,3 +232,26 @@ def test_go_to_sheets_after_a_passed_test_moves_on_without_a_way_back(
     assert wizard.current_page_id() is PageId.SUMMARY
     assert wizard.session.test_result is result  # nothing was sent again
     settle(qtbot, wizard)
+
+
+def test_navigation_lives_in_one_place() -> None:
+    """Pages move only through the Navigator: no getattr on the wizard, no page
+    importing another page to find where a step lives."""
+    root = Path(__file__).resolve().parent.parent / "wizard"
+    for path in root.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        for name in ("jump_to", "route_next", "set_route", "go_to", "pages_pending"):
+            assert f'getattr(wizard, "{name}"' not in text, path
+        assert "STEP_PAGES" not in text or path.name == "navigation.py", path
+    pages = root / "ui" / "pages"
+    # A dialog module is not a page; the registry lists every page by design.
+    allowed = {"wizard.ui.pages.base", "wizard.ui.pages.printer_dialog"}
+    for path in pages.glob("*.py"):
+        if path.name in ("registry.py", "__init__.py"):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                "wizard.ui.pages."
+            ):
+                assert node.module in allowed, f"{path.name} imports {node.module}"

@@ -221,10 +221,14 @@ def test_main_path_documents_say_what_happened(
     assert f"{token} delivered" in sheet_text
     assert "No test message has been recorded" not in sheet_text
 
+    # Saved from the Summary too: with the history, and nothing left unsaved.
+    path = tmp_path / "main-office.json"
+    summary.save_to(path)
+    qtbot.waitUntil(lambda: session.profile_path == path and summary.isComplete(), timeout=5_000)
+    assert not session.has_unsaved_changes
     # The saved profile keeps the history; reopening it shows what was done and when.
-    path = session.profile_path
-    assert path is not None
     saved = load_profile(path)
+    assert saved.history[-1].kind is EntryKind.REPORT_EXPORTED
     kinds = {e.kind for e in saved.history}
     assert {EntryKind.CHANGE, EntryKind.DNS_CHECKED, EntryKind.TEST_SENT} <= kinds
     assert '"demo"' not in path.read_text(encoding="utf-8")  # the password never

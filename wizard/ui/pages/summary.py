@@ -315,7 +315,8 @@ class SummaryPage(WizardPage):
         dialog.open()
 
     def save_to(self, path: Path) -> None:
-        profile = self.session.profile
+        # With this window's journal in its history: reopening it shows what was done.
+        profile = self.session.profile_for_saving()
         self._saving = True
         self.save_button.setEnabled(False)
         self.status.clear_message()

@@ -169,3 +169,20 @@ def test_the_setup_report_is_drawn_from_the_journal() -> None:
     assert report.open_dns_fixes[0].fix == "@ TXT v=spf1 …"
     assert report.test is not None and report.test.passed
     assert "RW-2222 delivered" in report.test.verdict
+
+
+def test_the_same_tenant_read_again_is_kept_once_with_its_latest_time() -> None:
+    read = JournalEntry(
+        at=AT,
+        kind=EntryKind.TENANT_READ,
+        step=WizardStep.TENANT,
+        outcome=EntryOutcome.OK,
+        title="Read the tenant Contoso",
+        items=(JournalItem("SMTP AUTH (tenant)", "off"),),
+    )
+    later = replace(read, at=AT + timedelta(minutes=1))
+    changed = replace(read, at=AT + timedelta(minutes=2), items=(JournalItem("x", "on"),))
+    journal = Journal().add(read).add(_test("RW-1", ok=True)).add(later)
+    assert [e.kind for e in journal.entries] == [EntryKind.TEST_SENT, EntryKind.TENANT_READ]
+    assert journal.entries[-1].at == later.at
+    assert len(journal.add(changed).of_kind(EntryKind.TENANT_READ)) == 2

@@ -169,7 +169,15 @@ class Journal:
     entries: tuple[JournalEntry, ...] = field(default=())
 
     def add(self, entry: JournalEntry) -> Journal:
-        return replace(self, entries=(*self.entries, entry))
+        """`entry` at the end. A tenant read that found what the last read found
+        replaces it: pages read the tenant on every visit, and a record of the same
+        answer again and again would crowd out what was done."""
+        entries = self.entries
+        if entry.kind is EntryKind.TENANT_READ:
+            last = self.last(EntryKind.TENANT_READ)
+            if last is not None and replace(last, at=entry.at) == entry:
+                entries = tuple(e for e in entries if e is not last)
+        return replace(self, entries=(*entries, entry))
 
     def __len__(self) -> int:
         return len(self.entries)

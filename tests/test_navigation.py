@@ -114,6 +114,10 @@ def test_every_jump_from_the_test_page_comes_back_and_sends_again(
         assert page.can_go_to_step(step)
         assert page.go_to_step(step), step
         assert wizard.current_page_id() is target
+        # The page of the fix says how to get back.
+        landed = wizard.page_for(target)
+        assert landed.status.message is not None
+        assert "Test message, which checks again" in landed.status.message.what
         # The step list says where one is now.
         view = wizard.step_list.view(target)
         assert view is not None and view.state is StepState.CURRENT

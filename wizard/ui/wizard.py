@@ -15,11 +15,12 @@ from PySide6.QtWidgets import QMessageBox, QWidget, QWizard
 
 from wizard import APP_NAME
 from wizard.core.journal import EntryOutcome
+from wizard.ui.messages import UserMessage
 from wizard.ui.navigation import PAGE_STEPS, ROUTES, PageId, Route, step_name
 from wizard.ui.pages.base import WizardPage
 from wizard.ui.session import WizardSession
 from wizard.ui.settings import UiSettings, load_ui_settings, save_ui_settings
-from wizard.ui.style import app_stylesheet
+from wizard.ui.style import Tone, app_stylesheet
 from wizard.ui.widgets.step_list import StepList, StepState, StepView
 
 __all__ = ["PageId", "RelayWizard", "Route"]
@@ -208,6 +209,7 @@ class RelayWizard(QWizard):
                     return False
             self._jumps = [j for j in self._jumps if j.direct]
             self._jumps.append(_Jump(origin, target, direct=False))
+            self._say_the_way_back(origin, target, direct=False)
             self.stepsChanged.emit()
             return True
         self._jumps.append(_Jump(origin, target, direct=True))
@@ -219,8 +221,29 @@ class RelayWizard(QWizard):
         if self.currentId() != goal:
             self._jumps.pop()
             return False
+        self._say_the_way_back(origin, target, direct=True)
         self.stepsChanged.emit()
         return True
+
+    def _say_the_way_back(self, origin: PageId, target: PageId, *, direct: bool) -> None:
+        """On the page of the fix: how to get back, so no technician is left guessing."""
+        page = self.page(int(target))
+        if not isinstance(page, WizardPage):
+            return
+        name = step_name(origin)
+        page.show_message(
+            UserMessage(
+                Tone.INFO,
+                self.tr(
+                    "Fix it here, then press Next: it takes you back to {0}, which checks again."
+                ).format(name)
+                if direct
+                else self.tr(
+                    "Fix it here, then press Next through the steps back to {0}, which checks "
+                    "again."
+                ).format(name),
+            )
+        )
 
     def walk_to(self, target: PageId) -> bool:
         """Go to a step of the route as the step list offers it: back through the

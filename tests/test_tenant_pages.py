@@ -64,6 +64,13 @@ def plan_page(wizard: RelayWizard) -> PlanPage:
     return page
 
 
+def plan_ready(qtbot: QtBot, wizard: RelayWizard) -> PlanPage:
+    """The Plan page once it has read the tenant (it does on every visit)."""
+    page = plan_page(wizard)
+    qtbot.waitUntil(lambda: not page.running and page.plan is not None, timeout=15_000)
+    return page
+
+
 def shot(wizard: RelayWizard, path: Path) -> None:
     """A screenshot after pending layout work ran, as a person would see the window."""
     QApplication.processEvents()
@@ -133,9 +140,12 @@ def test_demo_path_connector_then_smtp_auth(
     shot(wizard, output_dir / "tenant-page.png")
 
     go_next(qtbot, wizard)
-    plan = plan_page(wizard)
+    plan = plan_ready(qtbot, wizard)
     card = plan.cards["connector"]
     assert card.status_line.word == "To do"
+    # It says when the tenant it rests on was read, and can read it again.
+    assert plan.read_label.text().startswith("The plan rests on the tenant as read at ")
+    assert plan.check_button.isEnabled()
     assert card.powershell.text().startswith(
         f"New-InboundConnector -Name '{connector_name('Main office')}' -ConnectorType OnPremises"
     )
@@ -158,7 +168,7 @@ def test_demo_path_connector_then_smtp_auth(
     # Back and forth: the page says there is nothing to change and changes nothing.
     wizard.back()
     wizard.next()
-    plan = plan_page(wizard)
+    plan = plan_ready(qtbot, wizard)
     assert plan.overall.word == "Nothing to change"
     assert plan.cards["connector"].status_line.word == "Already done"
     assert not plan.apply_button.isEnabled() and plan.apply_button.text() == "Nothing to change"
@@ -172,7 +182,7 @@ def test_demo_path_connector_then_smtp_auth(
     mailbox = tenant.finding(f"mailbox:{SCANNER}")
     assert mailbox is not None and mailbox.status_line.word == "Warning"
     go_next(qtbot, wizard)
-    plan = plan_page(wizard)
+    plan = plan_ready(qtbot, wizard)
     card = plan.cards[f"mailbox-smtp-auth:{SCANNER}"]
     assert card.powershell.text() == (
         f"Set-CASMailbox -Identity '{SCANNER}' -SmtpClientAuthenticationDisabled $false"
@@ -181,7 +191,7 @@ def test_demo_path_connector_then_smtp_auth(
     assert plan.cards[f"mailbox-smtp-auth:{SCANNER}"].status_line.word == "Done"
     wizard.back()
     wizard.next()
-    assert plan_page(wizard).overall.word == "Nothing to change"
+    assert plan_ready(qtbot, wizard).overall.word == "Nothing to change"
 
     # The sandbox shows exactly those two changes.
     assert [c for c, _ in changing_calls(sandbox)] == ["New-InboundConnector", "Set-CASMailbox"]
@@ -361,7 +371,7 @@ def test_conflicting_connector_needs_a_choice_and_failure_offers_retry(
     tenant = tenant_page(wizard)
     qtbot.waitUntil(lambda: check_done(tenant), timeout=15_000)
     go_next(qtbot, wizard)
-    plan = plan_page(wizard)
+    plan = plan_ready(qtbot, wizard)
     card = plan.cards["connector"]
     assert card.status_line.word == "Choose"
     assert "256 addresses" in card.detail.text()

@@ -22,7 +22,7 @@ from tests.ui_helpers import (
 )
 from wizard.core.clouds import CLOUDS, Cloud, CloudId, Endpoint, sandbox_cloud
 from wizard.core.methods import Method, Tri
-from wizard.core.profile import Printer, SiteProfile
+from wizard.core.profile import SCHEMA_VERSION, Printer, SiteProfile
 from wizard.sandbox.dns_server import DnsServer
 from wizard.sandbox.server import Sandbox
 from wizard.sandbox.tenant import TenantState
@@ -185,7 +185,7 @@ def _walk(qtbot: QtBot, tmp_path: Path, cloud: Cloud) -> None:
     assert not wizard.session.has_unsaved_changes
     assert summary.saved_label.text() == f"Saved to {target}"
     saved = json.loads(target.read_text(encoding="utf-8"))
-    assert saved["schema_version"] == 1
+    assert saved["schema_version"] == SCHEMA_VERSION
     assert saved["site"] == {
         "name": "Contoso HQ",
         "domain": "contoso.com",

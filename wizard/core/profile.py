@@ -1,4 +1,9 @@
-"""The site profile: a site, its devices and the chosen method. Never any secret.
+"""The site profile: a site, its devices, the chosen method and what was done. Never
+any secret.
+
+Schema versions: 1 had site, method and printers; 2 adds `history`, the session
+journal's entries of earlier runs (wizard/core/journal.py). A version 1 file opens
+with an empty history and is written back as version 2.
 
 `to_dict()` writes only the fields below, so nothing secret can reach a profile file;
 `profile_from_dict()` reads a parsed JSON document, ignoring keys it does not know and
@@ -15,6 +20,7 @@ from wizard.core.advisor import DeviceCapabilities, SiteNeeds
 from wizard.core.clouds import CloudId
 from wizard.core.errors import ProfileError
 from wizard.core.i18n import tr
+from wizard.core.journal import JournalEntry, entry_from_json
 from wizard.core.methods import Method, Tri
 from wizard.core.validation import (
     check_domain,
@@ -23,7 +29,7 @@ from wizard.core.validation import (
     check_public_ipv4,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_DAILY_VOLUME = 50
 # What a file may hold, so that a hostile one cannot make a sheet or a page take
 # minutes: the wizard's own rule for names (check_label: 80 characters), the longest
@@ -109,6 +115,8 @@ class SiteProfile:
     site: Site = field(default_factory=Site)
     method: Method | None = None
     printers: tuple[Printer, ...] = ()
+    # What earlier runs did with this site, oldest first (no secrets in it).
+    history: tuple[JournalEntry, ...] = ()
 
     @property
     def capabilities(self) -> DeviceCapabilities:
@@ -175,6 +183,7 @@ class SiteProfile:
                 }
                 for p in self.printers
             ],
+            "history": [entry.to_json() for entry in self.history],
         }
 
 
@@ -338,10 +347,17 @@ def profile_from_dict(data: Any) -> SiteProfile:
                 port_465_only=r.flag(p, "port_465_only", where),
             )
         )
+    # Version 1 had no history. An entry this version cannot read is left out rather
+    # than refusing the profile: the history is a record, not a setting.
+    history_data = root.get("history", []) if version >= 2 else []
+    if not isinstance(history_data, list):
+        r.problems.append(tr("'history' should be a list."))
+        history_data = []
+    history = tuple(e for e in (entry_from_json(item) for item in history_data) if e is not None)
     if r.problems:
         raise ProfileError(
             tr("This site profile has values of the wrong kind."),
             next_step=tr("Fix the file or open another; it was left unchanged."),
             detail="; ".join(r.problems),
         )
-    return SiteProfile(site, method, tuple(printers))
+    return SiteProfile(site, method, tuple(printers), history)

@@ -14,6 +14,13 @@ from enum import StrEnum
 
 from wizard.core.advisor import Assessment
 from wizard.core.i18n import tr
+from wizard.core.journal import (
+    ChangeOutcome,
+    EntryKind,
+    EntryOutcome,
+    Journal,
+    change_outcome,
+)
 from wizard.core.methods import METHOD_INFO, RELAY_METHODS, Method
 from wizard.core.profile import SiteProfile
 from wizard.core.relay_host import RelayHost
@@ -151,6 +158,84 @@ class SetupReport:
             test=test,
             relay_host=relay_host if profile.method in RELAY_METHODS else None,
         )
+
+
+_CHANGE_RESULTS: dict[ChangeOutcome, ChangeResult] = {
+    ChangeOutcome.APPLIED: ChangeResult.APPLIED,
+    ChangeOutcome.ALREADY_DONE: ChangeResult.UNCHANGED,
+    ChangeOutcome.FAILED: ChangeResult.FAILED,
+    ChangeOutcome.SKIPPED: ChangeResult.SKIPPED,
+}
+_DNS_STATUS: dict[EntryOutcome, CheckStatus] = {
+    EntryOutcome.OK: CheckStatus.OK,
+    EntryOutcome.INFO: CheckStatus.OK,
+    EntryOutcome.ATTENTION: CheckStatus.WARNING,
+    EntryOutcome.FAILED: CheckStatus.FAILED,
+}
+
+
+def report_from_journal(
+    profile: SiteProfile,
+    today: date,
+    journal: Journal,
+    *,
+    assessment: Assessment | None = None,
+    relay_host: RelayHost | None = None,
+) -> SetupReport:
+    """The setup report drawn from the session journal (and the profile's history):
+    each section from the latest entry of its kind; a step with no entry stays "not
+    run"."""
+    tenant: TenantInfo | None = None
+    read = journal.last(EntryKind.TENANT_READ)
+    if read is not None:
+        values = {item.label: item.value for item in read.items}
+        tenant = TenantInfo(
+            values.get(tr("Organisation"), ""),
+            values.get(tr("Tenant ID"), ""),
+            values.get(tr("Domain"), profile.site.domain),
+        )
+    changes: tuple[AppliedChange, ...] | None = None
+    made = journal.changes()
+    if made:
+        latest: dict[str, AppliedChange] = {}
+        for entry in made:
+            outcome = change_outcome(entry) or ChangeOutcome.APPLIED
+            # The same change run twice (a retry) is reported once, as it ended.
+            latest[entry.title] = AppliedChange(
+                entry.title, entry.command, _CHANGE_RESULTS[outcome], entry.detail
+            )
+        changes = tuple(latest.values())
+    dns: tuple[DnsResult, ...] | None = None
+    checked = journal.last(EntryKind.DNS_CHECKED)
+    if checked is not None:
+        dns = tuple(
+            DnsResult(item.label, _DNS_STATUS[item.outcome], item.value, item.fix)
+            for item in checked.items
+        )
+    test: SmtpTestOutcome | None = None
+    record = journal.last_test()
+    if record is not None:
+        verdict = record.verdict
+        if record.delivery:
+            verdict = tr("{verdict} Message trace: {reference} {delivery}.").format(
+                verdict=verdict, reference=record.reference, delivery=record.delivery
+            )
+        else:
+            verdict = tr("{verdict} Reference {reference}.").format(
+                verdict=verdict, reference=record.reference
+            )
+        # In local time: the report prints the time as it reads it.
+        test = SmtpTestOutcome(record.passed, verdict, record.when.astimezone())
+    return SetupReport.for_profile(
+        profile,
+        today,
+        tenant=tenant,
+        assessment=assessment,
+        changes=changes,
+        dns=dns,
+        test=test,
+        relay_host=relay_host,
+    )
 
 
 def date_status(item: DateToRemember, today: date) -> str:

@@ -32,6 +32,7 @@ from wizard.core.advisor import SMTP_AUTH_MESSAGES_PER_MINUTE, SMTP_AUTH_RECIPIE
 from wizard.core.clouds import Cloud
 from wizard.core.device_settings import AuthKind, DeviceSettings, Security, device_settings
 from wizard.core.i18n import tr
+from wizard.core.journal import Journal
 from wizard.core.methods import METHOD_INFO, Method, Tri
 from wizard.core.profile import Printer, SiteProfile
 from wizard.core.relay_host import RelayHost
@@ -433,6 +434,17 @@ def build_printer_sheet(
     )
 
 
+def last_tests_from(journal: Journal, printers: tuple[Printer, ...]) -> dict[str, LastTest]:
+    """Each printer's last test message as the journal has it ("RW-… delivered"), in
+    local time, as a sheet prints it."""
+    found: dict[str, LastTest] = {}
+    for printer in printers:
+        record = journal.last_test(printer.name)
+        if record is not None:
+            found[printer.name] = LastTest(record.when.astimezone(), record.passed, record.summary)
+    return found
+
+
 def build_site_sheets(
     profile: SiteProfile,
     cloud: Cloud,
@@ -446,11 +458,14 @@ def build_site_sheets(
 ) -> tuple[PrinterSheet, ...]:
     """One sheet per printer of the profile (or of `printers`, by name), in profile order.
 
-    `passwords` and `last_tests` are keyed by printer name. Raises ValueError when the
-    profile has no method yet.
+    `passwords` and `last_tests` are keyed by printer name; without `last_tests` each
+    printer's last test comes from the profile's history (the saved journal). Raises
+    ValueError when the profile has no method yet.
     """
     if profile.method is None:
         raise ValueError("the profile has no sending method yet")
+    if last_tests is None:
+        last_tests = last_tests_from(Journal(profile.history), profile.printers)
     chosen = profile.printers
     if printers is not None:
         wanted = {name.casefold() for name in printers}

@@ -185,11 +185,12 @@ def _wizard_pages(ctx: SelfTest) -> str:
 
         walk()
         # The side paths chosen on Welcome (Troubleshoot, Audit).
-        from wizard.ui.pages.welcome import ROUTES, WelcomePage
+        from wizard.ui.navigation import Route
+        from wizard.ui.pages.welcome import START_ROUTES, WelcomePage
 
         welcome = wizard.page_for(PageId.WELCOME)
         if isinstance(welcome, WelcomePage):
-            for mode in ROUTES:
+            for mode in (m for m, route in START_ROUTES.items() if route is not Route.MAIN):
                 wizard.restart()
                 welcome.set_mode(mode)
                 walk()

@@ -7,6 +7,10 @@ step. The profile is immutable: a change replaces it and emits `profileChanged`.
 Later pages keep their results here too (sign-in, tenant check, DNS, test message):
 add a typed optional attribute, a setter and a `...Changed` signal next to
 `tenant_facts`, and clear it in `start_new()`.
+
+Every result that arrives through a setter is also written once into the session
+journal (wizard/core/journal.py), with its time: the Summary, the setup report, the
+sheets and the profile's saved history read it from there (`journal`, `history`).
 """
 
 from __future__ import annotations
@@ -14,18 +18,36 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
-from wizard.core.advisor import Advice, TenantFacts, advise
+from wizard.core.advisor import Advice, TenantFacts, Variant, advise
 from wizard.core.clouds import Cloud, device_facing
 from wizard.core.dns.model import DnsReport
+from wizard.core.i18n import tr
+from wizard.core.journal import (
+    ChangeOutcome,
+    EntryKind,
+    EntryOutcome,
+    Journal,
+    JournalEntry,
+    change_made,
+    dns_checked,
+    exported,
+    tenant_read,
+    test_sent,
+    trace_followed,
+)
+from wizard.core.journal import (
+    signed_in as signed_in_entry,
+)
 from wizard.core.methods import Method, Tri
 from wizard.core.profile import Printer, Site, SiteProfile
 from wizard.core.relay_host import RelayHost, RelayHostSource, decide_relay_host
+from wizard.core.steps import WizardStep
 from wizard.core.tenant import MxSource, TenantSnapshot
 from wizard.core.transcript import SmtpTestResult
 from wizard.ui.tasks import TaskRunner
@@ -35,6 +57,8 @@ if TYPE_CHECKING:
     # first page does not need before the window is on screen.
     from wizard.sandbox.practice import Practice
     from wizard.services.apply import ApplyResult
+    from wizard.services.exchange_admin import ExchangeAdmin
+    from wizard.services.graph import Graph
     from wizard.services.message_trace import TraceResult
     from wizard.services.signin import SignedIn, SignIn
     from wizard.services.tenant_check import TenantIdentity
@@ -55,6 +79,9 @@ class WizardSession(QObject):
     testResultChanged = Signal(object)  # SmtpTestResult | None
     traceResultChanged = Signal(object)  # TraceResult | None
     relayHostChanged = Signal(object)  # RelayHost | None, for the site's domain
+    journalChanged = Signal(object)  # Journal
+    # A test or a probe contradicts what was read from the tenant (the reason, in words).
+    tenantStale = Signal(str)
 
     def __init__(
         self,
@@ -63,6 +90,7 @@ class WizardSession(QObject):
         *,
         profile_path: Path | None = None,
         clock: Callable[[], date] = date.today,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -74,6 +102,11 @@ class WizardSession(QObject):
         self._baseline = self._profile
         self._profile_path = profile_path
         self._clock = clock
+        self._now = now
+        # This window's record of what was read, changed, checked and sent.
+        self._journal = Journal()
+        # Which device the test page is testing (the journal names it with its test).
+        self._test_device = ""
         # Set by the launcher in --demo: lets the user plant faults in the sandbox.
         self.practice: Practice | None = None
         self._tenant_facts = TenantFacts()
@@ -83,6 +116,7 @@ class WizardSession(QObject):
         self._sign_in: SignIn | None = None
         self._tenant_identity: TenantIdentity | None = None
         self._tenant_snapshot: TenantSnapshot | None = None
+        self._tenant_stale = ""
         self._apply_result: ApplyResult | None = None
         self._tenant_skipped = False
         self._dns_report: DnsReport | None = None
@@ -162,6 +196,9 @@ class WizardSession(QObject):
     def mark_saved(self, path: Path, saved: SiteProfile | None = None) -> None:
         """`saved` is the profile as written (it may have changed since)."""
         self._baseline = saved if saved is not None else self._profile
+        if saved is not None and saved.history != self._profile.history:
+            # The history went into the file: it is part of the profile from now on.
+            self._profile = replace(self._profile, history=saved.history)
         self._set_path(path)
         self.unsavedChanged.emit(self.has_unsaved_changes)
 
@@ -175,6 +212,8 @@ class WizardSession(QObject):
         self.set_tenant_snapshot(None)
         self.set_test_result(None)
         self.set_dns_report(None)
+        self._journal = Journal()
+        self.journalChanged.emit(self._journal)
         self._relay_hosts.clear()
         self.relayHostChanged.emit(None)
         self.unsavedChanged.emit(False)
@@ -208,6 +247,8 @@ class WizardSession(QObject):
         if report is self._dns_report:
             return
         self._dns_report = report
+        if report is not None and not report.cancelled and report.checks:
+            self.record(dns_checked(report, self._now()))
         self.dnsReportChanged.emit(report)
 
     # Signing in (the Sign-in page; the Test message page signs in a mailbox) --
@@ -239,9 +280,32 @@ class WizardSession(QObject):
         self.set_tenant_snapshot(None)
         if account is not None:
             self._tenant_skipped = False
+            self.record(signed_in_entry(account.upn, account.tenant_id, self._now()))
         self.signedInChanged.emit(account)
 
+    def tenant_clients(self) -> tuple[ExchangeAdmin, Graph]:
+        """The Exchange admin API and Graph clients of the signed-in admin (raises
+        NeedsSignIn when nobody is signed in)."""
+        from wizard.services.exchange_admin import ExchangeAdmin
+        from wizard.services.graph import Graph
+        from wizard.services.signin import NeedsSignIn
+
+        account = self.signed_in
+        if account is None:
+            raise NeedsSignIn(tr("You are not signed in."), "", tr("Sign in on the Sign in step."))
+        sign_in = self.sign_in
+        admin = ExchangeAdmin.for_sign_in(self._cloud, sign_in, account)
+        return admin, Graph(self._cloud, sign_in.graph_token)
+
     # The tenant check and its changes (Sign in, Tenant check, Plan and apply) -----
+
+    def chosen_variant(self) -> Variant:
+        """The variant of the chosen method the advisor picked (e.g. IP or certificate
+        connector), which the tenant check and the plan are built for."""
+        method = self._profile.method
+        if method is None:
+            return Variant.STANDARD
+        return self.advice.for_method(method).variant
 
     @property
     def tenant_identity(self) -> TenantIdentity | None:
@@ -261,6 +325,7 @@ class WizardSession(QObject):
         if snapshot is self._tenant_snapshot:
             return
         self._tenant_snapshot = snapshot
+        self._tenant_stale = ""
         self._apply_result = None
         if snapshot is not None and snapshot.mx is not None and snapshot.mx.host:
             if snapshot.mx.source is MxSource.GRAPH:
@@ -270,6 +335,7 @@ class WizardSession(QObject):
                     decide_relay_host(facing, snapshot.mx.domain, tenant_mx=snapshot.mx.host)
                 )
         if snapshot is not None:
+            self.record(tenant_read(snapshot, self._profile.site.domain.strip(), self._now()))
             # What the tenant check learned changes the advice (Security Defaults,
             # RejectDirectSend).
             self.set_tenant_facts(
@@ -282,13 +348,54 @@ class WizardSession(QObject):
         self.applyResultChanged.emit(None)
 
     @property
+    def tenant_stale(self) -> str:
+        """Why what was read from the tenant no longer holds ("" while it does)."""
+        return self._tenant_stale
+
+    def contradicts_tenant(self, what: str) -> None:
+        """A test or probe found the tenant other than the snapshot says (`what`, in
+        plain words): pages that show tenant state say so and read it again."""
+        snapshot = self._tenant_snapshot
+        if snapshot is None:
+            return
+        read = snapshot.read_at.astimezone().strftime("%H:%M:%S") if snapshot.read_at else ""
+        self._tenant_stale = (
+            tr("{what} That does not match what was read from the tenant at {read}.").format(
+                what=what, read=read
+            )
+            if read
+            else what
+        )
+        log.info("Tenant state contradicted: %s", what)
+        self.tenantStale.emit(self._tenant_stale)
+
+    @property
     def apply_result(self) -> ApplyResult | None:
         """The last run of the change plan (what was made, what failed), for the report."""
         return self._apply_result
 
     def set_apply_result(self, result: ApplyResult | None) -> None:
         self._apply_result = result
+        if result is not None:
+            self._record_changes(result)
         self.applyResultChanged.emit(result)
+
+    def _record_changes(self, result: ApplyResult) -> None:
+        from wizard.services.apply import Outcome
+
+        outcomes = {
+            Outcome.APPLIED: ChangeOutcome.APPLIED,
+            Outcome.ALREADY_DONE: ChangeOutcome.ALREADY_DONE,
+            Outcome.FAILED: ChangeOutcome.FAILED,
+            Outcome.SKIPPED: ChangeOutcome.SKIPPED,
+        }
+        at = self._now()
+        for one in result.results:
+            outcome = outcomes.get(one.outcome)
+            if outcome is None:
+                continue  # not run or blocked: nothing happened to record
+            detail = one.error.what if one.error is not None else "; ".join(one.warnings)
+            self.record(change_made(one.change, outcome, at, detail))
 
     @property
     def tenant_skipped(self) -> bool:
@@ -310,15 +417,69 @@ class WizardSession(QObject):
         """What the message trace said about `test_result`, when it was checked."""
         return self._trace_result
 
-    def set_test_result(self, result: SmtpTestResult | None) -> None:
+    def set_test_result(self, result: SmtpTestResult | None, *, device: str = "") -> None:
+        """`device`: the printer the test was sent for (its sheet names the test)."""
         self._test_result = result
         self._trace_result = None
+        self._test_device = device
+        if result is not None:
+            self.record(test_sent(result, device))
+            if not result.sent and result.verdict.step in (WizardStep.PLAN, WizardStep.TENANT):
+                # Refused for a tenant setting: what was read (or applied) does not hold.
+                self.contradicts_tenant(
+                    tr("The test message {token} was refused: {title}.").format(
+                        token=result.token, title=result.verdict.title
+                    )
+                )
         self.testResultChanged.emit(result)
         self.traceResultChanged.emit(None)
 
     def set_trace_result(self, trace: TraceResult | None) -> None:
         self._trace_result = trace
+        test = self._test_result
+        if trace is not None and test is not None:
+            self.record(self._trace_entry(trace, test))
         self.traceResultChanged.emit(trace)
+
+    def _trace_entry(self, trace: TraceResult, test: SmtpTestResult) -> JournalEntry:
+        from wizard.services.message_trace import TraceState
+
+        word, outcome = {
+            TraceState.DELIVERED: (tr("delivered"), EntryOutcome.OK),
+            TraceState.PENDING: (tr("accepted, delivery pending"), EntryOutcome.INFO),
+            TraceState.FAILED: (tr("failed"), EntryOutcome.FAILED),
+            TraceState.QUARANTINED: (tr("quarantined"), EntryOutcome.ATTENTION),
+            TraceState.NOT_FOUND: (tr("accepted, not in the trace yet"), EntryOutcome.INFO),
+            TraceState.UNAVAILABLE: (tr("accepted, trace not checked"), EntryOutcome.INFO),
+            TraceState.CANCELLED: (tr("accepted, trace stopped"), EntryOutcome.INFO),
+        }[trace.state]
+        return trace_followed(
+            test.token, word, outcome, trace.detail, self._now(), self._test_device
+        )
+
+    # The journal ------------------------------------------------------------------
+
+    @property
+    def journal(self) -> Journal:
+        """What this window read, changed, checked and sent, in order."""
+        return self._journal
+
+    def record(self, entry: JournalEntry) -> None:
+        self._journal = self._journal.add(entry)
+        log.info("Journal: %s (%s)", entry.title, entry.outcome)
+        self.journalChanged.emit(self._journal)
+
+    def record_export(self, kind: EntryKind, names: list[str], detail: str = "") -> None:
+        self.record(exported(kind, names, self._now(), detail))
+
+    @property
+    def history(self) -> Journal:
+        """The profile's history from earlier runs, then this window's journal."""
+        return Journal(self._journal.merged_into(self._profile.history))
+
+    def profile_for_saving(self) -> SiteProfile:
+        """The profile as a file keeps it: with this window's journal in its history."""
+        return replace(self._profile, history=self._journal.merged_into(self._profile.history))
 
     # The relay host (direct send and connector relay) ----------------------------
 
@@ -388,6 +549,10 @@ class WizardSession(QObject):
 
     def today(self) -> date:
         return self._clock()
+
+    def now(self) -> datetime:
+        """The time journal entries carry (timezone-aware)."""
+        return self._now()
 
     @property
     def advice(self) -> Advice:

@@ -7,26 +7,40 @@ window's size.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget, QWizard
 
 from wizard import APP_NAME
-from wizard.ui.pages.base import PageId, WizardPage
+from wizard.core.journal import EntryOutcome
+from wizard.ui.messages import UserMessage
+from wizard.ui.navigation import PAGE_STEPS, ROUTES, PageId, Route, step_name
+from wizard.ui.pages.base import WizardPage
 from wizard.ui.session import WizardSession
 from wizard.ui.settings import UiSettings, load_ui_settings, save_ui_settings
-from wizard.ui.style import app_stylesheet
+from wizard.ui.style import Tone, app_stylesheet
+from wizard.ui.widgets.step_list import StepList, StepState, StepView
 
-__all__ = ["PageId", "RelayWizard"]
+__all__ = ["PageId", "RelayWizard", "Route"]
 
 # Small enough for a 1366x768 laptop at 200% scaling; every page scrolls below it.
 MIN_SIZE = (560, 380)
 
 
+@dataclass(frozen=True)
+class _Jump:
+    origin: PageId  # the page that offered the fix
+    target: PageId  # the page that makes it
+    direct: bool  # entered with Next; False: reached by going back through the history
+
+
 class RelayWizard(QWizard):
     # After `add_pages`: pages may appear after the window (see launch.py).
     pagesAdded = Signal()
+    # Where one is, the route or a jump changed: the step list redraws.
+    stepsChanged = Signal()
 
     def __init__(
         self,
@@ -47,7 +61,7 @@ class RelayWizard(QWizard):
 
             pages = PAGES
         self.session = session
-        self.pages_pending = more_pages_coming
+        self._pages_pending = more_pages_coming
         self.setObjectName("relayWizard")
         title = APP_NAME
         if session.cloud.is_sandbox:
@@ -66,12 +80,22 @@ class RelayWizard(QWizard):
             self.setStartId(min(self.pageIds()))
         self._remember_size = remember_size
         self._closing = False
-        # A side path chosen on Welcome (Troubleshoot, Audit); None is the main path.
-        self._route: tuple[PageId, ...] | None = None
-        # A "Fix in <step>" jump: (from, to), and the route to restore on coming back.
-        self._jump: tuple[PageId, PageId] | None = None
-        self._route_before_jump: tuple[PageId, ...] | None = None
+        # A side path chosen on Welcome (Troubleshoot, Audit), or the main path.
+        self._route = Route.MAIN
+        # Open "Fix in <step>" jumps, the latest last; `_entering` while one moves.
+        self._jumps: list[_Jump] = []
+        self._entering: PageId | None = None
+        self._ever_visited: set[PageId] = set()
         self.confirm_box: QMessageBox | None = None
+        # Beside the pages: where one is, what is done, what needs attention.
+        self.step_list = StepList(self)
+        self.setSideWidget(self.step_list)
+        self.step_list.stepChosen.connect(self._step_chosen)
+        self.currentIdChanged.connect(self._page_entered)
+        self.stepsChanged.connect(self._refresh_steps)
+        # A bound method, not a lambda: the connection must not keep the window alive.
+        session.journalChanged.connect(self._journal_changed)
+        session.tenantStale.connect(self._journal_changed)
         self.setMinimumSize(*MIN_SIZE)
         if settings is None:
             settings = load_ui_settings() if remember_size else UiSettings()
@@ -90,6 +114,7 @@ class RelayWizard(QWizard):
                 self.setPage(int(page_class.page_id), page_class(self.session))
         self.pages_pending = False
         self.pagesAdded.emit()
+        self._refresh_steps()
         current = self.currentPage()
         if isinstance(current, WizardPage):
             current.refresh_complete()
@@ -109,25 +134,42 @@ class RelayWizard(QWizard):
     def registered(self) -> list[PageId]:
         return [PageId(i) for i in sorted(self.pageIds())]
 
-    # Side paths and jumps -------------------------------------------------------------
+    # Routes and jumps (the Navigator protocol, wizard/ui/navigation.py) ----------------
 
     @property
-    def route(self) -> tuple[PageId, ...] | None:
+    def pages_pending(self) -> bool:
+        return self._pages_pending
+
+    @pages_pending.setter
+    def pages_pending(self, pending: bool) -> None:
+        self._pages_pending = pending
+
+    @property
+    def route(self) -> Route:
         return self._route
 
-    def set_route(self, route: Sequence[PageId] | None) -> None:
+    def set_route(self, route: Route) -> None:
         """Walk `route` (a side path, e.g. Welcome → Sign in → Troubleshoot) instead of
-        the main path; None goes back to the main path."""
-        self._route = tuple(route) if route else None
-        self._jump = None
-        self._route_before_jump = None
+        the main path; Route.MAIN goes back to the main path."""
+        self._route = route
+        self._jumps = []
+        self.stepsChanged.emit()
+
+    def route_steps(self) -> tuple[PageId, ...]:
+        """The registered pages of the current route, in walking order."""
+        have = set(self.pageIds())
+        return tuple(p for p in ROUTES[self._route] if int(p) in have)
 
     def route_next(self, page_id: PageId) -> int | None:
-        """The page after `page_id` on the side path or jump; None: the main path decides."""
-        if self._jump is not None and self._jump[0] is page_id:
-            return int(self._jump[1])
-        route = self._route
-        if route is None or page_id not in route:
+        if self._entering is not None:
+            return int(self._entering)
+        jump = self._direct_jump_at(page_id)
+        if jump is not None:
+            return int(jump.origin)
+        if self._route is Route.MAIN:
+            return None
+        route = ROUTES[self._route]
+        if page_id not in route:
             return None
         have = set(self.pageIds())
         for candidate in route[route.index(page_id) + 1 :]:
@@ -137,14 +179,78 @@ class RelayWizard(QWizard):
                 return int(candidate)  # not added yet; Next waits for it
         return -1
 
-    def jump_to(self, target: PageId) -> bool:
-        """Go straight to `target` (a "Fix in <step>" link); Back returns to this page.
+    def _direct_jump_at(self, page_id: PageId) -> _Jump | None:
+        """The open jump that entered `page_id` directly (its Next and Back go home)."""
+        for jump in reversed(self._jumps):
+            if jump.direct:
+                return jump if jump.target is page_id else None
+        return None
 
-        A page already in this run's history is reached by going back to it; any other
-        is entered directly, and from there the main path continues.
+    def can_go_to(self, target: PageId) -> bool:
+        return int(target) in self.pageIds() and int(target) != self.currentId()
+
+    def go_to(self, target: PageId) -> bool:
+        """Jump to `target` (a "Fix in <step>" link) and keep the way back.
+
+        A page in this run's history is reached by going back to it, and Next walks
+        the path forward again to here. Any other page is entered directly: its Next
+        and Back both return here. Either way this page's `returned_from_fix` runs when
+        the technician comes back with Next.
         """
+        if not self.can_go_to(target):
+            return False
+        origin = self.current_page_id()
         goal = int(target)
-        if goal not in self.pageIds() or goal == self.currentId():
+        if goal in self.visitedIds():
+            while self.currentId() != goal:
+                before = self.currentId()
+                self.back()
+                if self.currentId() == before:
+                    return False
+            self._jumps = [j for j in self._jumps if j.direct]
+            self._jumps.append(_Jump(origin, target, direct=False))
+            self._say_the_way_back(origin, target, direct=False)
+            self.stepsChanged.emit()
+            return True
+        self._jumps.append(_Jump(origin, target, direct=True))
+        self._entering = target
+        try:
+            self.next()
+        finally:
+            self._entering = None
+        if self.currentId() != goal:
+            self._jumps.pop()
+            return False
+        self._say_the_way_back(origin, target, direct=True)
+        self.stepsChanged.emit()
+        return True
+
+    def _say_the_way_back(self, origin: PageId, target: PageId, *, direct: bool) -> None:
+        """On the page of the fix: how to get back, so no technician is left guessing."""
+        page = self.page(int(target))
+        if not isinstance(page, WizardPage):
+            return
+        name = step_name(origin)
+        page.show_message(
+            UserMessage(
+                Tone.INFO,
+                self.tr(
+                    "Fix it here, then press Next: it takes you back to {0}, which checks again."
+                ).format(name)
+                if direct
+                else self.tr(
+                    "Fix it here, then press Next through the steps back to {0}, which checks "
+                    "again."
+                ).format(name),
+            )
+        )
+
+    def walk_to(self, target: PageId) -> bool:
+        """Go to a step of the route as the step list offers it: back through the
+        history, or forward page by page while each page on the way is complete (an
+        incomplete one stops the walk and says why). No jump is recorded."""
+        goal = int(target)
+        if goal == self.currentId() or goal not in self.pageIds():
             return False
         if goal in self.visitedIds():
             while self.currentId() != goal:
@@ -153,22 +259,110 @@ class RelayWizard(QWizard):
                 if self.currentId() == before:
                     return False
             return True
-        self._route_before_jump = self._route
-        self._jump = (self.current_page_id(), target)
-        self._route = None
-        self.next()
-        if self.currentId() != goal:
-            self._route, self._jump = self._route_before_jump, None
+        for _ in range(len(PageId)):
+            page = self.currentPage()
+            if self.currentId() == goal:
+                return True
+            if page is None or not page.isComplete() or page.nextId() == -1:
+                return False
+            before = self.currentId()
+            self.next()
+            if self.currentId() == before:
+                return False
+        return self.currentId() == goal
+
+    def validateCurrentPage(self) -> bool:
+        if not super().validateCurrentPage():
             return False
-        return True
+        if self._entering is not None:
+            return True
+        jump = self._direct_jump_at(self.current_page_id())
+        if jump is None:
+            return True
+        # Next on a page entered by a jump: home again, where the check runs again.
+        # QWizard cannot move "forward" to a page in its history, so it is a Back.
+        self.back()
+        if self.currentId() == int(jump.origin):
+            self._came_back(jump)
+        return False
 
     def cleanupPage(self, id: int) -> None:
-        # Leaving the jump's target backwards returns to the page that jumped: its
-        # side path applies again, before QWizard asks it whether it is the last page.
-        if self._jump is not None and id == int(self._jump[1]):
-            self._route, self._jump = self._route_before_jump, None
-            self._route_before_jump = None
+        # Leaving a jump's target backwards returns to the page that jumped.
+        jump = self._direct_jump_at(PageId(id))
+        if jump is not None:
+            self._jumps.remove(jump)
         super().cleanupPage(id)
+
+    def _page_entered(self, page_id: int) -> None:
+        if page_id < 0:
+            return
+        self._ever_visited.add(PageId(page_id))
+        entered = self.page(page_id)
+        if isinstance(entered, WizardPage):
+            entered.shown()
+        for jump in reversed(self._jumps):
+            if not jump.direct and int(jump.origin) == page_id:
+                # Walked forward again from a step reached by going back.
+                self._jumps.remove(jump)
+                self._came_back(jump)
+                break
+        self.stepsChanged.emit()
+
+    def _came_back(self, jump: _Jump) -> None:
+        page = self.page(int(jump.origin))
+        if isinstance(page, WizardPage):
+            page.returned_from_fix(jump.target)
+
+    def ever_visited(self) -> frozenset[PageId]:
+        return frozenset(self._ever_visited)
+
+    # The step list ------------------------------------------------------------------
+
+    def step_views(self) -> tuple[StepView, ...]:
+        """Each step of the route (and a jump's page off it), with its state."""
+        current = self.currentId()
+        steps = list(self.route_steps())
+        if current >= 0 and PageId(current) not in steps:
+            steps.append(PageId(current))
+        history = set(self.visitedIds())
+        following = -1
+        page_now = self.currentPage()
+        if page_now is not None and current >= 0:
+            following = page_now.nextId()
+        journal = self.session.journal
+        views = []
+        for page_id in steps:
+            step = PAGE_STEPS.get(page_id)
+            recorded = journal.step_outcome(step) if step is not None else None
+            if int(page_id) == current:
+                state = StepState.CURRENT
+            elif recorded in (EntryOutcome.FAILED, EntryOutcome.ATTENTION) or (
+                self.session.tenant_stale and page_id in (PageId.TENANT, PageId.PLAN)
+            ):
+                # A failure, or tenant state a later test or probe contradicted.
+                state = StepState.ATTENTION
+            elif int(page_id) in history or recorded is EntryOutcome.OK:
+                state = StepState.DONE
+            else:
+                state = StepState.TODO
+            reachable = int(page_id) == current or (
+                int(page_id) in history
+                or page_id in self._ever_visited
+                or int(page_id) == following
+            )
+            views.append(StepView(page_id, step_name(page_id), state, reachable))
+        return tuple(views)
+
+    def _journal_changed(self, _journal: object) -> None:
+        self._refresh_steps()
+
+    def _refresh_steps(self) -> None:
+        self.step_list.set_steps(self.step_views())
+
+    def _step_chosen(self, page_id: object) -> None:
+        if isinstance(page_id, PageId):
+            self.walk_to(page_id)
+        self._refresh_steps()
 
     # Size ---------------------------------------------------------------------------
 

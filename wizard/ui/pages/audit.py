@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from wizard.core.audit import AuditReport
+from wizard.core.journal import EntryKind, findings_checked
 from wizard.core.steps import WizardStep
 from wizard.services.audit import run_audit
 from wizard.services.cancel import Cancelled
@@ -32,7 +33,6 @@ from wizard.services.graph import Graph
 from wizard.services.http import make_session
 from wizard.ui.findings_export import FindingsExporter, safe_file_stem
 from wizard.ui.pages.base import PageId, WizardPage
-from wizard.ui.pages.test_message import STEP_PAGES
 from wizard.ui.style import Tone
 from wizard.ui.tasks import CancelToken, Task, TaskCancelled
 from wizard.ui.widgets.finding_row import FindingRow, finding_tone
@@ -104,7 +104,9 @@ class AuditPage(WizardPage):
         self.json_button = QPushButton(self.tr("Export &JSON…"), self)
         for button in (self.pdf_button, self.json_button):
             button.setAutoDefault(False)
-        actions.addWidget(HintLabel(self.tr("Read only: Get- cmdlets only."), self), 1)
+        # When the tenant was read: the audit is a picture of that moment.
+        self.read_label = HintLabel(self.tr("Read only: Get- cmdlets only."), self)
+        actions.addWidget(self.read_label, 1)
         actions.addWidget(self.pdf_button)
         actions.addWidget(self.json_button)
         actions.addWidget(self.again_button)
@@ -123,11 +125,9 @@ class AuditPage(WizardPage):
 
     def initializePage(self) -> None:
         self._show_signed_in()
-        account = self.session.signed_in
-        fresh = self.report is not None and self.report.signed_in_as == (
-            account.upn if account else None
-        )
-        if self._can_audit() and not fresh and not self.running:
+        # Audited afresh on every visit: the tenant may have changed since (a fix made
+        # from here, a planted fault), and a read takes a moment.
+        if self._can_audit() and not self.running:
             self.start_audit()
 
     def _can_audit(self) -> bool:
@@ -216,6 +216,11 @@ class AuditPage(WizardPage):
             self.show_error(error or RuntimeError("no report"), doing=self.tr("auditing"))
         else:
             self.show_report(report)
+            self.session.record(
+                findings_checked(
+                    EntryKind.AUDIT, report.tenant_name, report.findings, self.session.now()
+                )
+            )
         self._update_buttons()
 
     def _clear(self) -> None:
@@ -224,16 +229,20 @@ class AuditPage(WizardPage):
         self.rows = []
         self.table.setRowCount(0)
         self.dates.clear()
+        self.read_label.setText(self.tr("Read only: Get- cmdlets only."))
         self.overall.set_status(Tone.NEUTRAL, self.tr("Not audited yet"), "")
 
     def _can_fix(self, step: WizardStep) -> bool:
-        wizard = self.wizard()
-        target = STEP_PAGES.get(step)
-        return wizard is not None and target is not None and int(target) in wizard.pageIds()
+        return self.can_go_to_step(step)
 
     def show_report(self, report: AuditReport) -> None:
         self._clear()
         self.report = report
+        self.read_label.setText(
+            self.tr("Read only (Get- cmdlets only); the tenant as read at {0}.").format(
+                report.generated.astimezone().strftime("%H:%M:%S")
+            )
+        )
         for finding in report.findings:
             row = FindingRow(None, self.findings_box)
             row.set_finding(finding, self._can_fix)
@@ -277,11 +286,11 @@ class AuditPage(WizardPage):
             self.dates.add(date.when, f"{date.what}\n{date.impact}")
 
     def fix(self, step: WizardStep) -> None:
-        target = STEP_PAGES.get(step)
-        wizard = self.wizard()
-        jump = getattr(wizard, "jump_to", None)
-        if target is not None and callable(jump):
-            jump(target)
+        """Go to the step that fixes a finding; Next there comes back and audits again."""
+        self.go_to_step(step)
+
+    def returned_from_fix(self, fixed_at: PageId) -> None:
+        self.start_audit()
 
     # Export ----------------------------------------------------------------------------------
 

@@ -9,8 +9,7 @@ through `self.show_error(...)`. Register the page in wizard/ui/pages/registry.py
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from enum import IntEnum
+from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from PySide6.QtCore import Qt
@@ -24,7 +23,16 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from wizard.core.steps import WizardStep
 from wizard.ui.messages import UserMessage, report, report_error
+from wizard.ui.navigation import (
+    PATH,
+    SIDE_PAGES,
+    Navigator,
+    PageId,
+    next_registered,
+    page_for_step,
+)
 from wizard.ui.session import WizardSession
 from wizard.ui.style import Tone
 from wizard.ui.tasks import CancelToken, Task, TaskCancelled
@@ -36,41 +44,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-
-class PageId(IntEnum):
-    """Every step of DESIGN.md's path, in walking order. Only registered ones show."""
-
-    WELCOME = 0
-    SITE = 1
-    METHOD = 2
-    SIGN_IN = 3
-    TENANT = 4
-    PLAN = 5
-    DNS = 6
-    TEST = 7
-    SHEETS = 8
-    FINISH = 9
-    # The honest end of the wizard until the later steps exist: what was entered,
-    # the device settings, and "Save profile".
-    SUMMARY = 10
-    # Side paths chosen on Welcome (see RelayWizard.set_route), not on the main path.
-    TROUBLESHOOT = 11
-    AUDIT = 12
-
-
-SIDE_PAGES: frozenset[PageId] = frozenset({PageId.TROUBLESHOOT, PageId.AUDIT})
-PATH: tuple[PageId, ...] = tuple(p for p in PageId if p not in SIDE_PAGES)
-
-
-def next_registered(current: PageId, registered: Iterable[int]) -> int:
-    """The next page on the path that exists, or -1 (the wizard's last page)."""
-    if current not in PATH:
-        return -1
-    have = set(registered)
-    for page_id in PATH[PATH.index(current) + 1 :]:
-        if page_id in have:
-            return int(page_id)
-    return -1
+# Re-exported: pages and tests name the steps through this module too.
+__all__ = ["PATH", "SIDE_PAGES", "PageId", "SandboxBanner", "WizardPage", "next_registered"]
 
 
 class SandboxBanner(QFrame):
@@ -228,27 +203,58 @@ class WizardPage(QWizardPage):
         return self._pending_reason() is None and self.incomplete_reason() is None
 
     def nextId(self) -> int:
+        nav = self.navigator()
         wizard = self.wizard()
         if wizard is None:
             return -1
-        # A side path chosen on Welcome, or a "Fix in <step>" jump (RelayWizard).
-        routed = getattr(wizard, "route_next", None)
-        if callable(routed):
-            chosen = routed(self.page_id)
-            if isinstance(chosen, int):
+        if nav is not None:
+            # A side path chosen on Welcome, or a "Fix in <step>" jump.
+            chosen = nav.route_next(self.page_id)
+            if chosen is not None:
                 return chosen
         following = next_registered(self.page_id, wizard.pageIds())
-        if following == -1 and self.page_id in PATH and getattr(wizard, "pages_pending", False):
+        if following == -1 and self.page_id in PATH and nav is not None and nav.pages_pending:
             # The next pages are still being added (launch.py): this is not the last
             # page, so Next (disabled for the moment) rather than Finish.
             return int(PATH[min(PATH.index(self.page_id) + 1, len(PATH) - 1)])
         return following
 
     def _pending_reason(self) -> str | None:
-        wizard = self.wizard()
-        if wizard is not None and getattr(wizard, "pages_pending", False):
+        nav = self.navigator()
+        if nav is not None and nav.pages_pending:
             return self.tr("Getting the next steps ready…")
         return None
+
+    # Moving ---------------------------------------------------------------------------
+
+    def navigator(self) -> Navigator | None:
+        """The wizard, as far as moving goes (None before the page is added)."""
+        wizard = self.wizard()
+        return wizard if isinstance(wizard, Navigator) else None
+
+    def can_go_to_step(self, step: WizardStep | None) -> bool:
+        """Whether "Fix in <step>" can be offered: the step has a page one can reach."""
+        target = page_for_step(step)
+        nav = self.navigator()
+        return target is not None and nav is not None and nav.can_go_to(target)
+
+    def go_to_step(self, step: WizardStep | None, *, come_back: bool = True) -> bool:
+        """Go to the page that fixes `step`; coming back re-runs `returned_from_fix`.
+        `come_back=False`: just go there along the path (nothing to fix, e.g. "Go to
+        Sheets" after a passed test)."""
+        target = page_for_step(step)
+        nav = self.navigator()
+        if target is None or nav is None:
+            return False
+        return nav.go_to(target) if come_back else nav.walk_to(target)
+
+    def shown(self) -> None:
+        """The page became the current one, forwards (after `initializePage`) or by
+        going back to it; pages showing what may have changed since refresh here."""
+
+    def returned_from_fix(self, fixed_at: PageId) -> None:
+        """The technician went to `fixed_at` from here and came back with Next: pages
+        that sent them (a failed test, a finding) re-run that check here."""
 
     def cleanupPage(self) -> None:
         # Going Back keeps what was entered: the values live in the session, and

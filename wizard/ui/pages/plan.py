@@ -43,8 +43,6 @@ from wizard.services.secrets import SecretStore
 from wizard.services.tenant_check import check_site
 from wizard.ui.messages import UserMessage
 from wizard.ui.pages.base import PageId, WizardPage
-from wizard.ui.pages.signin import tenant_clients
-from wizard.ui.pages.tenant import chosen_variant
 from wizard.ui.style import Tone, scaled_font
 from wizard.ui.tasks import CancelToken, Task, TaskCancelled
 from wizard.ui.widgets.copy import CopyButton
@@ -194,6 +192,10 @@ class PlanPage(WizardPage):
         )
         self.overall = StatusLine(Tone.NEUTRAL, self.tr("No plan yet"), "", self.body)
         self.body_layout.addWidget(self.overall)
+        # Why the tenant is being read again (a test or probe disagreed with it).
+        self.stale_line = StatusLine(Tone.WARNING, self.tr("Read again"), "", self.body)
+        self.stale_line.hide()
+        self.body_layout.addWidget(self.stale_line)
         # Notes and change cards go straight into the body from here on: a nested
         # container would not pass the wrapped labels' heights on to the scroll area.
         self._first_item = self.body_layout.count()
@@ -231,6 +233,14 @@ class PlanPage(WizardPage):
         action.addStretch(1)
         action.addWidget(self.skip_box)
         self.footer_layout.addLayout(action)
+        fresh = QHBoxLayout()
+        self.read_label = HintLabel("", self)
+        self.check_button = QPushButton(self.tr("Chec&k again"), self)
+        self.check_button.setAutoDefault(False)
+        self.check_button.setAccessibleName(self.tr("Read the tenant again and rebuild the plan"))
+        fresh.addWidget(self.read_label, 1)
+        fresh.addWidget(self.check_button)
+        self.footer_layout.addLayout(fresh)
 
         self.plan: Plan | None = None
         self.snapshot: TenantSnapshot | None = None
@@ -245,6 +255,8 @@ class PlanPage(WizardPage):
         self.skip_box.toggled.connect(lambda _on: self.refresh_complete())
         self.apply_button.clicked.connect(self.apply)
         self.retry_button.clicked.connect(self.retry)
+        self.check_button.clicked.connect(self.check_again)
+        self.session.tenantStale.connect(self._contradicted)
 
     # Building the plan ------------------------------------------------------------------
 
@@ -258,14 +270,43 @@ class PlanPage(WizardPage):
         if self.session.signed_in is None:
             self._show_skipped()
             return
-        snapshot = self.session.tenant_snapshot
-        if snapshot is None:
+        # The plan is built from the tenant as it is now, read on every visit: what an
+        # earlier visit showed as "Done" may have changed since (a planted fault,
+        # another admin). The last result stays on screen until the new read is in.
+        self._show_stale(self.session.tenant_stale)
+        self._read_and_plan()
+
+    def shown(self) -> None:
+        # Come back to (Back, a "Fix in" jump): the plan rests on a fresh read.
+        if not self.running and self.session.signed_in is not None:
+            self._show_stale(self.session.tenant_stale)
             self._read_and_plan()
+
+    def check_again(self) -> None:
+        if not self.running and self.session.signed_in is not None:
+            self._show_stale("")
+            self._read_and_plan()
+
+    def _show_stale(self, reason: str) -> None:
+        if reason:
+            self.stale_line.set_status(Tone.WARNING, self.tr("Read again"), reason)
+        self.stale_line.setVisible(bool(reason))
+
+    def _contradicted(self, reason: str) -> None:
+        if self.isVisible() and not self.running and self.session.signed_in is not None:
+            self._show_stale(reason)
+            self._read_and_plan()
+
+    def _show_read_at(self) -> None:
+        snapshot = self.snapshot
+        if snapshot is None or snapshot.read_at is None:
+            self.read_label.setText("")
             return
-        if snapshot is not self.snapshot:
-            self.result = None
-            self.retry_button.hide()
-        self._plan_from(snapshot)
+        self.read_label.setText(
+            self.tr("The plan rests on the tenant as read at {time}.").format(
+                time=snapshot.read_at.astimezone().strftime("%H:%M:%S")
+            )
+        )
 
     def _show_skipped(self) -> None:
         self._clear()
@@ -288,7 +329,12 @@ class PlanPage(WizardPage):
         self.cards = {}
 
     def _plan_from(self, snapshot: TenantSnapshot) -> None:
+        if snapshot is not self.snapshot:
+            # A new read: an earlier run's results describe another state of the tenant.
+            self.result = None
+            self.retry_button.hide()
         self.snapshot = snapshot
+        self._show_read_at()
         method = self.session.profile.method
         if method is None:
             self._clear()
@@ -301,7 +347,7 @@ class PlanPage(WizardPage):
         self.plan = build_plan(
             self.session.profile,
             method,
-            chosen_variant(self.session),
+            self.session.chosen_variant(),
             snapshot,
             self.session.cloud,
             self.resolutions,
@@ -415,6 +461,7 @@ class PlanPage(WizardPage):
         done = plan is not None and plan.nothing_to_change and not plan.blockers
         self.skip_box.setVisible(plan is not None and not done)
         self.copy_all.setEnabled(bool(self._all_powershell()))
+        self.check_button.setEnabled(not self.running and self.session.signed_in is not None)
         self.refresh_complete()
 
     def incomplete_reason(self) -> str | None:
@@ -446,11 +493,11 @@ class PlanPage(WizardPage):
         choices; everything it needs is taken from the session here, not on the worker.
         """
         session = self.session
-        admin, graph = tenant_clients(session)
+        admin, graph = session.tenant_clients()
         profile = session.profile
         method = profile.method
         cloud = session.cloud
-        variant = chosen_variant(session)
+        variant = session.chosen_variant()
         resolutions = dict(self.resolutions)
         today = session.today()
         assert method is not None
@@ -472,7 +519,7 @@ class PlanPage(WizardPage):
             self._plan_from_none()
             return
         try:
-            admin, graph = tenant_clients(self.session)
+            admin, graph = self.session.tenant_clients()
         except WizardError as exc:
             self.show_error(exc, doing=self.tr("reading the tenant"))
             return
@@ -525,7 +572,7 @@ class PlanPage(WizardPage):
     def _read_then_apply(self) -> None:
         session = self.session
         try:
-            admin, graph = tenant_clients(session)
+            admin, graph = session.tenant_clients()
         except WizardError as exc:
             self.show_error(exc, doing=self.tr("reading the tenant"))
             return
@@ -611,6 +658,7 @@ class PlanPage(WizardPage):
         if isinstance(snapshot, TenantSnapshot):
             self.session.set_tenant_snapshot(snapshot)
             self.snapshot = snapshot
+            self._show_read_at()
         self.session.set_apply_result(result)
         # Show the plan as it was applied, with each change's result.
         self._show_plan(plan, result)

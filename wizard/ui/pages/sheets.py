@@ -12,7 +12,8 @@ only when the user ticks the box for that export.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from PySide6.QtCore import QLocale, QSize, Qt, QTimer, QUrl
@@ -36,13 +37,16 @@ from PySide6.QtWidgets import (
 from wizard.core.clouds import Cloud, device_facing
 from wizard.core.errors import SecretStoreError
 from wizard.core.i18n import tr
+from wizard.core.journal import EntryKind, JournalEntry, exported
 from wizard.core.methods import RELAY_METHODS
 from wizard.core.profile import Printer, SiteProfile
-from wizard.core.report_model import SetupReport
+from wizard.core.report_model import report_from_journal
 from wizard.core.sheet import (
     PASSWORD_METHODS,
+    LastTest,
     PrinterSheet,
     build_site_sheets,
+    last_tests_from,
     printer_password_purpose,
 )
 from wizard.export.layout import Paper
@@ -221,6 +225,7 @@ class SheetsPage(WizardPage):
                 vendor_by_id,
                 today=self.session.today(),
                 mx_host=self.session.relay_host(),
+                last_tests=self._last_tests(),
             )
             if self._cloud() is not self.session.cloud:
                 self.notice.set_status(
@@ -244,6 +249,10 @@ class SheetsPage(WizardPage):
             self.printer_list.setCurrentRow(0)
         self._render_previews()
         self._update_buttons()
+
+    def _last_tests(self) -> Mapping[str, LastTest]:
+        """Each printer's last test message, from the session journal and the history."""
+        return last_tests_from(self.session.history, self.session.profile.printers)
 
     def selected_sheets(self) -> tuple[PrinterSheet, ...]:
         ticked = {
@@ -372,6 +381,7 @@ class SheetsPage(WizardPage):
         cloud = self._cloud()
         today = self.session.today()
         relay = self.session.relay_host()
+        last_tests = self._last_tests()
 
         def read(_token: CancelToken) -> tuple[PrinterSheet, ...]:
             passwords = _read_passwords(profile.site.name, profile.printers, names)
@@ -383,6 +393,7 @@ class SheetsPage(WizardPage):
                 printers=names,
                 passwords=passwords,
                 mx_host=relay,
+                last_tests=last_tests,
             )
 
         def read_done(chosen: tuple[PrinterSheet, ...] | None, error: BaseException | None) -> None:
@@ -418,7 +429,14 @@ class SheetsPage(WizardPage):
             self._exported(None, error, profile)
             return
         folder = target if per_printer else target.parent
-        self._write_files(files, folder, profile, with_passwords=with_passwords)
+        self._write_files(
+            files,
+            folder,
+            profile,
+            with_passwords=with_passwords,
+            kind=EntryKind.SHEETS_EXPORTED,
+            detail=", ".join(s.printer_name for s in sheets),
+        )
 
     def _write_files(
         self,
@@ -427,10 +445,16 @@ class SheetsPage(WizardPage):
         profile: SiteProfile,
         *,
         with_passwords: bool,
+        kind: EntryKind,
+        detail: str = "",
         label: str = "",
     ) -> None:
-        """On a worker: the painted files, then the site profile beside them."""
+        """On a worker: the painted files, then the site profile beside them, its
+        history with this export in it (recorded in the journal once it is written)."""
         profile_path = self.session.profile_path or profiles_dir() / default_profile_name(profile)
+        entry = exported(kind, [path.name for path, _ in files], self.session.now(), detail)
+        saving = self.session.profile_for_saving()
+        profile = replace(profile, history=(*saving.history, entry))
 
         def work(_token: CancelToken) -> ExportResult:
             folder.mkdir(parents=True, exist_ok=True)
@@ -441,14 +465,18 @@ class SheetsPage(WizardPage):
 
         self.run_task(
             work,
-            lambda result, error: self._exported(result, error, profile),
+            lambda result, error: self._exported(result, error, profile, entry),
             name="export files",
             label=label or self.tr("Writing the sheets…"),
             cancellable=False,
         )
 
     def _exported(
-        self, result: ExportResult | None, error: BaseException | None, profile: SiteProfile
+        self,
+        result: ExportResult | None,
+        error: BaseException | None,
+        profile: SiteProfile,
+        entry: JournalEntry | None = None,
     ) -> None:
         self._set_busy(False)
         if error is not None or result is None:
@@ -457,6 +485,8 @@ class SheetsPage(WizardPage):
             )
             return
         self.session.mark_saved(result.profile_path, profile)
+        if entry is not None:
+            self.session.record(entry)
         self.last_folder = result.folder
         self.open_button.setEnabled(True)
         files = ", ".join(p.name for p in result.files)
@@ -498,9 +528,11 @@ class SheetsPage(WizardPage):
     def export_report(self, target: Path) -> None:
         profile = self.session.profile
         assessment = self.session.advice.for_method(profile.method) if profile.method else None
-        report = SetupReport.for_profile(
+        # Drawn from the journal: what was read, changed, checked and sent, as it happened.
+        report = report_from_journal(
             profile,
             self.session.today(),
+            self.session.history,
             assessment=assessment,
             relay_host=self.session.relay_host(),
         )
@@ -515,6 +547,7 @@ class SheetsPage(WizardPage):
             target.parent,
             profile,
             with_passwords=False,
+            kind=EntryKind.REPORT_EXPORTED,
             label=self.tr("Writing the setup report…"),
         )
 

@@ -1,7 +1,10 @@
-"""Summary: what was entered, the chosen method, each device's settings; save it.
+"""Summary: what was done, what was entered, the chosen method, each device's
+settings; save it.
 
-This is the end of the wizard until the sign-in, tenant, DNS and test steps exist.
-It states what was decided and saves the site profile; it claims nothing else.
+"What was done" is drawn from the session journal (wizard/core/journal.py): the
+tenant read, each change with its PowerShell line, the DNS check, the test messages
+and exports, as they happened. It claims nothing the journal does not hold. A profile
+opened from a file also shows what was done the last time.
 """
 
 from __future__ import annotations
@@ -20,6 +23,15 @@ from PySide6.QtWidgets import (
 
 from wizard.core.clouds import device_facing
 from wizard.core.device_settings import AuthKind, device_settings
+from wizard.core.journal import (
+    ChangeOutcome,
+    EntryKind,
+    EntryOutcome,
+    change_outcome,
+    entry_line,
+    last_time_text,
+    when_text,
+)
 from wizard.core.methods import METHOD_INFO, RELAY_METHODS
 from wizard.core.profile import SiteProfile
 from wizard.services.paths import profiles_dir
@@ -42,7 +54,9 @@ class SummaryPage(WizardPage):
 
     def build(self) -> None:
         self.setTitle(self.tr("Summary"))
-        self.setSubTitle(self.tr("Check what you entered, then save it as a site profile."))
+        self.setSubTitle(
+            self.tr("What was done, what you entered and each device's settings; save it.")
+        )
         self._content = QWidget(self.body)
         self._content_layout = QVBoxLayout(self._content)
         self._content_layout.setContentsMargins(0, 0, 0, 0)
@@ -55,8 +69,8 @@ class SummaryPage(WizardPage):
         footer.addWidget(
             HintLabel(
                 self.tr(
-                    "The site profile keeps the site, its devices and the chosen method, so "
-                    "you can open it again later. It never contains a password."
+                    "The site profile keeps the site, its devices, the chosen method and what "
+                    "was done, so you can open it again later. It never contains a password."
                 ),
                 self,
             )
@@ -79,6 +93,8 @@ class SummaryPage(WizardPage):
         self.session.unsavedChanged.connect(lambda _u: self._show_saved_state())
         self.session.profilePathChanged.connect(lambda _p: self._show_saved_state())
         self.session.relayHostChanged.connect(self._relay_host_changed)
+        self.session.journalChanged.connect(self._relay_host_changed)
+        self.done_lines: list[StatusLine] = []
 
     def initializePage(self) -> None:
         self.status.clear_message()
@@ -97,14 +113,7 @@ class SummaryPage(WizardPage):
         profile = self.session.profile
         site = profile.site
         layout = self._content_layout
-        layout.addWidget(
-            StatusLine(
-                Tone.INFO,
-                self.tr("Nothing changed yet"),
-                self.tr("Relay Wizard has not changed anything in your Microsoft 365 tenant."),
-                self._content,
-            )
-        )
+        self._add_what_was_done()
         layout.addWidget(SectionTitle(self.tr("The site"), self._content))
         rows = ValueRows(self._content)
         rows.add(self.tr("Site"), site.name)
@@ -187,6 +196,78 @@ class SummaryPage(WizardPage):
             layout.addWidget(rows)
             self._sections[printer.name] = rows
 
+    def _add_what_was_done(self) -> None:
+        """The journal of this window, each kind's latest result, in plain words."""
+        layout = self._content_layout
+        journal = self.session.journal
+        self.done_lines = []
+        layout.addWidget(SectionTitle(self.tr("What was done"), self._content))
+        tones = {
+            EntryOutcome.OK: Tone.GOOD,
+            EntryOutcome.ATTENTION: Tone.WARNING,
+            EntryOutcome.FAILED: Tone.BAD,
+            EntryOutcome.INFO: Tone.INFO,
+        }
+
+        def line(tone: Tone, word: str, text: str) -> None:
+            widget = StatusLine(tone, word, text, self._content)
+            layout.addWidget(widget)
+            self.done_lines.append(widget)
+
+        changed = [
+            e
+            for e in journal.changes()
+            if change_outcome(e) in (ChangeOutcome.APPLIED, ChangeOutcome.FAILED)
+        ]
+        if not changed:
+            line(
+                Tone.INFO,
+                self.tr("Nothing changed"),
+                self.tr("Relay Wizard has not changed anything in your Microsoft 365 tenant."),
+            )
+        read = journal.last(EntryKind.TENANT_READ)
+        if read is not None:
+            line(
+                tones[read.outcome],
+                self.tr("Tenant read"),
+                self.tr("{title} at {when}.").format(title=read.title, when=when_text(read.at)),
+            )
+        for entry in journal.changes():
+            text = entry_line(entry)
+            if entry.command:
+                text += "\n" + entry.command
+            line(tones[entry.outcome], self.tr("Change"), text)
+        dns = journal.last(EntryKind.DNS_CHECKED)
+        if dns is not None:
+            open_checks = [i.label for i in dns.items if i.outcome is not EntryOutcome.OK]
+            text = dns.title + (f" ({', '.join(open_checks)})" if open_checks else "")
+            line(tones[dns.outcome], self.tr("DNS"), f"{text}, {when_text(dns.at)}.")
+        record = journal.last_test()
+        if record is not None:
+            text = self.tr("{reference}: {verdict}").format(
+                reference=record.reference, verdict=record.verdict.rstrip(".")
+            )
+            if record.delivery:
+                text += self.tr("; message trace: {delivery}").format(delivery=record.delivery)
+            line(
+                Tone.GOOD if record.passed else Tone.BAD,
+                self.tr("Test message"),
+                f"{text} ({when_text(record.when)})",
+            )
+        for kind in (EntryKind.SHEETS_EXPORTED, EntryKind.REPORT_EXPORTED):
+            exported = journal.last(kind)
+            if exported is not None:
+                line(Tone.GOOD, self.tr("Exported"), exported.title)
+        # Only what earlier runs did: a save puts this window's entries in the history.
+        now = set(journal.entries)
+        earlier = last_time_text(e for e in self.session.profile.history if e not in now)
+        if earlier:
+            line(Tone.NEUTRAL, self.tr("Earlier"), earlier)
+
+    def done_text(self) -> str:
+        """Everything "What was done" says, as one text (for tests and the self-test)."""
+        return "\n".join(f"{w.word}: {w.text}" for w in self.done_lines)
+
     def section(self, key: str) -> dict[str, str]:
         """The rows shown for "site" or a device's name (for tests and the self-test)."""
         return dict(self._sections[key].values)
@@ -234,7 +315,8 @@ class SummaryPage(WizardPage):
         dialog.open()
 
     def save_to(self, path: Path) -> None:
-        profile = self.session.profile
+        # With this window's journal in its history: reopening it shows what was done.
+        profile = self.session.profile_for_saving()
         self._saving = True
         self.save_button.setEnabled(False)
         self.status.clear_message()

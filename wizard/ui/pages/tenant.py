@@ -1,9 +1,11 @@
 """Tenant check: what the tenant's settings mean for the chosen method. Read only.
 
-The check runs when the page opens (off the UI thread, cancellable) and again on
-"Check again". Each finding is a card: status icon + word + colour, a plain title,
-what it means, the value it rests on, and the step that fixes it. The snapshot is
-kept in the session for the plan, the DNS step (MX and DKIM targets) and the report.
+The check runs every time the page opens (off the UI thread, cancellable: a fraction
+of a second), again on "Check again", and again when a test or probe contradicts what
+was read (the page says what did not match). Each finding is a card: status icon +
+word + colour, a plain title, what it means, the value it rests on, and the step that
+fixes it. The snapshot is kept in the session for the plan, the DNS step (MX and DKIM
+targets) and the report.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from wizard.core.advisor import Variant
 from wizard.core.methods import METHOD_INFO
 from wizard.core.steps import STEP_TITLES, WizardStep
 from wizard.core.tenant import TenantSnapshot
@@ -25,7 +26,6 @@ from wizard.core.tenant_findings import (
 from wizard.services.cancel import Cancelled
 from wizard.services.tenant_check import addresses_for, check_site
 from wizard.ui.pages.base import PageId, WizardPage
-from wizard.ui.pages.signin import tenant_clients
 from wizard.ui.session import WizardSession
 from wizard.ui.style import Tone, scaled_font
 from wizard.ui.tasks import CancelToken, Task, TaskCancelled
@@ -38,13 +38,6 @@ SEVERITY_TONES: dict[Severity, Tone] = {
     Severity.WARNING: Tone.WARNING,
     Severity.PROBLEM: Tone.BAD,
 }
-
-
-def chosen_variant(session: WizardSession) -> Variant:
-    method = session.profile.method
-    if method is None:
-        return Variant.STANDARD
-    return session.advice.for_method(method).variant
 
 
 def check_key(session: WizardSession) -> tuple[object, ...]:
@@ -120,6 +113,10 @@ class TenantPage(WizardPage):
         )
         self.overall = StatusLine(Tone.NEUTRAL, self.tr("Not checked yet"), "", self.body)
         self.body_layout.addWidget(self.overall)
+        # Why the tenant is being read again (a test or probe disagreed with it).
+        self.stale_line = StatusLine(Tone.WARNING, self.tr("Read again"), "", self.body)
+        self.stale_line.hide()
+        self.body_layout.addWidget(self.stale_line)
         self.summary = ValueRows(self.body)
         self.body_layout.addWidget(self.summary)
         # The finding cards go straight into the body, after these: a nested container
@@ -139,6 +136,7 @@ class TenantPage(WizardPage):
         self.task: Task[TenantSnapshot] | None = None
         self._key: tuple[object, ...] | None = None
         self.check_button.clicked.connect(self.start_check)
+        self.session.tenantStale.connect(self._contradicted)
 
     # State ---------------------------------------------------------------------------------
 
@@ -150,11 +148,26 @@ class TenantPage(WizardPage):
         if self.session.signed_in is None:
             self._show_skipped()
             return
-        snapshot = self.session.tenant_snapshot
-        if snapshot is not None and self._key == check_key(self.session):
-            self._show(snapshot)
-            return
+        # Read again on every visit: the tenant may have changed since (a planted fault,
+        # another admin, the plan), and a read takes a fraction of a second.
+        self._show_stale(self.session.tenant_stale)
         self.start_check()
+
+    def shown(self) -> None:
+        # Come back to (Back, a "Fix in" jump): read again, the tenant may have changed.
+        if not self.running and self.session.signed_in is not None:
+            self._show_stale(self.session.tenant_stale)
+            self.start_check()
+
+    def _show_stale(self, reason: str) -> None:
+        if reason:
+            self.stale_line.set_status(Tone.WARNING, self.tr("Read again"), reason)
+        self.stale_line.setVisible(bool(reason))
+
+    def _contradicted(self, reason: str) -> None:
+        if self.isVisible() and self.session.signed_in is not None:
+            self._show_stale(reason)
+            self.start_check()
 
     def incomplete_reason(self) -> str | None:
         if self.session.signed_in is None:
@@ -196,7 +209,7 @@ class TenantPage(WizardPage):
             return
         session = self.session
         try:
-            admin, graph = tenant_clients(session)
+            admin, graph = session.tenant_clients()
         except Exception as exc:  # noqa: BLE001 - shown as any other failure
             self.show_error(exc, doing=self.tr("reading the tenant"))
             return
@@ -242,6 +255,10 @@ class TenantPage(WizardPage):
         self._key = key
         self.session.set_tenant_snapshot(snapshot)
         self._show(snapshot)
+        if key != check_key(self.session):
+            # The site or method changed while reading: this read answers another
+            # question, so ask the tenant again.
+            self.start_check()
 
     def _show(self, snapshot: TenantSnapshot) -> None:
         self._clear()
@@ -252,7 +269,7 @@ class TenantPage(WizardPage):
             snapshot,
             profile,
             method,
-            chosen_variant(self.session),
+            self.session.chosen_variant(),
             self.session.cloud,
             self.session.today(),
         )

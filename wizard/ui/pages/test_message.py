@@ -23,12 +23,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from wizard.core.clouds import Cloud, device_facing
 from wizard.core.device_settings import AuthKind, DeviceSettings, device_settings
 from wizard.core.errors import InvalidInput, SecretStoreError, WizardError
 from wizard.core.methods import METHOD_INFO, RELAY_METHODS, Tri
 from wizard.core.profile import Printer
 from wizard.core.secret_names import password_purpose
-from wizard.core.steps import WizardStep
 from wizard.core.transcript import SmtpTestResult, TranscriptLine
 from wizard.core.validation import check_email
 from wizard.services.atomic import write_atomic
@@ -54,17 +54,6 @@ from wizard.ui.widgets.form import Field, add_field
 from wizard.ui.widgets.labels import HintLabel, SectionTitle, StatusLine
 from wizard.ui.widgets.transcript_view import TranscriptView
 from wizard.ui.widgets.verdict_banner import VerdictBanner
-
-# The page that applies each fix (WizardStep.OUTSIDE has none).
-STEP_PAGES: dict[WizardStep, PageId] = {
-    WizardStep.SITE: PageId.SITE,
-    WizardStep.METHOD: PageId.METHOD,
-    WizardStep.SIGN_IN: PageId.SIGN_IN,
-    WizardStep.TENANT: PageId.TENANT,
-    WizardStep.PLAN: PageId.PLAN,
-    WizardStep.DNS: PageId.DNS,
-    WizardStep.SHEETS: PageId.SHEETS,
-}
 
 
 class TestMessagePage(WizardPage):
@@ -251,7 +240,18 @@ class TestMessagePage(WizardPage):
     # What the test will do ----------------------------------------------------------------
 
     def settings(self) -> DeviceSettings | None:
-        """The device settings for the profile's method and the typed sender."""
+        """The settings the test uses: the session's cloud (in the demo, the sandbox's
+        own servers on this computer)."""
+        return self._settings_for(self.session.cloud)
+
+    def device_values(self) -> DeviceSettings | None:
+        """The settings the device would be given: Microsoft 365's, in the demo too."""
+        facing = device_facing(self.session.cloud)
+        if facing is self.session.cloud:
+            return self.settings()
+        return self._settings_for(facing)
+
+    def _settings_for(self, cloud: Cloud) -> DeviceSettings | None:
         profile = self.session.profile
         if profile.method is None:
             return None
@@ -265,7 +265,7 @@ class TestMessagePage(WizardPage):
         try:
             return device_settings(
                 profile.method,
-                self.session.cloud,
+                cloud,
                 domain=domain,
                 sender=checked.value,
                 username=printer.username if printer is not None else None,
@@ -277,30 +277,37 @@ class TestMessagePage(WizardPage):
 
     def _refresh(self) -> None:
         settings = self.settings()
+        shown = self.device_values()
         method = self.session.profile.method
         if method is None:
             self._settings_line.setText(self.tr("Choose a sending method first (step Method)."))
-        elif settings is None:
+        elif settings is None or shown is None:
             self._settings_line.setText(
                 self.tr("Method: {method}.").format(method=METHOD_INFO[method].title)
             )
         else:
             signs_in = (
-                self.tr("signs in as {user}").format(user=settings.username)
-                if settings.auth is not AuthKind.NONE
+                self.tr("signs in as {user}").format(user=shown.username)
+                if shown.auth is not AuthKind.NONE
                 else self.tr("no sign-in")
             )
-            self._settings_line.setText(
-                self.tr(
-                    "Method: {method}. Server {server}, port {port}, {security}; {auth}."
-                ).format(
-                    method=METHOD_INFO[settings.method].title,
-                    server=self._server_text(settings),
-                    port=settings.port,
-                    security=security_text(settings.security),
-                    auth=signs_in,
-                )
+            text = self.tr(
+                "Method: {method}. The device is given server {server}, port {port}, "
+                "{security}; {auth}."
+            ).format(
+                method=METHOD_INFO[shown.method].title,
+                server=self._server_text(shown),
+                port=shown.port,
+                security=security_text(shown.security),
+                auth=signs_in,
             )
+            if shown is not settings:
+                # The demo's own mail never leaves this computer: say where it goes.
+                text += " " + self.tr(
+                    "In the demo this test is delivered to the sandbox's own mail server on "
+                    "this computer ({server}:{port})."
+                ).format(server=settings.server or "…", port=settings.port)
+            self._settings_line.setText(text)
         auth = settings.auth if settings is not None else AuthKind.NONE
         self._set_hints(settings)
         self._password_box.setVisible(auth is AuthKind.PASSWORD)
@@ -495,7 +502,8 @@ class TestMessagePage(WizardPage):
             )
             return
         self._show_result(result)
-        self.session.set_test_result(result)
+        printer = self._printer()
+        self.session.set_test_result(result, device=printer.name if printer is not None else "")
         if self._remembered and result.auth_mechanism and result.sent:
             self._password.clear()
             self._keyring_has.clear()
@@ -506,44 +514,22 @@ class TestMessagePage(WizardPage):
     def _show_result(self, result: SmtpTestResult) -> None:
         if tuple(self.transcript.lines) != result.lines:
             self.transcript.set_lines(result.lines)
-        target = STEP_PAGES.get(result.verdict.step)
-        can_go = target is not None and self._can_reach(int(target))
-        self.verdict.show_result(result, can_go)
+        self.verdict.show_result(result, self.can_go_to_step(result.verdict.step))
         self._update_copy_buttons()
         if self.scroll_area is not None:
             self.scroll_area.ensureWidgetVisible(self.verdict)
 
-    def _can_reach(self, goal: int) -> bool:
-        wizard = self.wizard()
-        if wizard is None or goal == int(self.page_id) or goal not in wizard.pageIds():
-            return False
-        return goal in wizard.visitedIds() or goal >= wizard.startId()
-
     def _go_to_fix(self) -> None:
-        step = self.verdict.step
-        target = STEP_PAGES.get(step) if step is not None else None
-        wizard = self.wizard()
-        if target is None or wizard is None or not self._can_reach(int(target)):
-            return
-        goal = int(target)
-        if goal in wizard.visitedIds():
-            # Back through the history keeps what every page holds.
-            while wizard.currentId() != goal:
-                before = wizard.currentId()
-                wizard.back()
-                if wizard.currentId() == before:
-                    return
-            return
-        if goal < wizard.currentId():
-            # Not in this run's history (the wizard started later): walk from the start.
-            wizard.restart()
-        for _ in range(len(PageId)):
-            if wizard.currentId() == goal:
-                return
-            before = wizard.currentId()
-            wizard.next()
-            if wizard.currentId() == before:
-                return  # a page on the way is incomplete; it says why
+        # After a failure, coming back with Next sends the test again
+        # (returned_from_fix); after a pass the button only moves on along the path.
+        result = self.session.test_result
+        self.go_to_step(self.verdict.step, come_back=result is None or not result.sent)
+
+    def returned_from_fix(self, fixed_at: PageId) -> None:
+        """Back from the step that fixes the last failure: send the test again."""
+        self._refresh()
+        if self._send_problem() is None and not self._busy():
+            self.send()
 
     # The message trace ----------------------------------------------------------------------
 

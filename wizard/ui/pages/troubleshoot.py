@@ -4,9 +4,9 @@ The device comes from the opened site profile or is typed in (method, sender, se
 and port, TLS, password or OAuth). "Run the checks" runs them off the UI thread, in
 the order a connection is made; each row fills in as its result arrives (icon + word
 + colour, plain words) and a problem offers "Fix in <step>", which jumps to that step
-of the wizard (Back returns here). Signing in is optional: without it the tenant's
-connectors, mail flow rules and message trace say "Sign in to check this". The
-findings export as PDF and JSON.
+of the wizard: Back returns here, Next returns here and runs the checks again.
+Signing in is optional: without it the tenant's connectors, mail flow rules and
+message trace say "Sign in to check this". The findings export as PDF and JSON.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from wizard.core.clouds import device_facing
 from wizard.core.device_settings import AuthKind, DeviceSettings, Security, device_settings
 from wizard.core.errors import InvalidInput, SecretStoreError
 from wizard.core.findings import Finding
+from wizard.core.journal import EntryKind, findings_checked
 from wizard.core.methods import METHOD_INFO, RELAY_METHODS, Method, Tri
 from wizard.core.profile import Printer, SiteProfile
 from wizard.core.secret_names import password_purpose
@@ -53,7 +54,6 @@ from wizard.services.troubleshooter import Troubleshooter, TroubleshootOptions
 from wizard.ui.findings_export import FindingsExporter, safe_file_stem
 from wizard.ui.messages import UserMessage
 from wizard.ui.pages.base import PageId, WizardPage
-from wizard.ui.pages.test_message import STEP_PAGES
 from wizard.ui.style import Tone
 from wizard.ui.tasks import CancelToken, Task, TaskCancelled
 from wizard.ui.widgets.finding_row import FindingRow, finding_tone
@@ -502,14 +502,7 @@ class TroubleshootPage(WizardPage):
         self._update_buttons()
 
     def _can_fix(self, step: WizardStep) -> bool:
-        wizard = self.wizard()
-        target = STEP_PAGES.get(step)
-        return (
-            wizard is not None
-            and target is not None
-            and int(target) in wizard.pageIds()
-            and int(target) != wizard.currentId()
-        )
+        return self.can_go_to_step(step)
 
     def _one_result(self, value: object) -> None:
         if not isinstance(value, Finding):
@@ -542,6 +535,27 @@ class TroubleshootPage(WizardPage):
 
     def show_report(self, report: TroubleshootReport) -> None:
         self.report = report
+        self.session.record(
+            findings_checked(
+                EntryKind.TROUBLESHOOT,
+                report.device.name or report.device.sender,
+                report.findings,
+                self.session.now(),
+            )
+        )
+        against = next(
+            (
+                f
+                for f in report.findings
+                if f.needs_action and f.step in (WizardStep.PLAN, WizardStep.TENANT)
+            ),
+            None,
+        )
+        if against is not None:
+            # The tenant is not as the last read said: pages showing it read it again.
+            self.session.contradicts_tenant(
+                self.tr("Troubleshoot found: {0}.").format(against.title)
+            )
         for finding in report.findings:
             self.rows[CheckId(finding.id)].set_finding(finding, self._can_fix)
         top = report.headline
@@ -573,10 +587,9 @@ class TroubleshootPage(WizardPage):
     # Fixing -------------------------------------------------------------------------------
 
     def fix(self, check: CheckId, step: WizardStep) -> None:
-        """Go to the step that fixes a finding (Back comes back here)."""
-        target = STEP_PAGES.get(step)
-        wizard = self.wizard()
-        if target is None or wizard is None:
+        """Go to the step that fixes a finding (Back comes back here; Next comes back
+        and runs the checks again)."""
+        if not self.can_go_to_step(step):
             return
         report = self.report
         if (
@@ -598,9 +611,15 @@ class TroubleshootPage(WizardPage):
         if report is not None and check is CheckId.PORTS and report.port25_blocked:
             # The advisor then ranks the methods on port 587 first.
             self.session.update_site(port25_open=Tri.NO)
-        jump = getattr(wizard, "jump_to", None)
-        if callable(jump):
-            jump(target)
+        self.go_to_step(step)
+
+    def returned_from_fix(self, fixed_at: PageId) -> None:
+        """Back from the fix with Next: the device as the profile now has it, checked
+        again (unless something needed for the checks is missing: the page says what)."""
+        self._load_devices()
+        self._show_signed_in()
+        if self._problem() is None:
+            self.run_checks()
 
     # A site profile -------------------------------------------------------------------------
 

@@ -1,8 +1,8 @@
 """Welcome: start a new setup, open a saved site profile, troubleshoot a device or audit a
 tenant, and choose the cloud.
 
-Troubleshoot and Audit are side paths (RelayWizard.set_route): Welcome → Sign in →
-Troubleshoot (signing in is optional there) or → Audit (it reads the tenant).
+Troubleshoot and Audit are side paths (wizard/ui/navigation.py's ROUTES): Welcome →
+Sign in → Troubleshoot (signing in is optional there) or → Audit (it reads the tenant).
 """
 
 from __future__ import annotations
@@ -24,11 +24,13 @@ from PySide6.QtWidgets import (
 )
 
 from wizard.core.clouds import CLOUDS, SELECTABLE_CLOUDS, CloudId, cloud_by_id
+from wizard.core.journal import last_time_text
 from wizard.core.profile import SiteProfile
 from wizard.services.paths import profiles_dir
 from wizard.services.profile_store import load_profile
 from wizard.ui.messages import UserMessage
-from wizard.ui.pages.base import PATH, PageId, WizardPage
+from wizard.ui.navigation import ROUTES, Route
+from wizard.ui.pages.base import PageId, WizardPage
 from wizard.ui.style import Tone
 from wizard.ui.tasks import CancelToken
 from wizard.ui.widgets.copy import CopyButton
@@ -43,10 +45,12 @@ class StartMode(Enum):
     AUDIT = "audit"
 
 
-# The side paths; the main path (New, Open) walks every registered page.
-ROUTES: dict[StartMode, tuple[PageId, ...]] = {
-    StartMode.TROUBLESHOOT: (PageId.WELCOME, PageId.SIGN_IN, PageId.TROUBLESHOOT),
-    StartMode.AUDIT: (PageId.WELCOME, PageId.SIGN_IN, PageId.AUDIT),
+# The way each choice goes; the main path (New, Open) walks every registered page.
+START_ROUTES: dict[StartMode, Route] = {
+    StartMode.NEW: Route.MAIN,
+    StartMode.OPEN: Route.MAIN,
+    StartMode.TROUBLESHOOT: Route.TROUBLESHOOT,
+    StartMode.AUDIT: Route.AUDIT,
 }
 
 
@@ -108,6 +112,11 @@ class WelcomePage(WizardPage):
         row.addWidget(self._opened, 1)
         row.addWidget(self._copy_path)
         open_layout.addLayout(row)
+        # What the profile's history says was done the last time, and when.
+        self.last_time = HintLabel("", open_box)
+        self.last_time.setObjectName("lastTime")
+        self.last_time.hide()
+        open_layout.addWidget(self.last_time)
         layout.addWidget(_choice(self._open, _indented(open_box)))
         troubleshoot_hint = self.tr(
             "A printer or app stopped sending: check its server, ports 25 and 587, "
@@ -157,6 +166,7 @@ class WelcomePage(WizardPage):
         self._modes.buttonToggled.connect(lambda *_: self._mode_changed())
         self._cloud.currentIndexChanged.connect(self._cloud_chosen)
         self.session.profilePathChanged.connect(lambda _p: self._show_opened())
+        self.session.profilePathChanged.connect(self._show_last_time)
         self.session.cloudChanged.connect(lambda _c: self._show_cloud())
         self._show_cloud()
         self._show_opened()
@@ -185,19 +195,17 @@ class WelcomePage(WizardPage):
         self._mode_changed()
 
     def _mode_changed(self) -> None:
+        route = START_ROUTES[self.mode]
+        nav = self.navigator()
+        if nav is not None:
+            nav.set_route(route)
         wizard = self.wizard()
-        route = ROUTES.get(self.mode)
-        set_route = getattr(wizard, "set_route", None)
-        if callable(set_route):
-            set_route(route)
         if wizard is not None:
             have = set(wizard.pageIds())
-            ids = [int(p) for p in route if int(p) in have] if route else sorted(have)
-            path = set(PATH)
             titles = [
-                wizard.page(i).title()
-                for i in ids
-                if i != int(self.page_id) and (route is not None or PageId(i) in path)
+                wizard.page(int(p)).title()
+                for p in ROUTES[route]
+                if int(p) in have and p is not self.page_id
             ]
             steps = " → ".join(t for t in titles if t)
             self._steps.setText(self.tr("The steps: {steps}.").format(steps=steps))
@@ -296,6 +304,11 @@ class WelcomePage(WizardPage):
             )
         self._copy_path.setVisible(path is not None)
         self.refresh_complete()
+
+    def _show_last_time(self, _path: object = None) -> None:
+        text = last_time_text(self.session.profile.history)
+        self.last_time.setText(text)
+        self.last_time.setVisible(bool(text) and self.session.profile_path is not None)
 
     # The cloud ---------------------------------------------------------------------------
 

@@ -113,6 +113,16 @@ CASES = [
         can_apply=False,
     ),
     Case(
+        "local relay: it submits as the mailbox with OAuth -> switch on the mailbox only",
+        Method.LOCAL_RELAY,
+        statuses={MAILBOX_ID: ChangeStatus.NEEDED},
+        powershell={
+            MAILBOX_ID: f"Set-CASMailbox -Identity 'scanner@{DOMAIN}' "
+            "-SmtpClientAuthenticationDisabled $false"
+        },
+        can_apply=True,
+    ),
+    Case(
         "smtp auth: mailbox explicitly off",
         Method.SMTP_AUTH_OAUTH,
         snapshot=replace(

@@ -13,12 +13,3 @@ def password_purpose(login: str) -> str:
     Logins are email addresses, which Exchange compares without regard to case.
     """
     return f"smtp-password:{login.strip().lower()}"
-
-
-def relay_device_password_purpose(username: str) -> str:
-    """The keyring purpose of the password the local relay made for one device.
-
-    Never the mailbox's password: it opens only the relay. The same name as the relay's
-    own configuration uses (core.relay), so the sheet and the relay read one entry.
-    """
-    return f"relay-device-password:{username.strip().lower()}"

@@ -40,6 +40,7 @@ from wizard.core.device_settings import (
 from wizard.core.i18n import tr
 from wizard.core.methods import METHOD_INFO, Method, Tri
 from wizard.core.profile import Printer, SiteProfile
+from wizard.core.relay import device_password_purpose as relay_device_password_purpose
 from wizard.core.relay_host import RelayHost
 from wizard.core.retirement import (
     HVE_BASIC_UNTIL,
@@ -47,7 +48,7 @@ from wizard.core.retirement import (
     basic_auth_outlook,
     hve_basic_supported,
 )
-from wizard.core.secret_names import password_purpose, relay_device_password_purpose
+from wizard.core.secret_names import password_purpose
 from wizard.core.vendors import FieldKey, OAuthAvailability, OAuthSignIn, Vendor
 
 QR_PAYLOAD_VERSION = 1

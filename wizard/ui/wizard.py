@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget, QWizard
 
 from wizard import APP_NAME
-from wizard.ui.pages.base import PageId, WizardPage
+from wizard.ui.pages.base import PageId, WizardPage, on_path
 from wizard.ui.session import WizardSession
 from wizard.ui.settings import UiSettings, load_ui_settings, save_ui_settings
 from wizard.ui.style import app_stylesheet
@@ -107,7 +107,10 @@ class RelayWizard(QWizard):
         return PageId(self.currentId())
 
     def registered(self) -> list[PageId]:
-        return [PageId(i) for i in sorted(self.pageIds())]
+        """The pages there are, in path order, without the steps the method leaves out."""
+        have = set(self.pageIds())
+        method = self.session.profile.method
+        return [p for p in PageId if int(p) in have and on_path(p, method)]
 
     # Side paths and jumps -------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from wizard.core.methods import Method
 from wizard.ui.messages import UserMessage, report, report_error
 from wizard.ui.session import WizardSession
 from wizard.ui.style import Tone
@@ -47,6 +48,9 @@ class PageId(IntEnum):
     TENANT = 4
     PLAN = 5
     DNS = 6
+    # The local relay's own step, on the path only for that method (METHOD_ONLY). Its
+    # number comes last so no other step's changes; the path follows this listing.
+    RELAY = 13
     TEST = 7
     SHEETS = 8
     FINISH = 9
@@ -60,15 +64,32 @@ class PageId(IntEnum):
 
 SIDE_PAGES: frozenset[PageId] = frozenset({PageId.TROUBLESHOOT, PageId.AUDIT})
 PATH: tuple[PageId, ...] = tuple(p for p in PageId if p not in SIDE_PAGES)
+# Steps on the path only for one method.
+METHOD_ONLY: dict[PageId, Method] = {PageId.RELAY: Method.LOCAL_RELAY}
+# Steps the path leaves out for a method: the Relay step sends its own test message
+# through the relay, the way the device will, instead of the Test message step.
+SKIPPED_FOR: dict[PageId, frozenset[Method]] = {
+    PageId.TEST: frozenset({Method.LOCAL_RELAY}),
+}
 
 
-def next_registered(current: PageId, registered: Iterable[int]) -> int:
-    """The next page on the path that exists, or -1 (the wizard's last page)."""
+def on_path(page_id: PageId, method: Method | None) -> bool:
+    """Whether the step belongs to the path for this method (every step, by default)."""
+    only = METHOD_ONLY.get(page_id)
+    if only is not None and method is not only:
+        return False
+    return method is None or method not in SKIPPED_FOR.get(page_id, frozenset())
+
+
+def next_registered(
+    current: PageId, registered: Iterable[int], method: Method | None = None
+) -> int:
+    """The next page on the path (for `method`) that exists, or -1 (the last page)."""
     if current not in PATH:
         return -1
     have = set(registered)
     for page_id in PATH[PATH.index(current) + 1 :]:
-        if page_id in have:
+        if page_id in have and on_path(page_id, method):
             return int(page_id)
     return -1
 
@@ -237,7 +258,7 @@ class WizardPage(QWizardPage):
             chosen = routed(self.page_id)
             if isinstance(chosen, int):
                 return chosen
-        following = next_registered(self.page_id, wizard.pageIds())
+        following = next_registered(self.page_id, wizard.pageIds(), self.session.profile.method)
         if following == -1 and self.page_id in PATH and getattr(wizard, "pages_pending", False):
             # The next pages are still being added (launch.py): this is not the last
             # page, so Next (disabled for the moment) rather than Finish.

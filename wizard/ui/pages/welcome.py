@@ -28,7 +28,7 @@ from wizard.core.profile import SiteProfile
 from wizard.services.paths import profiles_dir
 from wizard.services.profile_store import load_profile
 from wizard.ui.messages import UserMessage
-from wizard.ui.pages.base import PATH, PageId, WizardPage
+from wizard.ui.pages.base import METHOD_ONLY, PATH, PageId, WizardPage
 from wizard.ui.style import Tone
 from wizard.ui.tasks import CancelToken
 from wizard.ui.widgets.copy import CopyButton
@@ -193,7 +193,8 @@ class WelcomePage(WizardPage):
         if wizard is not None:
             have = set(wizard.pageIds())
             ids = [int(p) for p in route if int(p) in have] if route else sorted(have)
-            path = set(PATH)
+            # A step of one method only (the Relay step) shows once that method is chosen.
+            path = set(PATH) - set(METHOD_ONLY)
             titles = [
                 wizard.page(i).title()
                 for i in ids

@@ -12,6 +12,7 @@ only when the user ticks the box for that export.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from wizard.core.clouds import Cloud, device_facing
+from wizard.core.device_settings import LocalRelayAccess
 from wizard.core.errors import SecretStoreError
 from wizard.core.i18n import tr
 from wizard.core.methods import RELAY_METHODS
@@ -221,6 +223,7 @@ class SheetsPage(WizardPage):
                 vendor_by_id,
                 today=self.session.today(),
                 mx_host=self.session.relay_host(),
+                relay_access=self.session.local_relay_access(),
             )
             if self._cloud() is not self.session.cloud:
                 self.notice.set_status(
@@ -372,9 +375,10 @@ class SheetsPage(WizardPage):
         cloud = self._cloud()
         today = self.session.today()
         relay = self.session.relay_host()
+        access = self.session.local_relay_access()
 
         def read(_token: CancelToken) -> tuple[PrinterSheet, ...]:
-            passwords = _read_passwords(profile.site.name, profile.printers, names)
+            passwords = _read_passwords(profile.site.name, profile.printers, names, access)
             return build_site_sheets(
                 profile,
                 cloud,
@@ -383,6 +387,7 @@ class SheetsPage(WizardPage):
                 printers=names,
                 passwords=passwords,
                 mx_host=relay,
+                relay_access=access,
             )
 
         def read_done(chosen: tuple[PrinterSheet, ...] | None, error: BaseException | None) -> None:
@@ -529,15 +534,23 @@ class SheetsPage(WizardPage):
 
 
 def _read_passwords(
-    site: str, printers: tuple[Printer, ...], names: tuple[str, ...]
+    site: str,
+    printers: tuple[Printer, ...],
+    names: tuple[str, ...],
+    relay_access: Mapping[str, LocalRelayAccess] | None = None,
 ) -> dict[str, str]:
-    """Each chosen printer's password from the keyring; a missing one stops the export."""
+    """Each chosen printer's password from the keyring; a missing one stops the export.
+
+    With the local relay, the password the relay made for the device (`relay_access`).
+    """
     store = SecretStore()
     found: dict[str, str] = {}
     for printer in printers:
         if printer.name not in names:
             continue
-        secret = store.get(site, printer_password_purpose(printer))
+        secret = store.get(
+            site, printer_password_purpose(printer, (relay_access or {}).get(printer.name))
+        )
         if not secret:
             raise SecretStoreError(
                 tr("The keyring holds no password for {printer}.").format(printer=printer.name),

@@ -37,6 +37,8 @@ class RelayStatus:
     running: bool = False
     pid: int | None = None
     listening: list[str] = field(default_factory=list)  # "192.168.1.20:587 (STARTTLS)"
+    # [host, port, starttls] of each listener, for checks from outside
+    ports: list[list[Any]] = field(default_factory=list)
     queued: int = 0
     failed: int = 0
     delivered: int = 0  # since the relay started
@@ -104,7 +106,10 @@ def relay_status(config: RelayConfig, config_path: Path | None = None) -> RelayS
     except (OSError, ValueError):
         status = RelayStatus()
     alive = status.pid is not None and _pid_alive(status.pid)
-    port_open = _answers(config.listen_address, config.submission_port)
+    host, port = config.listen_address, config.submission_port
+    if status.ports:
+        host, port = str(status.ports[0][0]), int(status.ports[0][1])
+    port_open = alive and _answers(host, port)
     status.running = bool(status.running and alive and port_open)
     # The folders are the truth for the counts, whatever the relay last wrote.
     status.queued = count_files(directory / "queue", ".msg")

@@ -3,15 +3,19 @@ own address and password in the keyring, one sign-in per mailbox kept for the re
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pytestqt.qtbot import QtBot
 
+from tests.relay_helpers import allow_smtp_auth, delivered
 from wizard.core.methods import Method, Tri
 from wizard.core.profile import Printer, Site, SiteProfile
 from wizard.core.relay import device_password_purpose
+from wizard.core.vendors import FieldKey
 from wizard.sandbox.identity.browser import StandInBrowser
 from wizard.sandbox.tenant import DEMO_DOMAIN
 from wizard.services.relay import load_config
@@ -21,6 +25,7 @@ from wizard.services.signin import SignIn, SignInSettings
 from wizard.ui.pages.base import PageId
 from wizard.ui.pages.registry import PAGES
 from wizard.ui.pages.relay import RelayPage
+from wizard.ui.pages.sheets import SheetsPage
 from wizard.ui.session import WizardSession
 from wizard.ui.wizard import RelayWizard
 
@@ -78,8 +83,9 @@ class Env:
 def env(qtbot: QtBot, sandbox: Any) -> Iterator[Env]:
     environment = Env(qtbot, sandbox)
     yield environment
-    environment.page.stop_here()
     environment.session.tasks.shutdown()
+    if environment.page.server is not None:
+        environment.page.server.stop()
 
 
 def test_the_relay_step_is_on_the_local_relay_path_only(qtbot: QtBot, sandbox: Any) -> None:
@@ -123,7 +129,8 @@ def test_a_device_gets_its_own_address_user_and_password(env: Env) -> None:
     assert state is not None and state.text() == "Added"
     # The session knows how the device reaches the relay (for the sheets).
     access = env.session.local_relay_access()["Old MFP"]
-    assert (access.host, access.port, access.username) == ("127.0.0.1", 587, "scanner")
+    # The demo runs the relay as this user: a port above 1024.
+    assert (access.host, access.port, access.username) == ("127.0.0.1", 2587, "scanner")
     assert "Sign in as each device's mailbox" in (page.incomplete_reason() or "")
 
 
@@ -169,3 +176,75 @@ def test_the_mailbox_sign_in_is_kept_for_the_relay(env: Env) -> None:
     assert token and len(token) > 20
     assert page.token_line.word == "Signed in"
     assert "Start the relay" in (page.incomplete_reason() or "")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _set_up_device_and_mailbox(env: Env) -> RelayPage:
+    qtbot = env.qtbot
+    allow_smtp_auth(env.sandbox)  # what the Plan step does for the mailbox
+    env.sign_in_admin()
+    env.walk_to(PageId.RELAY)
+    page = env.page
+    qtbot.waitUntil(lambda: not page._busy, timeout=5000)
+    page.port.setValue(_free_port())
+    page.set_device_ip("Old MFP", "127.0.0.1")
+    page.add_button.click()
+    qtbot.waitUntil(lambda: page.config is not None and bool(page.config.devices), timeout=5000)
+    env.browser.upn = SCANNER
+    page.sign_in_button.click()
+    qtbot.waitUntil(lambda: not page.mailboxes_to_sign_in(), timeout=20000)
+    env.browser.join(10)
+    return page
+
+
+def test_the_demo_path_printer_relay_sandbox_delivered(env: Env, output_dir: Path) -> None:
+    """Everything on this computer: the page's test plays the printer, the relay submits
+    to the sandbox with XOAUTH2 as the mailbox, the sandbox delivers and traces it."""
+    qtbot = env.qtbot
+    page = _set_up_device_and_mailbox(env)
+    assert not page.test_button.isEnabled()  # not before the relay runs
+    page.run_button.click()
+    qtbot.waitUntil(lambda: page.running, timeout=10000)
+    assert page.state_line.word == "Running"
+    assert env.session.local_relay_fingerprint  # its CA exists now, for the sheets
+    assert page.test_to.text() == ADMIN
+    qtbot.waitUntil(page.test_button.isEnabled, timeout=5000)
+    page.test_button.click()
+    qtbot.waitUntil(lambda: page.test_line.word in ("Accepted", "Refused"), timeout=15000)
+    assert page.test_line.word == "Accepted", page.test_line.text
+    subject = "Relay Wizard: test message through the office relay"
+    qtbot.waitUntil(lambda: delivered(env.sandbox, subject) == [ADMIN], timeout=15000)
+    qtbot.waitUntil(lambda: "1 delivered" in page.queue_line.text(), timeout=10000)
+    assert "0 waiting" in page.queue_line.text() and "last delivery" in page.queue_line.text()
+    assert page.incomplete_reason() is None
+    assert env.wizard.grab().save(str(output_dir / "relay-step-running.png"))
+    # Next: the Test step is left out (the relay's test was the device's), on to Sheets.
+    env.wizard.next()
+    assert env.wizard.current_page_id() is PageId.SHEETS
+    sheets = env.wizard.page_for(PageId.SHEETS)
+    assert isinstance(sheets, SheetsPage)
+    (sheet,) = sheets.sheets
+    assert sheet.row(FieldKey.SERVER).value == "127.0.0.1"
+    assert sheet.row(FieldKey.PORT).value == str(page.port.value())
+    assert sheet.row(FieldKey.USERNAME).value == "scanner"
+    assert any(env.session.local_relay_fingerprint or "?" in n for n in sheet.notes)
+
+
+def test_a_device_added_while_the_relay_runs_is_taken_at_once(env: Env) -> None:
+    qtbot = env.qtbot
+    page = _set_up_device_and_mailbox(env)
+    page.run_button.click()
+    qtbot.waitUntil(lambda: page.running, timeout=10000)
+    first = page.server
+    # A new password for the device: the relay runs again with the new list.
+    page.add_button.click()
+    qtbot.waitUntil(lambda: page.server is not None and page.server is not first, timeout=10000)
+    qtbot.waitUntil(page.test_button.isEnabled, timeout=5000)
+    page.test_button.click()
+    qtbot.waitUntil(lambda: page.test_line.word in ("Accepted", "Refused"), timeout=15000)
+    assert page.test_line.word == "Accepted", page.test_line.text

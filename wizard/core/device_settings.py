@@ -269,9 +269,10 @@ def _local_relay_settings(
         notes.append(
             tr(
                 "The relay uses its own certificate, made for its name and address. If the "
-                "device checks server certificates, import the relay's certificate (Relay "
-                "step, 'Save certificate') into the device's trusted certificates and "
-                "compare its SHA-256 fingerprint: {fingerprint}."
+                "device checks server certificates, import the relay's CA certificate "
+                "(relay-ca.pem in the relay's data folder on the relay's computer) into the "
+                "device's trusted certificates and compare its SHA-256 fingerprint: "
+                "{fingerprint}."
             ).format(fingerprint=fingerprint)
         )
     else:

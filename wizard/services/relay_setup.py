@@ -21,6 +21,7 @@ from wizard.core.clouds import Cloud
 from wizard.core.device_settings import LocalRelayAccess
 from wizard.core.relay import OnwardTarget, RelayConfig, RelayDevice
 from wizard.core.troubleshoot.relay_checks import RelayHealth, TokenState
+from wizard.services.relay.certs import CA_FILE
 from wizard.services.relay.config_store import data_dir
 from wizard.services.relay.status import RelayStatus, relay_status
 
@@ -28,8 +29,6 @@ from wizard.services.relay.status import RelayStatus, relay_status
 PROBE_TIMEOUT = 5.0
 # The certificate file is a few kilobytes; a bigger one is not the relay's.
 MAX_CERT_BYTES = 256 * 1024
-# Where the relay keeps the certificate it makes for itself, in its data folder.
-CERT_NAMES = ("relay-cert.pem", "cert.pem", "relay.crt")
 
 
 def local_addresses() -> list[str]:
@@ -88,16 +87,16 @@ def new_relay_config(
 
 
 def certificate_file(config: RelayConfig, config_path: Path | None = None) -> Path | None:
-    """The certificate the relay presents (its own, or the one it was given)."""
+    """The CA certificate a device trusts to check the relay's own certificate.
+
+    The relay makes a small CA of its own and keeps it across renewals (services.relay
+    .certs), so a device that trusts it keeps trusting the relay. None when the relay
+    was given a certificate (trusted like any other) or has not made one yet.
+    """
     if config.cert_file:
-        path = Path(config.cert_file)
-        return path if path.is_file() else None
-    folder = data_dir(config, config_path)
-    for name in CERT_NAMES:
-        path = folder / name
-        if path.is_file():
-            return path
-    return None
+        return None
+    path = data_dir(config, config_path) / CA_FILE
+    return path if path.is_file() else None
 
 
 def certificate_fingerprint(path: Path | None) -> str | None:

@@ -62,7 +62,7 @@ from wizard.services.relay_setup import (
     suggested_hostname,
 )
 from wizard.services.secrets import SecretStore
-from wizard.services.signin import SignedIn
+from wizard.services.signin import NeedsSignIn, SignedIn
 from wizard.ui.pages.base import PageId, WizardPage
 from wizard.ui.style import Tone
 from wizard.ui.tasks import CancelToken, Task
@@ -72,6 +72,8 @@ from wizard.ui.widgets.labels import HintLabel, SectionTitle, StatusLine
 
 # How often the page asks the relay how it is doing while the page is shown.
 STATUS_EVERY_MS = 2000
+# The demo runs the relay as the signed-in user, who may not open ports below 1024.
+DEMO_PORT = 2587
 
 COL_NAME, COL_SENDER, COL_IP, COL_USER, COL_STATE = range(5)
 
@@ -289,6 +291,8 @@ class RelayPage(WizardPage):
             if session.cloud.is_sandbox:
                 # Everything of the demo is on this computer: the printer stand-in too.
                 addresses.sort(key=lambda a: a != "127.0.0.1")
+                if self.port.value() == SUBMISSION_PORT:
+                    self.port.setValue(DEMO_PORT)
             self.listen.addItems(addresses)
         if not self.hostname.text():
             self.hostname.setText(suggested_hostname())
@@ -319,7 +323,7 @@ class RelayPage(WizardPage):
         wizard = self.wizard()
         if wizard is not None:
             # A relay run from the page stops with the wizard.
-            wizard.finished.connect(self.stop_here)
+            wizard.finished.connect(self._wizard_closed)
 
     def _loaded(self, loaded: _Loaded | None, error: BaseException | None) -> None:
         self._set_busy(False)
@@ -504,6 +508,7 @@ class RelayPage(WizardPage):
         )
         self._adopt(config, fingerprint)
         self._fill()
+        self._restart_here()
 
     def remove_selected_device(self) -> None:
         row = self._selected_row()
@@ -533,6 +538,7 @@ class RelayPage(WizardPage):
             return
         self._adopt(config, self.session.local_relay_fingerprint)
         self._fill()
+        self._restart_here()
 
     # Mailbox sign-ins ---------------------------------------------------------------
 
@@ -597,7 +603,16 @@ class RelayPage(WizardPage):
         sign_in = self.session.sign_in
 
         def work(_token: CancelToken) -> str:
-            enroll_mailbox(config, SecretStore(), sign_in.mailbox_refresh_token(mailbox), mailbox)
+            refresh = sign_in.mailbox_refresh_token(mailbox)
+            if not refresh:
+                raise NeedsSignIn(
+                    self.tr("The sign-in as {mailbox} gave the relay nothing to keep.").format(
+                        mailbox=mailbox
+                    ),
+                    "",
+                    self.tr("Sign in as {mailbox} again.").format(mailbox=mailbox),
+                )
+            enroll_mailbox(config, SecretStore(), refresh, mailbox)
             return mailbox
 
         self.run_task(
@@ -626,20 +641,48 @@ class RelayPage(WizardPage):
             return
         path = self.config_path
 
-        def work(_token: CancelToken) -> RelayServer:
-            return RelayServer(config, secrets=SecretStore(), config_path=path).start()
+        def work(_token: CancelToken) -> tuple[RelayServer, str | None]:
+            server = RelayServer(config, secrets=SecretStore(), config_path=path).start()
+            # The relay makes its CA and certificate as it starts: now there is a fingerprint.
+            return server, certificate_fingerprint(certificate_file(config, path))
 
         self._set_busy(True)
         self.run_task(work, self._started, name="start relay", label=self.tr("Starting…"))
 
-    def _started(self, server: RelayServer | None, error: BaseException | None) -> None:
+    def _started(
+        self, result: tuple[RelayServer, str | None] | None, error: BaseException | None
+    ) -> None:
         self._set_busy(False)
-        if error is not None or server is None:
+        if error is not None or result is None:
             self.show_error(error or RuntimeError("not started"), doing=self.tr("starting"))
             return
-        self.server = server
+        self.server, fingerprint = result
+        if self.config is not None:
+            self.session.set_local_relay(self.config, self.config_path, fingerprint)
         self.run_button.setText(self.tr("Stop the &relay"))
         self.poll_status()
+
+    def _restart_here(self) -> None:
+        """A relay run from the page takes a changed device list by starting again."""
+        server, self.server = self.server, None
+        if server is None:
+            return
+        self.run_button.setText(self.tr("&Run it here now"))
+        self._set_busy(True)
+
+        def work(_token: CancelToken) -> None:
+            server.stop()
+
+        self.run_task(
+            work, self._stopped_for_restart, name="restart relay", label=self.tr("Restarting…")
+        )
+
+    def _stopped_for_restart(self, _result: object, error: BaseException | None) -> None:
+        self._set_busy(False)
+        if error is not None:
+            self.show_error(error, doing=self.tr("restarting the relay"))
+            return
+        self.toggle_run_here()
 
     def stop_here(self) -> None:
         """Stop a relay this page started (the wizard closes, or Stop)."""
@@ -649,6 +692,14 @@ class RelayPage(WizardPage):
         self.run_button.setText(self.tr("&Run it here now"))
         # Stopping finishes the message in hand: short, but not on the UI thread.
         self.session.tasks.run(lambda _t: server.stop(), self._stopped, name="stop relay")
+
+    def _wizard_closed(self, _result: int) -> None:
+        self._timer.stop()
+        server, self.server = self.server, None
+        if server is not None:
+            # The task runner is shut down with the window; stopping only finishes the
+            # message in hand (the queue keeps the rest for the next start).
+            server.stop()
 
     def _stopped(self, _result: object, error: BaseException | None) -> None:
         if error is not None:
@@ -697,7 +748,9 @@ class RelayPage(WizardPage):
 
     def poll_status(self) -> None:
         config = self.config
-        if config is None or (self._status_task is not None and self._status_task.running):
+        if not self.isVisible() or config is None:
+            return
+        if self._status_task is not None and self._status_task.running:
             return
         server, path = self.server, self.config_path
 
@@ -712,6 +765,7 @@ class RelayPage(WizardPage):
             self.last_status = status
         self._show_state()
         self._show_tokens()
+        self._update_buttons()
         self.refresh_complete()
 
     def _show_state(self) -> None:
@@ -770,6 +824,8 @@ class RelayPage(WizardPage):
             return
         path = self.config_path
         known = self.new_passwords.get(device.username)
+        # The way the device will: the plain LAN port only for a device given it.
+        plain = printer is not None and uses_plain_port(config, printer)
 
         def work(_token: CancelToken) -> str:
             password = known or device_password(config, SecretStore(), device)
@@ -782,28 +838,33 @@ class RelayPage(WizardPage):
                 )
             cert = certificate_file(config, path)
             return send_through_relay(
-                config, device, password, to=to, ca_file=str(cert) if cert else None
+                config,
+                device,
+                password,
+                to=to,
+                starttls=not plain,
+                ca_file=str(cert) if cert else None,
             )
 
         self._set_busy(True)
         self.run_task(work, self._tested, name="test through relay", label=self.tr("Sending…"))
 
-    def _tested(self, queue_id: str | None, error: BaseException | None) -> None:
+    def _tested(self, reply: str | None, error: BaseException | None) -> None:
         self._set_busy(False)
-        if error is not None or queue_id is None:
+        if error is not None or reply is None:
             self.test_accepted = None
             message = self.show_error(error or RuntimeError("not sent"), doing=self.tr("testing"))
             self.test_line.set_status(Tone.BAD, self.tr("Refused"), message.what)
             self.test_line.show()
             return
-        self.test_accepted = queue_id
+        self.test_accepted = reply
         self.test_line.set_status(
             Tone.GOOD,
             self.tr("Accepted"),
             self.tr(
-                "The relay took the message (queue id {id}) and sends it on to Microsoft 365; "
-                "the counts above show when it is delivered."
-            ).format(id=queue_id),
+                "The relay took the message ({reply}) and sends it on to Microsoft 365; the "
+                "counts above show when it is delivered."
+            ).format(reply=reply),
         )
         self.test_line.show()
         self.poll_status()

@@ -112,6 +112,15 @@ def build_request(args: argparse.Namespace) -> SendTestRequest:
         raise InvalidInput(tr("Unknown cloud: {cloud}").format(cloud=args.cloud))
     domain = sender.value.rpartition("@")[2]
     relay = None
+    if method is Method.LOCAL_RELAY and not args.host:
+        # The relay is a computer at the office: only its sheet knows where.
+        raise InvalidInput(
+            tr("--host is needed for the local relay: the relay's address on its sheet."),
+            next_step=tr(
+                "Give --host ADDRESS --port PORT --username USER (the device's relay user "
+                "name) and --cafile relay-ca.pem to check the relay's certificate."
+            ),
+        )
     if method in RELAY_METHODS and not args.host:
         relay = _relay_host(args, cloud, domain)
     try:

@@ -140,7 +140,7 @@ def device_settings(
             tuple(notes),
         )
     if method is Method.LOCAL_RELAY:
-        return _local_relay_settings(cloud, sender, internal_only, reach, local_relay)
+        return _local_relay_settings(cloud, sender, username, internal_only, reach, local_relay)
     if method is Method.HVE:
         if cloud.hve_smtp is None:
             raise ValueError(f"{cloud.id} has no High Volume Email endpoint")
@@ -223,10 +223,13 @@ def device_settings(
 def _local_relay_settings(
     cloud: Cloud,
     sender: str,
+    username: str | None,
     internal_only: bool,
     reach: str,
     access: LocalRelayAccess | None,
 ) -> DeviceSettings:
+    """`username`: the device's relay user name when `access` is not known (a command
+    line that gives the relay's address itself); never the mailbox's."""
     # The per-mailbox limits still apply: the relay submits as the device's mailbox.
     limits = (
         tr("{n} messages a minute").format(n=SMTP_AUTH_MESSAGES_PER_MINUTE),
@@ -244,7 +247,7 @@ def _local_relay_settings(
             Security.STARTTLS,
             True,
             AuthKind.PASSWORD,
-            None,
+            username,
             sender,
             internal_only,
             reach,

@@ -63,6 +63,7 @@ STEP_PAGES: dict[WizardStep, PageId] = {
     WizardStep.TENANT: PageId.TENANT,
     WizardStep.PLAN: PageId.PLAN,
     WizardStep.DNS: PageId.DNS,
+    WizardStep.RELAY: PageId.RELAY,
     WizardStep.SHEETS: PageId.SHEETS,
 }
 

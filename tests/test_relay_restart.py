@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections import Counter
@@ -23,6 +22,7 @@ from tests.relay_helpers import (
     behind_door,
     device_client,
     enroll,
+    free_port,
     relay_config,
     scan,
     subjects,
@@ -35,13 +35,6 @@ from wizard.services.secrets import SecretStore
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 30.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class RelayProcess:
@@ -115,7 +108,7 @@ def test_killed_with_messages_queued_then_restarted_delivers_each_once(
     keyring_file = tmp_path / "keyring.json"
     store = SecretStore(FileKeyring(keyring_file))
     allow_smtp_auth(sandbox)
-    port = _free_port()
+    port = free_port()
     base = relay_config(sandbox, tmp_path / "data", target=behind_door(sandbox, door))
     config, device, password = with_scanner(replace(base, submission_port=port), store)
     enroll(sandbox, config, store)

@@ -4,7 +4,10 @@ a device client, and what arrived in the sandbox tenant."""
 from __future__ import annotations
 
 import smtplib
+import socket
 import ssl
+import threading
+import time
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -129,3 +132,101 @@ def delivered(sandbox: Sandbox, subject: str) -> list[str]:
 def subjects(sandbox: Sandbox) -> list[str]:
     with sandbox.state.lock:
         return [e.subject for e in sandbox.state.trace if e.endpoint == "submission"]
+
+
+class SubmissionDoor:
+    """A loopback port in front of the sandbox's submission endpoint that can be shut
+    ("the internet is down": connections refused) and opened again on the same port.
+
+    Bytes pass through unchanged, so TLS and XOAUTH2 are between the relay and the
+    sandbox as before; only reachability changes.
+    """
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.target = (target_host, target_port)
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # Bound but not listening: the kernel refuses connections (RST) and the port
+        # stays ours for later.
+        self._sock.bind(("127.0.0.1", 0))
+        self.port: int = self._sock.getsockname()[1]
+        self._threads: list[threading.Thread] = []
+        self._open = False
+        self._stopping = threading.Event()
+        self.connections = 0
+        self._sockets: list[socket.socket] = []
+
+    def open(self) -> None:
+        self._sock.listen(16)
+        self._sock.settimeout(0.05)
+        self._open = True
+        thread = threading.Thread(target=self._accept, name="submission-door", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _accept(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                client, _ = self._sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.connections += 1
+            upstream = socket.create_connection(self.target, timeout=10)
+            self._sockets += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                pipe = threading.Thread(target=self._pipe, args=(a, b), daemon=True)
+                pipe.start()
+                self._threads.append(pipe)
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (source, sink):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self._stopping.set()
+        self._sock.close()
+        for thread in self._threads:
+            thread.join(5)
+        for sock in self._sockets:
+            sock.close()
+
+
+def behind_door(sandbox: Sandbox, door: SubmissionDoor) -> OnwardTarget:
+    base = onward(sandbox)
+    return OnwardTarget(**{**base.to_dict(), "smtp_port": door.port})
+
+
+class Clock:
+    """Time the relay reads (pacing, retries); moved by the test, never slept."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def free_port() -> int:
+    """A loopback port free right now (for configs that the CLI validates: no port 0)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port

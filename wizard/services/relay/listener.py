@@ -83,12 +83,14 @@ class RelayHandler:
         queue: MessageQueue,
         password_ok: Callable[[RelayDevice, str], bool],
         on_queued: Callable[[QueuedEnvelope], None],
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
+        self.clock = clock
         self.queue = queue
         self.password_ok = password_ok
         self.on_queued = on_queued
-        self.budget = DailyBudget(config.limits.recipients_per_day)
+        self.budget = DailyBudget(config.limits.recipients_per_day, clock)
 
     # -- AUTH
 
@@ -205,7 +207,7 @@ class RelayHandler:
             sender=str(envelope.mail_from),
             recipients=list(envelope.rcpt_tos),
             client_ip=_ip(session),
-            received_at=time.time(),
+            received_at=self.clock(),
         )
         loop = asyncio.get_running_loop()
         try:

@@ -151,6 +151,9 @@ class MessageQueue:
                 state = DeliveryState.from_dict(json.loads(state_path.read_bytes()))
             except (OSError, ValueError, TypeError):
                 pass
+            # A restart (after a fix, a reboot, a crash) tries at once; the attempts
+            # so far still count towards the backoff and the give-up time.
+            state.next_attempt = 0.0
             self._items[envelope.id] = Queued(envelope, state)
         for path in self.queue_dir.glob(f"*{STATE}"):
             if not path.with_suffix(MSG).exists():

@@ -173,7 +173,9 @@ class RelayServer:
         self._tokens = MailboxTokens(config, self.secrets, clock=self._clock)
         self._submitter = Submitter(config.onward, local_hostname=config.hostname)
         context = self._tls_context()
-        handler = RelayHandler(config, self._queue, self._password_ok, self._queued)
+        handler = RelayHandler(
+            config, self._queue, self._password_ok, self._queued, clock=self._clock
+        )
         loop = asyncio.new_event_loop()
         self._loop = loop
         ready = threading.Event()
@@ -619,7 +621,7 @@ class RelayServer:
             sender=envelope.mailbox,
             recipients=[admin],
             client_ip="",
-            received_at=time.time(),
+            received_at=self._clock(),
             report=True,
         )
         try:

@@ -248,3 +248,22 @@ def test_a_device_added_while_the_relay_runs_is_taken_at_once(env: Env) -> None:
     page.test_button.click()
     qtbot.waitUntil(lambda: page.test_line.word in ("Accepted", "Refused"), timeout=15000)
     assert page.test_line.word == "Accepted", page.test_line.text
+
+
+def test_install_and_remove_the_service(env: Env, tmp_path: Path) -> None:
+    """The page installs the relay as this platform's service and removes it again (the
+    systemd manager writes its real unit; its commands go to a recorder, not systemctl)."""
+    from tests.test_relay_service import Recorder
+    from wizard.services.relay.service import SystemdManager
+
+    page = _set_up_device_and_mailbox(env)
+    recorder = Recorder()
+    page.service_manager = SystemdManager(recorder, unit_dir=tmp_path / "units", user="tech")
+    page.install_button.click()
+    env.qtbot.waitUntil(lambda: "installed as a service" in page.password_line.text(), timeout=5000)
+    (unit,) = (tmp_path / "units").iterdir()
+    assert str(page.config_path) in unit.read_text()
+    assert any("enable" in " ".join(call) for call in recorder.calls)
+    page.uninstall_button.click()
+    env.qtbot.waitUntil(lambda: not unit.exists(), timeout=5000)
+    assert page.status.message is None

@@ -41,6 +41,7 @@ from wizard.core.validation import check_email
 from wizard.services.relay import (
     RelayServer,
     RelayStatus,
+    ServiceManager,
     add_device,
     default_config_path,
     enroll_mailbox,
@@ -103,6 +104,8 @@ class RelayPage(WizardPage):
         self.config: RelayConfig | None = None
         self.config_path: Path = default_config_path()
         self.server: RelayServer | None = None
+        # The platform's service manager (None: this computer's, chosen when needed).
+        self.service_manager: ServiceManager | None = None
         self.last_status: RelayStatus | None = None
         self.signed_in: set[str] = set()
         self.new_passwords: dict[str, str] = {}  # username -> password, this session only
@@ -710,9 +713,10 @@ class RelayPage(WizardPage):
         if self.config is None:
             return
         path = self.config_path
+        manager = self.service_manager
 
         def work(_token: CancelToken) -> str:
-            return install_service(path)
+            return str(install_service(path, manager=manager))
 
         self._set_busy(True)
         self.run_task(work, self._installed, name="install relay", label=self.tr("Installing…"))
@@ -723,16 +727,18 @@ class RelayPage(WizardPage):
             self.show_error(error or RuntimeError("not installed"), doing=self.tr("installing"))
             return
         self.password_line.setText(
-            self.tr("The relay is installed as the service '{name}' and starts at boot.").format(
-                name=name
-            )
+            self.tr(
+                "The relay is installed as a service ({name}): it starts at boot and writes a "
+                "plain log in its data folder."
+            ).format(name=name)
         )
         self.poll_status()
 
     def uninstall(self) -> None:
         self._set_busy(True)
+        manager = self.service_manager
         self.run_task(
-            lambda _t: remove_service(),
+            lambda _t: remove_service(manager=manager),
             self._uninstalled,
             name="remove relay service",
             label=self.tr("Removing the service…"),

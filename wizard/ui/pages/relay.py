@@ -38,6 +38,13 @@ from wizard.core.relay import PLAIN_PORT, SUBMISSION_PORT, RelayConfig, RelayDev
 from wizard.core.relay_access import relay_device_for, uses_plain_port
 from wizard.core.troubleshoot.relay_checks import TokenState
 from wizard.core.validation import check_email
+from wizard.services.exchange_admin import ExchangeAdmin
+from wizard.services.message_trace import (
+    FIRST_DELAY,
+    MessageTraceSearch,
+    TraceResult,
+    TraceState,
+)
 from wizard.services.relay import (
     RelayServer,
     RelayStatus,
@@ -51,15 +58,16 @@ from wizard.services.relay import (
     remove_device,
     remove_service,
     save_config,
-    send_through_relay,
 )
 from wizard.services.relay.devices import device_password
 from wizard.services.relay.tokens import load_refresh_token
 from wizard.services.relay_setup import (
+    RelayTestSent,
     certificate_file,
     certificate_fingerprint,
     local_addresses,
     new_relay_config,
+    send_traceable_test,
     suggested_hostname,
 )
 from wizard.services.secrets import SecretStore
@@ -262,6 +270,11 @@ class RelayPage(WizardPage):
         self.test_line = StatusLine(Tone.INFO, "", "", self.body)
         self.test_line.hide()
         layout.addWidget(self.test_line)
+        self.trace_line = StatusLine(Tone.INFO, "", "", self.body)
+        self.trace_line.hide()
+        layout.addWidget(self.trace_line)
+        # The message trace's first look (Microsoft's lags by minutes; tests shorten it).
+        self.trace_first_delay = FIRST_DELAY
         self.test_button = QPushButton(self.tr("Send a &test through the relay"), self)
         self.test_button.setAutoDefault(False)
         footer = QHBoxLayout()
@@ -833,7 +846,7 @@ class RelayPage(WizardPage):
         # The way the device will: the plain LAN port only for a device given it.
         plain = printer is not None and uses_plain_port(config, printer)
 
-        def work(_token: CancelToken) -> str:
+        def work(_token: CancelToken) -> RelayTestSent:
             password = known or device_password(config, SecretStore(), device)
             if not password:
                 raise InvalidInput(
@@ -843,7 +856,7 @@ class RelayPage(WizardPage):
                     next_step=self.tr("Add the device again to give it a new password."),
                 )
             cert = certificate_file(config, path)
-            return send_through_relay(
+            return send_traceable_test(
                 config,
                 device,
                 password,
@@ -855,25 +868,84 @@ class RelayPage(WizardPage):
         self._set_busy(True)
         self.run_task(work, self._tested, name="test through relay", label=self.tr("Sending…"))
 
-    def _tested(self, reply: str | None, error: BaseException | None) -> None:
+    def _tested(self, sent: RelayTestSent | None, error: BaseException | None) -> None:
         self._set_busy(False)
-        if error is not None or reply is None:
+        if error is not None or sent is None:
             self.test_accepted = None
             message = self.show_error(error or RuntimeError("not sent"), doing=self.tr("testing"))
             self.test_line.set_status(Tone.BAD, self.tr("Refused"), message.what)
             self.test_line.show()
             return
-        self.test_accepted = reply
+        self.test_accepted = sent.reply
         self.test_line.set_status(
             Tone.GOOD,
             self.tr("Accepted"),
             self.tr(
                 "The relay took the message ({reply}) and sends it on to Microsoft 365; the "
                 "counts above show when it is delivered."
-            ).format(reply=reply),
+            ).format(reply=sent.reply),
         )
         self.test_line.show()
         self.poll_status()
+        self._start_trace(sent)
+
+    # The message trace: did Microsoft 365 deliver what the relay sent on? -------------
+
+    def _start_trace(self, sent: RelayTestSent) -> None:
+        account = self.session.signed_in
+        if account is None:
+            self.trace_line.set_status(
+                Tone.INFO,
+                self.tr("Delivery"),
+                self.tr("Look for {token} in the recipient's mailbox.").format(token=sent.token),
+            )
+            self.trace_line.show()
+            return
+        admin = ExchangeAdmin.for_sign_in(self.session.cloud, self.session.sign_in, account)
+        first_delay = self.trace_first_delay
+
+        def work(token: CancelToken) -> TraceResult:
+            return MessageTraceSearch(
+                admin,
+                sender=sent.sender,
+                message_id=sent.message_id,
+                token=sent.token,
+                sent_at=sent.sent_at,
+                first_delay=first_delay,
+                cancel=token,
+            ).run()
+
+        self.trace_line.set_status(
+            Tone.INFO,
+            self.tr("Checking"),
+            self.tr("Looking for {token} in the message trace…").format(token=sent.token),
+        )
+        self.trace_line.show()
+        self.session.tasks.run(work, self._traced, name="relay message trace")
+
+    def _traced(self, trace: TraceResult | None, error: BaseException | None) -> None:
+        if error is not None or trace is None:
+            self.trace_line.hide()
+            if error is not None:
+                self.show_error(error, doing=self.tr("checking the message trace"))
+            return
+        tone, word = {
+            TraceState.DELIVERED: (Tone.GOOD, self.tr("Delivered")),
+            TraceState.PENDING: (Tone.INFO, self.tr("Pending")),
+            TraceState.FAILED: (Tone.BAD, self.tr("Failed")),
+            TraceState.QUARANTINED: (Tone.WARNING, self.tr("Quarantined")),
+            TraceState.NOT_FOUND: (Tone.INFO, self.tr("Not traced yet")),
+            TraceState.UNAVAILABLE: (Tone.WARNING, self.tr("Not checked")),
+            TraceState.CANCELLED: (Tone.NEUTRAL, self.tr("Stopped")),
+        }[trace.state]
+        text = trace.title + (f". {trace.detail}" if trace.detail else ".")
+        if trace.state is TraceState.DELIVERED:
+            text = self.tr("{title} ({recipients}, according to the message trace).").format(
+                title=trace.title, recipients=", ".join(row.recipient for row in trace.rows)
+            )
+        self.trace_line.set_status(tone, word, text)
+        self.trace_line.show()
+        self.session.set_trace_result(trace)
 
     # Completeness -------------------------------------------------------------------
 

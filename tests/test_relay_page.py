@@ -277,3 +277,26 @@ def test_install_and_remove_the_service(env: Env, tmp_path: Path) -> None:
     page.uninstall_button.click()
     env.qtbot.waitUntil(lambda: not unit.exists(), timeout=5000)
     assert page.status.message is None
+
+
+def test_mnemonics_are_unique_on_the_relay_step(env: Env) -> None:
+    from PySide6.QtWidgets import QWidget
+
+    env.sign_in_admin()
+    env.walk_to(PageId.RELAY)
+    page = env.page
+    env.qtbot.waitUntil(lambda: not page._busy, timeout=5000)
+    keys: dict[str, str] = {}
+    # The wizard's own buttons share the keyboard with the page.
+    for widget in [*page.findChildren(QWidget), *env.wizard.findChildren(QWidget)]:
+        text = getattr(widget, "text", None)
+        if not callable(text) or not widget.isVisible():
+            continue
+        value = text()
+        if not isinstance(value, str) or "&" not in value.replace("&&", ""):
+            continue
+        plain = value.replace("&&", "")
+        key = plain[plain.index("&") + 1].lower()
+        assert keys.get(key, value) == value, f"'{value}' and '{keys[key]}' share Alt+{key}"
+        keys[key] = value
+    assert len(keys) >= 10

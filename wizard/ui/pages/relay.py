@@ -143,21 +143,25 @@ class RelayPage(WizardPage):
             self.listen,
             self.tr("This computer's address on the office network."),
         )
+        row.setStretch(0, 1)
         self.hostname = QLineEdit(self.body)
         add_field(
             row,
-            self.tr("Computer &name"),
+            self.tr("&Computer name"),
             self.hostname,
             self.tr("Goes into the relay's certificate with the address."),
         )
+        row.setStretch(1, 1)
         ports = QHBoxLayout()
         layout.addLayout(ports)
         self.port = QSpinBox(self.body)
         self.port.setRange(1, 65535)
         self.port.setValue(SUBMISSION_PORT)
+        self.port.setMaximumWidth(self.fontMetrics().horizontalAdvance("0" * 12))
         add_field(ports, self.tr("STARTTLS &port"), self.port, self.tr("Usually 587."))
+        ports.addSpacing(12)
         self.plain = QCheckBox(
-            self.tr("Also a plain port for devices without TLS 1.2 (office network only)"),
+            self.tr("Also a p&lain port for devices without TLS 1.2 (office network only)"),
             self.body,
         )
         self.plain.setToolTip(
@@ -170,13 +174,15 @@ class RelayPage(WizardPage):
         self.plain_port = QSpinBox(self.body)
         self.plain_port.setRange(1, 65535)
         self.plain_port.setValue(PLAIN_PORT)
+        self.plain_port.setMaximumWidth(self.fontMetrics().horizontalAdvance("0" * 12))
         self.plain_port.setAccessibleName(self.tr("Plain port"))
         ports.addWidget(self.plain_port)
+        ports.addStretch(1)
         self.report_to = QLineEdit(self.body)
         self.report_to.setPlaceholderText(self.tr("optional, e.g. it@contoso.com"))
         add_field(
             layout,
-            self.tr("&Report failed messages to"),
+            self.tr("Report &failed messages to"),
             self.report_to,
             self.tr("A short note goes there when Microsoft 365 refuses a message for good."),
         )
@@ -208,16 +214,18 @@ class RelayPage(WizardPage):
         self.devices.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.devices.verticalHeader().hide()
         self.devices.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.devices.setMinimumHeight(120)
+        self.devices.setMinimumHeight(90)
+        self.devices.setMaximumHeight(180)
         layout.addWidget(self.devices)
         buttons = QHBoxLayout()
-        self.add_button = QPushButton(self.tr("&Add to the relay"), self.body)
+        self.add_button = QPushButton(self.tr("Add to the rela&y"), self.body)
         self.add_button.setToolTip(
             self.tr("Adds the selected device (or gives it a new password if it is there).")
         )
         self.remove_button = QPushButton(self.tr("Re&move from the relay"), self.body)
-        self.copy_password = CopyButton("", self.tr("the device's new password"), self.body)
-        self.copy_password.setText(self.tr("Copy new &password"))
+        self.copy_password = CopyButton(
+            "", self.tr("the device's new password"), self.body, label=self.tr("Copy new pass&word")
+        )
         for button in (self.add_button, self.remove_button, self.copy_password):
             button.setAutoDefault(False)
             buttons.addWidget(button)
@@ -248,11 +256,11 @@ class RelayPage(WizardPage):
         self.run_button.setToolTip(
             self.tr("Runs the relay while the wizard is open: to try it before installing it.")
         )
-        self.install_button = QPushButton(self.tr("I&nstall as a service"), self.body)
+        self.install_button = QPushButton(self.tr("Install as a s&ervice"), self.body)
         self.install_button.setToolTip(
             self.tr("Starts at boot and writes a plain log (systemd, launchd or Windows service).")
         )
-        self.uninstall_button = QPushButton(self.tr("Remove the ser&vice"), self.body)
+        self.uninstall_button = QPushButton(self.tr("Remo&ve the service"), self.body)
         for button in (self.run_button, self.install_button, self.uninstall_button):
             button.setAutoDefault(False)
             run_row.addWidget(button)
@@ -275,7 +283,7 @@ class RelayPage(WizardPage):
         layout.addWidget(self.trace_line)
         # The message trace's first look (Microsoft's lags by minutes; tests shorten it).
         self.trace_first_delay = FIRST_DELAY
-        self.test_button = QPushButton(self.tr("Send a &test through the relay"), self)
+        self.test_button = QPushButton(self.tr("&Send a test through the relay"), self)
         self.test_button.setAutoDefault(False)
         footer = QHBoxLayout()
         footer.addStretch(1)
@@ -312,7 +320,9 @@ class RelayPage(WizardPage):
             self.listen.addItems(addresses)
         if not self.hostname.text():
             self.hostname.setText(suggested_hostname())
-        self.plain.setVisible(any(p.tls12 is Tri.NO for p in session.profile.printers))
+        needs_plain = any(p.tls12 is Tri.NO for p in session.profile.printers)
+        self.plain.setVisible(needs_plain)
+        self.plain_port.setVisible(needs_plain)
         admin = session.signed_in
         if not self.test_to.text() and admin is not None and admin.upn:
             self.test_to.setText(admin.upn)
@@ -964,6 +974,7 @@ class RelayPage(WizardPage):
             and relay_device_for(self.config, chosen) is not None
         )
         idle = not self._busy
+        self.plain_port.setEnabled(self.plain.isChecked())
         self.add_button.setEnabled(idle and chosen is not None)
         self.remove_button.setEnabled(idle and in_relay)
         self.copy_password.setVisible(bool(self.new_passwords))

@@ -185,7 +185,7 @@ def _wizard_pages(ctx: SelfTest) -> str:
 
         walk()
         # The side paths chosen on Welcome (Troubleshoot, Audit).
-        from wizard.ui.pages.welcome import ROUTES, WelcomePage
+        from wizard.ui.pages.welcome import ROUTES, StartMode, WelcomePage
 
         welcome = wizard.page_for(PageId.WELCOME)
         if isinstance(welcome, WelcomePage):
@@ -193,6 +193,15 @@ def _wizard_pages(ctx: SelfTest) -> str:
                 wizard.restart()
                 welcome.set_mode(mode)
                 walk()
+            # Steps of one method only (the local relay's) are on that method's path.
+            from wizard.ui.pages.base import METHOD_ONLY
+
+            for method in dict.fromkeys(METHOD_ONLY.values()):
+                if any(int(p) not in seen for p, m in METHOD_ONLY.items() if m is method):
+                    session.set_method(method)
+                    wizard.restart()
+                    welcome.set_mode(StartMode.NEW)
+                    walk()
         missing = set(wizard.pageIds()) - seen
         if missing:
             raise RuntimeError(

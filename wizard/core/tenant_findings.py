@@ -682,6 +682,16 @@ class _Analysis:
                     tr("Since September 2028 HVE needs OAuth; choose another method."),
                     WizardStep.METHOD,
                 )
+        elif self.method is Method.LOCAL_RELAY:
+            self.add(
+                "basic-auth",
+                Severity.OK,
+                tr("Not affected by the retirement of Basic authentication"),
+                tr(
+                    "The devices' passwords only open the local relay; the relay signs in to "
+                    "Microsoft 365 as each mailbox with OAuth."
+                ),
+            )
         elif self.method is not None:
             self.add(
                 "basic-auth",

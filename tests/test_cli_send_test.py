@@ -229,3 +229,6 @@ def test_local_relay_send_test_plays_the_device(
         (subject,) = subjects()
         assert subject.startswith("Relay Wizard test message")
         assert wait_for(lambda: delivered(sandbox, subject) == [USER])
+        # --keyring-entry reads the relay's password for the device (the Relay step's).
+        keyring = [*argv[: argv.index("--password-stdin")], "--keyring-entry", config.site]
+        assert _run([*keyring, "--timeout", "5"], monkeypatch) == 0

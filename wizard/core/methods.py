@@ -26,6 +26,9 @@ RELAY_METHODS = frozenset({Method.DIRECT_SEND, Method.CONNECTOR})
 
 # The methods whose mail reaches Microsoft 365 through client submission (the cloud's
 # smtp endpoint, signed in as a mailbox), so a mailbox's SMTP AUTH switch and limits apply.
+# The switch gates OAuth (XOAUTH2) sign-ins as well as passwords (Microsoft Learn,
+# "Enable or disable SMTP AUTH in Exchange Online"; odoo/documentation#4794 asks its OAuth
+# guide to say so), which is why the local relay, signing in with OAuth, needs it too.
 SUBMISSION_METHODS = frozenset({Method.SMTP_AUTH, Method.SMTP_AUTH_OAUTH, Method.LOCAL_RELAY})
 
 

@@ -300,3 +300,21 @@ def test_mnemonics_are_unique_on_the_relay_step(env: Env) -> None:
         assert keys.get(key, value) == value, f"'{value}' and '{keys[key]}' share Alt+{key}"
         keys[key] = value
     assert len(keys) >= 10
+
+
+def test_a_port_in_use_is_explained_and_can_be_retried(env: Env) -> None:
+    qtbot = env.qtbot
+    page = _set_up_device_and_mailbox(env)
+    with socket.socket() as other:
+        # Another mail server on the relay's port.
+        other.bind(("127.0.0.1", page.port.value()))
+        other.listen()
+        page.run_button.click()
+        qtbot.waitUntil(lambda: page.status.message is not None, timeout=10000)
+        message = page.status.message
+        assert message is not None
+        assert "cannot listen on 127.0.0.1 port" in message.what
+        assert "Another program uses the port" in message.why
+        assert page.server is None and page.run_button.isEnabled()
+    page.run_button.click()
+    qtbot.waitUntil(lambda: page.running, timeout=10000)

@@ -318,3 +318,16 @@ def test_a_port_in_use_is_explained_and_can_be_retried(env: Env) -> None:
         assert page.server is None and page.run_button.isEnabled()
     page.run_button.click()
     qtbot.waitUntil(lambda: page.running, timeout=10000)
+
+
+def test_a_relay_run_here_stops_with_the_window(env: Env) -> None:
+    qtbot = env.qtbot
+    page = _set_up_device_and_mailbox(env)
+    page.run_button.click()
+    qtbot.waitUntil(lambda: page.running, timeout=10000)
+    port = page.port.value()
+    env.session.mark_saved(page.config_path.with_name("site.json"))  # nothing to ask
+    env.wizard.done(0)
+    assert page.server is None
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0  # nobody listens any more

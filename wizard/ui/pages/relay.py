@@ -120,6 +120,7 @@ class RelayPage(WizardPage):
         self.test_accepted: str | None = None
         self._status_task: Task[RelayStatus] | None = None
         self._signing_in: str | None = None
+        self._watching_close = False
         self._busy = False
 
         # This computer -------------------------------------------------------------
@@ -347,9 +348,10 @@ class RelayPage(WizardPage):
         self.run_task(work, self._loaded, name="read the relay", label=self.tr("Reading…"))
         self._timer.start()
         wizard = self.wizard()
-        if wizard is not None:
+        if wizard is not None and not self._watching_close:
             # A relay run from the page stops with the wizard.
             wizard.finished.connect(self._wizard_closed)
+            self._watching_close = True
 
     def _loaded(self, loaded: _Loaded | None, error: BaseException | None) -> None:
         self._set_busy(False)

@@ -95,6 +95,9 @@ class _Loaded:
     path: Path
     signed_in: set[str] = field(default_factory=set)  # mailboxes with a refresh token
     fingerprint: str | None = None
+    # This computer's addresses and name (a name lookup may wait on the resolver).
+    addresses: list[str] = field(default_factory=list)
+    hostname: str = ""
 
 
 class RelayPage(WizardPage):
@@ -311,16 +314,10 @@ class RelayPage(WizardPage):
     def initializePage(self) -> None:
         self.status.clear_message()
         session = self.session
-        if not self.listen.count():
-            addresses = local_addresses()
-            if session.cloud.is_sandbox:
-                # Everything of the demo is on this computer: the printer stand-in too.
-                addresses.sort(key=lambda a: a != "127.0.0.1")
-                if self.port.value() == SUBMISSION_PORT:
-                    self.port.setValue(DEMO_PORT)
-            self.listen.addItems(addresses)
-        if not self.hostname.text():
-            self.hostname.setText(suggested_hostname())
+        if session.cloud.is_sandbox and self.port.value() == SUBMISSION_PORT:
+            self.port.setValue(DEMO_PORT)
+        sandbox = session.cloud.is_sandbox
+        need_addresses = not self.listen.count()
         needs_plain = any(p.tls12 is Tri.NO for p in session.profile.printers)
         self.plain.setVisible(needs_plain)
         self.plain_port.setVisible(needs_plain)
@@ -342,7 +339,11 @@ class RelayPage(WizardPage):
             fingerprint = (
                 certificate_fingerprint(certificate_file(config, path)) if config else None
             )
-            return _Loaded(config, path, signed, fingerprint)
+            addresses = local_addresses() if need_addresses else []
+            if sandbox:
+                # Everything of the demo is on this computer: the printer stand-in too.
+                addresses.sort(key=lambda a: a != "127.0.0.1")
+            return _Loaded(config, path, signed, fingerprint, addresses, suggested_hostname())
 
         self._set_busy(True)
         self.run_task(work, self._loaded, name="read the relay", label=self.tr("Reading…"))
@@ -360,6 +361,10 @@ class RelayPage(WizardPage):
             loaded = _Loaded(None, self.config_path)
         self.config_path = loaded.path
         self.signed_in |= loaded.signed_in
+        if loaded.addresses and not self.listen.count():
+            self.listen.addItems(loaded.addresses)
+        if loaded.hostname and not self.hostname.text():
+            self.hostname.setText(loaded.hostname)
         if loaded.config is not None:
             self._adopt(loaded.config, loaded.fingerprint)
         self._fill()

@@ -386,9 +386,17 @@ class _Builder:
             )
             change_id = f"{ChangeKind.MAILBOX_SMTP_AUTH}:{address}"
             title = tr("Switch SMTP AUTH on for {address} only").format(address=address)
-            why = tr(
-                "The device signs in to this mailbox to send. Switching it on for this one "
-                "mailbox leaves every other mailbox, and the tenant-wide switch, as they are."
+            why = (
+                tr(
+                    "The office relay signs in to this mailbox with OAuth to send the device's "
+                    "mail. Switching it on for this one mailbox leaves every other mailbox, "
+                    "and the tenant-wide switch, as they are."
+                )
+                if self.method is Method.LOCAL_RELAY
+                else tr(
+                    "The device signs in to this mailbox to send. Switching it on for this one "
+                    "mailbox leaves every other mailbox, and the tenant-wide switch, as they are."
+                )
             )
             box = self.snapshot.mailbox(address)
             if box is None or not box.exists:

@@ -3,6 +3,7 @@ own address and password in the keyring, one sign-in per mailbox kept for the re
 
 from __future__ import annotations
 
+import logging
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -331,3 +332,31 @@ def test_a_relay_run_here_stops_with_the_window(env: Env) -> None:
     assert page.server is None
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0  # nobody listens any more
+
+
+def test_a_revoked_sign_in_is_shown_and_the_held_mail_goes_after_a_new_one(
+    env: Env, expected_warnings: list[logging.LogRecord]
+) -> None:
+    qtbot = env.qtbot
+    page = _set_up_device_and_mailbox(env)
+    # "Revoke sessions" in Entra: the refresh token the relay keeps is dead.
+    assert env.sandbox.identity.revoke_refresh_tokens(SCANNER) >= 1
+    page.run_button.click()
+    qtbot.waitUntil(lambda: page.running, timeout=10000)
+    qtbot.waitUntil(page.test_button.isEnabled, timeout=5000)
+    page.test_button.click()
+    qtbot.waitUntil(lambda: page.test_line.word == "Accepted", timeout=15000)
+    # The relay keeps the message and says why; the page asks for the sign-in again.
+    qtbot.waitUntil(lambda: page.mailboxes_to_sign_in() == [SCANNER], timeout=15000)
+    assert page.token_line.word == "Sign in"
+    assert "1 waiting" in page.queue_line.text()
+    assert "no longer accepts the relay's sign-in" in page.queue_line.text()
+    assert "Sign in as each device's mailbox" in (page.incomplete_reason() or "")
+    env.browser.upn = SCANNER
+    page.sign_in_button.click()
+    qtbot.waitUntil(lambda: "1 delivered" in page.queue_line.text(), timeout=20000)
+    env.browser.join(10)
+    assert "0 waiting" in page.queue_line.text()
+    assert page.incomplete_reason() is None
+    # The relay's log says it held the mail (a warning, as it should be).
+    assert any("holding the mail" in r.getMessage() for r in expected_warnings)

@@ -660,6 +660,9 @@ class RelayPage(WizardPage):
         if self.last_status is not None:
             # The relay renews its own token; until it reports, the new sign-in counts.
             self.last_status.tokens.pop(mailbox, None)
+        if self.server is not None:
+            # What the relay held for want of a sign-in goes now, not at its next retry.
+            self.server.retry_now()
         self._show_tokens()
         self.refresh_complete()
 

@@ -214,6 +214,7 @@ def test_the_demo_path_printer_relay_sandbox_delivered(env: Env, output_dir: Pat
     qtbot.waitUntil(lambda: page.running, timeout=10000)
     assert page.state_line.word == "Running"
     assert env.session.local_relay_fingerprint  # its CA exists now, for the sheets
+    assert env.session.local_relay_fingerprint in page.cert_line.text()
     assert page.test_to.text() == ADMIN
     qtbot.waitUntil(page.test_button.isEnabled, timeout=5000)
     page.test_button.click()

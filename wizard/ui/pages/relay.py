@@ -59,6 +59,7 @@ from wizard.services.relay import (
     remove_service,
     save_config,
 )
+from wizard.services.relay.config_store import data_dir
 from wizard.services.relay.devices import device_password
 from wizard.services.relay.tokens import load_refresh_token
 from wizard.services.relay_setup import (
@@ -255,6 +256,9 @@ class RelayPage(WizardPage):
         self.queue_line = HintLabel("", self.body)
         self.queue_line.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.queue_line)
+        self.cert_line = HintLabel("", self.body)
+        self.cert_line.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.cert_line)
         run_row = QHBoxLayout()
         self.run_button = QPushButton(self.tr("&Run it here now"), self.body)
         self.run_button.setToolTip(
@@ -808,6 +812,15 @@ class RelayPage(WizardPage):
         self.refresh_complete()
 
     def _show_state(self) -> None:
+        fingerprint = self.session.local_relay_fingerprint
+        self.cert_line.setText(
+            self.tr(
+                "Devices that check certificates trust the relay's CA, relay-ca.pem in "
+                "{folder} (SHA-256 {fingerprint}); the sheets say so."
+            ).format(folder=data_dir(self.config, self.config_path), fingerprint=fingerprint)
+            if fingerprint and self.config is not None
+            else ""
+        )
         status = self.last_status
         if self.config is None:
             self.state_line.set_status(

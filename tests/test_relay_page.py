@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -361,3 +362,51 @@ def test_a_revoked_sign_in_is_shown_and_the_held_mail_goes_after_a_new_one(
     assert page.incomplete_reason() is None
     # The relay's log says it held the mail (a warning, as it should be).
     assert any("holding the mail" in r.getMessage() for r in expected_warnings)
+
+
+# aiosmtpd warns on every session of a port that takes AUTH without TLS: that port is
+# what the technician opted in to here (the engine should say so once, in its log).
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_a_device_without_tls_gets_the_plain_port_only_when_asked(
+    qtbot: QtBot, sandbox: Any, expected_warnings: list[logging.LogRecord]
+) -> None:
+    profile = _profile(Method.LOCAL_RELAY)
+    old = replace(profile.printers[0], tls12=Tri.NO)
+    env = Env(qtbot, sandbox)
+    env.session.set_profile(replace(profile, printers=(old,)))
+    try:
+        allow_smtp_auth(sandbox)
+        env.sign_in_admin()
+        env.walk_to(PageId.RELAY)
+        page = env.page
+        qtbot.waitUntil(lambda: not page._busy, timeout=5000)
+        assert page.plain.isVisible() and not page.plain.isChecked()
+        assert not page.plain_port.isEnabled()
+        page.port.setValue(_free_port())
+        page.plain.setChecked(True)
+        page.plain_port.setValue(_free_port())
+        page.set_device_ip("Old MFP", "127.0.0.1")
+        page.add_button.click()
+        qtbot.waitUntil(lambda: page.config is not None and bool(page.config.devices), timeout=5000)
+        state = page.devices.item(0, 4)
+        assert state is not None and state.text() == "Added (plain port)"
+        access = env.session.local_relay_access()["Old MFP"]
+        assert (access.port, access.starttls) == (page.plain_port.value(), False)
+        env.browser.upn = SCANNER
+        page.sign_in_button.click()
+        qtbot.waitUntil(lambda: not page.mailboxes_to_sign_in(), timeout=20000)
+        env.browser.join(10)
+        page.run_button.click()
+        qtbot.waitUntil(lambda: page.running, timeout=10000)
+        assert page.last_status is not None and any(
+            "plain" in where for where in page.last_status.listening
+        )
+        qtbot.waitUntil(page.test_button.isEnabled, timeout=5000)
+        page.test_button.click()
+        qtbot.waitUntil(lambda: page.test_line.word in ("Accepted", "Refused"), timeout=15000)
+        assert page.test_line.word == "Accepted", page.test_line.text
+    finally:
+        env.session.tasks.shutdown()
+        if env.page.server is not None:
+            env.page.server.stop()
+    assert {r.name for r in expected_warnings} <= {"mail.log"}

@@ -411,7 +411,7 @@ class RelayPage(WizardPage):
             hostname=self.hostname.text(),
             submission_port=self.port.value(),
             plain_port=self.plain_port.value()
-            if self.plain.isChecked() and self.plain.isVisible()
+            if self.plain.isChecked() and not self.plain.isHidden()
             else None,
             admin_report_address=report or None,
             devices=self.config.devices if self.config is not None else (),

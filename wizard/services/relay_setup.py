@@ -15,6 +15,8 @@ import secrets
 import smtplib
 import socket
 import ssl
+import struct
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,13 +39,44 @@ PROBE_TIMEOUT = 5.0
 MAX_CERT_BYTES = 256 * 1024
 
 
+def _interface_addresses() -> list[str]:
+    """The IPv4 address of each network interface, asked of the kernel (Linux).
+
+    A Debian host's own name resolves to 127.0.1.1 only, so the name alone misses the
+    LAN address; SIOCGIFADDR reads it without sending anything.
+    """
+    if not sys.platform.startswith("linux"):
+        return []
+    import fcntl
+
+    siocgifaddr = 0x8915  # <linux/sockios.h>
+    found: list[str] = []
+    try:
+        names = [name for _index, name in socket.if_nameindex()]
+    except OSError:
+        return []
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        for name in names[:64]:
+            request = struct.pack("256s", name.encode()[:15])
+            try:
+                answer = fcntl.ioctl(probe.fileno(), siocgifaddr, request)
+            except OSError:
+                continue  # no IPv4 address on this interface
+            found.append(socket.inet_ntoa(answer[20:24]))
+    return found
+
+
 def local_addresses() -> list[str]:
     """This computer's IPv4 addresses a relay may listen on (never 0.0.0.0), LAN first.
 
-    Read from the host's own names, without sending anything; loopback comes last so
-    that a test or a demo on this computer alone can still choose it.
+    From the network interfaces and the host's own names, without sending anything;
+    loopback comes last so that a test or a demo on this computer alone can still
+    choose it.
     """
     found: list[str] = []
+    for address in _interface_addresses():
+        if address not in found:
+            found.append(address)
     names = {socket.gethostname(), socket.getfqdn(), "localhost"}
     for name in names:
         try:

@@ -197,9 +197,9 @@ class RelayPage(WizardPage):
         layout.addWidget(
             HintLabel(
                 self.tr(
-                    "Enter each device's own address. The relay accepts mail only from these "
-                    "addresses, with the user name and password it makes for each device, "
-                    "and only from the device's own sender address."
+                    "Enter each device's own address (double-click it, or press F2). The relay "
+                    "accepts mail only from these addresses, with the user name and password "
+                    "it makes for each device, and only from the device's own sender address."
                 ),
                 self.body,
             )

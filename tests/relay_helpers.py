@@ -70,14 +70,19 @@ def allow_smtp_auth(sandbox: Sandbox, mailbox: str = SCANNER) -> None:
         found.smtp_client_auth_disabled = False
 
 
-def sign_in_mailbox(sandbox: Sandbox, mailbox: str = SCANNER) -> str:
-    """Sign in as the mailbox with the mailbox-test app (the Relay step's sign-in); its
-    refresh token."""
+def signed_in_mailbox(sandbox: Sandbox, mailbox: str = SCANNER) -> SignIn:
+    """A SignIn in which the mailbox signed in with the mailbox-test app (the Relay
+    step's sign-in as the device's mailbox)."""
     browser = StandInBrowser(mailbox, ca_pem=sandbox.ca_pem)
     signin = SignIn(sandbox.cloud, SignInSettings(), opener=browser.open)
     signin.sign_in_browser(mailbox=mailbox, timeout=20)
     browser.join(10)
-    token = signin.mailbox_refresh_token(mailbox)
+    return signin
+
+
+def sign_in_mailbox(sandbox: Sandbox, mailbox: str = SCANNER) -> str:
+    """The refresh token of a new sign-in as the mailbox."""
+    token = signed_in_mailbox(sandbox, mailbox).mailbox_refresh_token(mailbox)
     assert token
     return token
 

@@ -72,8 +72,8 @@ def test_the_queue_is_on_disk_before_the_250(
         assert len(files) == 1
         envelope = json.loads(files[0].read_bytes().split(b"\n", 1)[0])
         assert envelope["recipients"] == [OUTSIDE] and envelope["mailbox"] == SCANNER
-        assert wait_for(lambda: relay.status().tokens.get(SCANNER) == TokenState.MISSING.value)
-        assert "Sign in as" in relay.status().last_error
+        assert wait_for(lambda: "Sign in as" in relay.status().last_error)
+        assert relay.status().tokens.get(SCANNER) == TokenState.MISSING.value
     assert delivered(sandbox, "Held") == []
     assert any("holding the mail" in r.getMessage() for r in expected_warnings)
 

@@ -232,9 +232,46 @@ class RelayHandler:
 class RelaySMTP(SMTP):
     """aiosmtpd's SMTP, refusing clients that are not configured devices at connect."""
 
-    def __init__(self, handler: RelayHandler, **kwargs: Any) -> None:
+    def __init__(
+        self, handler: RelayHandler, sessions: set[RelaySMTP] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(handler, authenticator=handler.authenticator, **kwargs)
         self._relay_config = handler.config
+        # Open sessions, so a stopping relay closes each one instead of leaving it.
+        self._sessions = sessions if sessions is not None else set()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # The first call brings the socket's own transport; after STARTTLS a second
+        # call brings the TLS one on top of it. The socket's is the one to close.
+        if getattr(self, "_raw_transport", None) is None:
+            self._raw_transport: asyncio.BaseTransport | None = transport
+        self._sessions.add(self)
+        super().connection_made(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        raw = getattr(self, "_raw_transport", None)
+        if raw is None or raw.is_closing():
+            self._sessions.discard(self)
+
+    def eof_received(self) -> bool | None:
+        # aiosmtpd keeps a plain connection half-open after the client's EOF and cancels
+        # its session task; a client that hangs up at once (a port check) cancels the
+        # task before it ever runs, and the socket would stay open for good. SMTP has
+        # no use for half-open connections: returning False closes it.
+        super().eof_received()
+        return False
+
+    def close_session(self) -> None:
+        """Drop the connection now (the relay is stopping): no TLS goodbye to wait for,
+        which could outlive the event loop and leave the socket open."""
+        for transport in (self.transport, getattr(self, "_raw_transport", None)):
+            if transport is not None and not transport.is_closing():
+                abort = getattr(transport, "abort", None)
+                if callable(abort):
+                    abort()
+                else:
+                    transport.close()
 
     async def _handle_client(self) -> None:
         assert self.session is not None
@@ -246,7 +283,16 @@ class RelaySMTP(SMTP):
             if self.transport is not None:
                 self.transport.close()
             return
-        await super()._handle_client()
+        try:
+            await super()._handle_client()
+        except asyncio.CancelledError:
+            # aiosmtpd cancels this task when the client hangs up; a hang-up during
+            # the greeting (a port check) escapes its own handler and would leave the
+            # half-closed socket open for good.
+            transport = getattr(self, "_raw_transport", None) or self.transport
+            if transport is not None and not transport.is_closing():
+                transport.close()
+            raise
 
 
 class _DropAiosmtpdDeprecation(logging.Filter):

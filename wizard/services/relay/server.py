@@ -96,6 +96,7 @@ class RelayServer:
         self._loop_thread: threading.Thread | None = None
         self._worker: threading.Thread | None = None
         self._servers: list[asyncio.base_events.Server] = []
+        self._sessions: set[RelaySMTP] = set()
         self._queue: MessageQueue | None = None
         self._tokens: MailboxTokens | None = None
         self._submitter: Submitter | None = None
@@ -276,6 +277,7 @@ class RelayServer:
         def factory() -> RelaySMTP:
             return RelaySMTP(
                 handler,
+                self._sessions,
                 hostname=self.config.hostname,
                 ident="Relay Wizard relay",
                 tls_context=tls,
@@ -303,8 +305,27 @@ class RelayServer:
             async def close() -> None:
                 for server in self._servers:
                     server.close()
+                current = asyncio.current_task()
+                # A connection accepted just now still gets its session: let the loop
+                # finish making it, then drop it with the others. Cancelling the loop's
+                # own accept task instead would leave its socket open.
+                for _ in range(5):
+                    await asyncio.sleep(0)
+                    for session in list(self._sessions):
+                        session.close_session()
+                    pending = [t for t in asyncio.all_tasks() if t is not current]
+                    if not pending:
+                        break
+                    await asyncio.wait(pending, timeout=1.0)
+                leftover = [t for t in asyncio.all_tasks() if t is not current]
+                for task in leftover:
+                    task.cancel()
+                await asyncio.gather(*leftover, return_exceptions=True)
                 for server in self._servers:
                     await server.wait_closed()
+                # Closing transports finish in the loop's next rounds (call_soon).
+                for _ in range(3):
+                    await asyncio.sleep(0)
 
             try:
                 asyncio.run_coroutine_threadsafe(close(), loop).result(START_TIMEOUT)
@@ -463,20 +484,20 @@ class RelayServer:
         assert self._submitter is not None
         while not self._stopping.is_set():
             try:
+                # Cleared before looking, so a message queued meanwhile wakes the wait.
+                self._wake.clear()
                 item, wait = self._next()
                 if item is None:
                     self._write_status()
                     self._submitter.close_idle()
                     self._wake.wait(min(wait, STATUS_EVERY) if self._status_dirty else wait)
-                    self._wake.clear()
                     continue
                 self._deliver(item)
                 self._write_status()
             except Exception as exc:  # noqa: BLE001 - the worker must outlive any one message
                 log.exception("the delivery worker hit an unexpected error")
                 self._error(f"{type(exc).__name__}: {exc}"[:300])
-                self._wake.wait(1.0)
-                self._wake.clear()
+                self._stopping.wait(1.0)
         self._write_status(force=True)
 
     def _deliver(self, item: Queued) -> None:

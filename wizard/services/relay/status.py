@@ -82,10 +82,20 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _answers(host: str, port: int, timeout: float = 1.0) -> bool:
+def _answers(host: str, port: int, timeout: float = 2.0) -> bool:
+    """Whether an SMTP server greets on host:port: the banner, then QUIT.
+
+    A refusal (554: this computer is not one of the devices) still means the relay
+    runs. Waiting for the greeting, rather than hanging up at once, lets the relay
+    finish the connection it accepted before it is judged.
+    """
     try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            banner = sock.recv(512)
+            if banner.startswith(b"220"):
+                sock.sendall(b"QUIT\r\n")
+                sock.recv(512)
+            return banner[:3] in (b"220", b"554")
     except OSError:
         return False
 

@@ -410,3 +410,24 @@ def test_a_device_without_tls_gets_the_plain_port_only_when_asked(
         if env.page.server is not None:
             env.page.server.stop()
     assert {r.name for r in expected_warnings} <= {"mail.log"}
+
+
+def test_a_relay_running_as_a_service_is_told_to_restart_after_a_change(env: Env) -> None:
+    from wizard.services.relay import RelayServer
+
+    qtbot = env.qtbot
+    page = _set_up_device_and_mailbox(env)
+    assert page.config is not None
+    # Another process (the installed service) runs the relay from the same settings.
+    service = RelayServer(page.config, secrets=SecretStore(), config_path=page.config_path)
+    service.start()
+    try:
+        qtbot.waitUntil(lambda: page.running, timeout=10000)
+        assert page.server is None
+        page.add_button.click()  # a new password for the device
+        qtbot.waitUntil(
+            lambda: "still runs with the old device list" in page.password_line.text(),
+            timeout=5000,
+        )
+    finally:
+        service.stop()

@@ -545,7 +545,20 @@ class RelayPage(WizardPage):
         )
         self._adopt(config, fingerprint)
         self._fill()
+        self._note_service_restart()
         self._restart_here()
+
+    def _note_service_restart(self) -> None:
+        """A relay running as a service read its settings when it started."""
+        if self.server is None and self.running:
+            self.password_line.setText(
+                self.password_line.text()
+                + " "
+                + self.tr(
+                    "The relay service still runs with the old device list: remove the "
+                    "service and install it again to restart it with this one."
+                )
+            )
 
     def remove_selected_device(self) -> None:
         row = self._selected_row()
@@ -573,8 +586,10 @@ class RelayPage(WizardPage):
         if error is not None or config is None:
             self.show_error(error or RuntimeError("not removed"), doing=self.tr("removing"))
             return
+        self.password_line.setText("")
         self._adopt(config, self.session.local_relay_fingerprint)
         self._fill()
+        self._note_service_restart()
         self._restart_here()
 
     # Mailbox sign-ins ---------------------------------------------------------------

@@ -227,6 +227,69 @@ CASES = [
         device=OAUTH,
         usable={Method.HVE},
     ),
+    Case(
+        "older MFP, dynamic IP, mail to customers: the local relay, not a certificate connector",
+        device=CAPABLE,
+        site=SiteNeeds(external_recipients=Y, static_ip=N, port25_open=U),
+        first=Method.LOCAL_RELAY,
+        usable={Method.LOCAL_RELAY, Method.SMTP_AUTH, Method.CONNECTOR},
+        blocked={Method.SMTP_AUTH_OAUTH, Method.DIRECT_SEND, Method.HVE},
+        variant={Method.CONNECTOR: Variant.CERTIFICATE_CONNECTOR},
+    ),
+    Case(
+        "blocked port 25 and outside mail without OAuth: the local relay",
+        site=SiteNeeds(external_recipients=Y, static_ip=Y, port25_open=N),
+        first=Method.LOCAL_RELAY,
+        blocked={Method.CONNECTOR, Method.DIRECT_SEND},
+    ),
+    Case(
+        "after the switch-off the local relay still leads for password-only devices",
+        today=date(2027, 2, 1),
+        site=SiteNeeds(external_recipients=Y, static_ip=N, port25_open=Y),
+        first=Method.LOCAL_RELAY,
+    ),
+    Case(
+        "a static IP connector fits: the local relay is only an option",
+        site=SiteNeeds(external_recipients=Y, static_ip=Y, port25_open=Y),
+        first=Method.CONNECTOR,
+        usable={Method.LOCAL_RELAY},
+        warning_has={Method.LOCAL_RELAY: "One more thing to keep running"},
+    ),
+    Case(
+        "an OAuth device needs no relay",
+        device=OAUTH,
+        site=SiteNeeds(external_recipients=Y, static_ip=N, port25_open=N),
+        first=Method.SMTP_AUTH_OAUTH,
+        usable={Method.LOCAL_RELAY},
+    ),
+    Case(
+        "the relay needs the device to sign in",
+        device=DeviceCapabilities(tls12=Y, smtp_auth=N, oauth=N),
+        site=SiteNeeds(external_recipients=Y, static_ip=N, port25_open=Y),
+        blocked={Method.LOCAL_RELAY},
+        blocker_has={Method.LOCAL_RELAY: "user name and password"},
+    ),
+    Case(
+        "the relay cannot serve a port 465 only device",
+        device=DeviceCapabilities(tls12=Y, smtp_auth=Y, oauth=N, port_465_only=True),
+        blocked={Method.LOCAL_RELAY},
+        blocker_has={Method.LOCAL_RELAY: "465"},
+    ),
+    Case(
+        "no TLS 1.2: the relay's plain LAN port, with a warning",
+        device=DeviceCapabilities(tls12=N, smtp_auth=Y, oauth=N),
+        site=SiteNeeds(external_recipients=Y, static_ip=N, port25_open=N),
+        cloud=CloudId.GCC_HIGH,
+        first=Method.LOCAL_RELAY,
+        variant={Method.LOCAL_RELAY: Variant.PLAIN_LAN},
+        warning_has={Method.LOCAL_RELAY: "plain port 25"},
+    ),
+    Case(
+        "the relay sends as a mailbox: its daily limit applies",
+        site=SiteNeeds(external_recipients=Y, static_ip=N, port25_open=N, daily_volume=20_000),
+        blocked={Method.LOCAL_RELAY},
+        blocker_has={Method.LOCAL_RELAY: "more than one mailbox may send"},
+    ),
 ]
 
 
@@ -303,3 +366,29 @@ def test_retirement_boundaries(day: date, phase: BasicAuthPhase, days_left: int 
     assert outlook.phase is phase
     assert outlook.days_until_off == days_left
     assert outlook.headline and outlook.detail and outlook.dates
+
+
+@pytest.mark.parametrize(
+    "today,text",
+    [
+        (TODAY, "end of December 2026 (34 days from today)"),
+        (date(2027, 2, 1), "off by default since the end of December 2026"),
+    ],
+)
+def test_local_relay_explains_itself_with_the_dates(today: date, text: str) -> None:
+    site = SiteNeeds(external_recipients=Y, static_ip=N, port25_open=U)
+    relay = advise(CAPABLE, site, CLEAN_TENANT, WW, today).for_method(Method.LOCAL_RELAY)
+    assert relay.recommended
+    reasons = " ".join(relay.reasons)
+    assert text in reasons and "second half of 2027" in reasons
+    assert "No way of sending straight to Microsoft 365 fits" in reasons
+    needs = " ".join(relay.needs)
+    assert "always-on Windows, macOS or Linux computer" in needs
+    assert "SMTP AUTH switched on for that mailbox" in needs
+    assert relay.warnings, "the cost of one more thing to run is stated"
+
+
+def test_local_relay_as_an_option_does_not_claim_nothing_else_fits() -> None:
+    relay = advise(OAUTH, OPEN_SITE, CLEAN_TENANT, WW, TODAY).for_method(Method.LOCAL_RELAY)
+    assert relay.usable and not relay.recommended
+    assert not any("No way of sending straight" in r for r in relay.reasons)

@@ -185,3 +185,50 @@ def test_the_cli_default_timeout_is_the_senders() -> None:
     from wizard.services import smtp_test
 
     assert send_test.DEFAULT_TIMEOUT == smtp_test.DEFAULT_TIMEOUT
+
+
+def test_local_relay_send_test_plays_the_device(
+    sandbox: Any,
+    tmp_path: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """send-test --method local-relay is the device: it signs in to the relay with the
+    relay's own user name and password, checks the relay's certificate with its CA, and
+    the relay delivers to the tenant."""
+    from tests.relay_helpers import allow_smtp_auth, delivered, enroll, relay_config, with_scanner
+    from tests.sandbox_fixtures import wait_for
+    from wizard.services.relay import RelayServer
+
+    store = SecretStore()
+    allow_smtp_auth(sandbox)
+    config, device, password = with_scanner(relay_config(sandbox, tmp_path), store)
+    enroll(sandbox, config, store)
+    missing = _run(
+        ["send-test", "--method", "local-relay", "--from", SCANNER, "--to", USER], monkeypatch
+    )
+    assert missing == cli.EXIT_USAGE
+    assert "--host is needed for the local relay" in capsys.readouterr().err
+    with RelayServer(config, secrets=store) as relay:
+        argv = [
+            "send-test", "--method", "local-relay", "--from", SCANNER, "--to", USER,
+            "--host", "127.0.0.1", "--port", str(relay.port()), "--username", device.username,
+            "--cafile", str(tmp_path / "relay-ca.pem"), "--password-stdin", "--timeout", "5",
+        ]  # fmt: skip
+        code = _run(argv, monkeypatch, password + "\n")
+        captured = capsys.readouterr()
+        out = captured.out
+        assert code == 0, (out, captured.err)
+        assert "STARTTLS" in out and password not in out
+
+        def subjects() -> list[str]:
+            with sandbox.state.lock:
+                return [e.subject for e in sandbox.state.trace if e.sender == SCANNER]
+
+        assert wait_for(lambda: len(subjects()) == 1)
+        (subject,) = subjects()
+        assert subject.startswith("Relay Wizard test message")
+        assert wait_for(lambda: delivered(sandbox, subject) == [USER])
+        # --keyring-entry reads the relay's password for the device (the Relay step's).
+        keyring = [*argv[: argv.index("--password-stdin")], "--keyring-entry", config.site]
+        assert _run([*keyring, "--timeout", "5"], monkeypatch) == 0

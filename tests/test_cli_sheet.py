@@ -221,3 +221,35 @@ def test_relay_host_from_the_live_mx_or_explained_when_not_found(tmp_path: Path)
 
     bad = _run(tmp_path, str(profile), "-o", str(out), "--mx-host", "mx1.mimecast.com")
     assert bad.returncode == 2 and "not a Microsoft 365 MX host" in bad.stderr
+
+
+def test_local_relay_sheets_come_from_the_relay_settings(
+    qapp: object, tmp_path: Path, memory_keyring: MemoryKeyring, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """In process: the relay's settings file and the keyring the Relay step wrote."""
+    from wizard.core.relay import OnwardTarget, RelayConfig, RelayDevice
+    from wizard.services.relay import save_config
+
+    config = RelayConfig(
+        site="Contoso HQ",
+        listen_address="192.168.1.20",
+        hostname="relay.contoso.lan",
+        onward=OnwardTarget("worldwide", "t", "c", "https://login", "smtp", 587, "s"),
+        devices=(
+            RelayDevice("Reception Scanner", "192.168.1.50", "scanner", "scanner@contoso.com"),
+        ),
+    )
+    relay_file = save_config(config, tmp_path / "relay.json")
+    SecretStore().set("Contoso HQ", "relay-device-password:scanner", CANARY)
+    profile = _write(tmp_path, {**PROFILE, "method": "local-relay"})
+    out = tmp_path / "relay-sheets.pdf"
+    args = ["sheet", str(profile), "-o", str(out), "--relay-config", str(relay_file)]
+    assert app_main([*args, "--printer", "Reception Scanner"]) == 0
+    text = squash(poppler_pages(out)[0])
+    assert "192.168.1.20" in text and "scanner" in text and CANARY not in text
+    assert "smtp.office365.com" in text  # where the relay sends on, in the notes
+    assert app_main([*args, "--printer", "Reception Scanner", "--include-password"]) == 0
+    assert CANARY in squash(poppler_pages(out)[0])
+    # A printer the relay does not know yet is said, not silently given Microsoft's host.
+    assert app_main(args) == 0
+    assert "the relay does not know Accounts MFP, Warehouse yet" in capsys.readouterr().err

@@ -162,3 +162,33 @@ def test_sovereign_hosts_as_the_corrected_facts_list_them() -> None:
     assert autodiscover_target(dod) == "autodiscover-s-dod.office365.us"
     assert autodiscover_target(CLOUDS[CloudId.GCC_HIGH]) == "autodiscover-s.office365.us"
     assert CLOUDS[CloudId.CHINA].authority_host == "https://login.partner.microsoftonline.cn"
+
+
+def test_local_relay_settings_point_at_the_relay() -> None:
+    from wizard.core.device_settings import AuthKind, LocalRelayAccess, Security
+
+    access = LocalRelayAccess("192.168.1.20", 587, True, "scanner-hq", "AA:BB")
+    s = device_settings(
+        Method.LOCAL_RELAY, WW, domain="contoso.com", sender="scan@contoso.com", local_relay=access
+    )
+    assert (s.server, s.port, s.security, s.tls_required) == (
+        "192.168.1.20",
+        587,
+        Security.STARTTLS,
+        True,
+    )
+    assert s.auth is AuthKind.PASSWORD and s.username == "scanner-hq"
+    assert not s.internal_only and s.relay_host is None
+    assert any("smtp.office365.com" in n for n in s.notes)
+    plain = device_settings(
+        Method.LOCAL_RELAY,
+        WW,
+        domain="contoso.com",
+        sender="scan@contoso.com",
+        local_relay=LocalRelayAccess("192.168.1.20", 25, False, "scanner-hq"),
+    )
+    assert plain.security is Security.NONE and not plain.tls_required
+    missing = device_settings(
+        Method.LOCAL_RELAY, WW, domain="contoso.com", sender="scan@contoso.com"
+    )
+    assert not missing.host_found and any("Relay step" in n for n in missing.notes)

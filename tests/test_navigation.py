@@ -22,7 +22,7 @@ from wizard.core.profile import SiteProfile
 from wizard.core.steps import WizardStep
 from wizard.sandbox.server import Sandbox
 from wizard.services.troubleshooter import TroubleshootOptions
-from wizard.ui.navigation import PATH, ROUTES, STEP_PAGES, PageId, Route
+from wizard.ui.navigation import PATH, ROUTES, STEP_PAGES, PageId, Route, on_path
 from wizard.ui.pages.audit import AuditPage
 from wizard.ui.pages.registry import PAGES
 from wizard.ui.pages.signin import SignInPage
@@ -110,6 +110,10 @@ def test_every_jump_from_the_test_page_comes_back_and_sends_again(
     for step, target in STEP_PAGES.items():
         if target is PageId.TEST:
             continue
+        if not on_path(target, Method.SMTP_AUTH):
+            # The Relay step belongs to the local relay's path only: never offered here.
+            assert not page.can_go_to_step(step)
+            continue
         before = wizard.session.test_result
         assert page.can_go_to_step(step)
         assert page.go_to_step(step), step
@@ -161,6 +165,9 @@ def test_every_jump_from_a_side_path_comes_back(
     # The end of the side path: Finish, not Next.
     assert wizard.button(QWizard.WizardButton.FinishButton).isVisible()
     for step, target in STEP_PAGES.items():
+        if not on_path(target, Method.SMTP_AUTH_OAUTH):
+            assert not page.can_go_to_step(step)  # the local relay's step only
+            continue
         before = page.report if isinstance(page, TroubleshootPage) else None
         assert page.go_to_step(step), step
         assert wizard.current_page_id() is target
@@ -180,7 +187,10 @@ def test_every_jump_from_a_side_path_comes_back(
 def test_the_step_list_goes_to_reachable_steps_only(qtbot: QtBot, sandbox: Sandbox) -> None:
     wizard = open_wizard(qtbot, sandbox, profile(Method.SMTP_AUTH))
     steps = wizard.step_list
-    assert [v.page_id for v in steps.views] == [p for p in PATH if wizard.has_page(p)]
+    method = wizard.session.profile.method
+    assert [v.page_id for v in steps.views] == [
+        p for p in PATH if wizard.has_page(p) and on_path(p, method)
+    ]
     first = steps.views[0]
     assert first.state is StepState.CURRENT
     # The next step can be reached; the ones after it not yet.

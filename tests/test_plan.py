@@ -113,6 +113,16 @@ CASES = [
         can_apply=False,
     ),
     Case(
+        "local relay: it submits as the mailbox with OAuth -> switch on the mailbox only",
+        Method.LOCAL_RELAY,
+        statuses={MAILBOX_ID: ChangeStatus.NEEDED},
+        powershell={
+            MAILBOX_ID: f"Set-CASMailbox -Identity 'scanner@{DOMAIN}' "
+            "-SmtpClientAuthenticationDisabled $false"
+        },
+        can_apply=True,
+    ),
+    Case(
         "smtp auth: mailbox explicitly off",
         Method.SMTP_AUTH_OAUTH,
         snapshot=replace(
@@ -512,3 +522,9 @@ def test_rebuilding_after_applying_lists_nothing() -> None:
     assert again.nothing_to_change
     assert again.change("connector").status is ChangeStatus.DONE  # type: ignore[union-attr]
     assert GCC.legacy_tls_smtp is None and GCC_HIGH.hve_smtp is None
+
+
+def test_the_local_relay_plan_says_who_signs_in() -> None:
+    plan = build_plan(PROFILE, Method.LOCAL_RELAY, Variant.STANDARD, SNAPSHOT, WW)
+    change = plan.change(MAILBOX_ID)
+    assert change is not None and "office relay signs in" in change.why

@@ -170,3 +170,14 @@ def test_one_keyring_name_per_login_whatever_the_case() -> None:
     assert printer_password_purpose(printer) == password_purpose("scanner@contoso.com ")
     with_login = Printer("Front desk", sender="a@contoso.com", username="Svc@Contoso.com")
     assert printer_password_purpose(with_login) == "smtp-password:svc@contoso.com"
+
+
+@pytest.mark.parametrize("method", list(Method), ids=str)
+def test_every_method_name_is_read_back(method: Method, tmp_path: Path) -> None:
+    """The profile accepts every method the CLI and the advisor know (local-relay too)."""
+    saved = save_profile(
+        SiteProfile(Site(name="S", domain="contoso.com"), method), tmp_path / "p.json"
+    )
+    assert json.loads(saved.read_text(encoding="utf-8"))["method"] == method.value
+    assert load_profile(saved).method is method
+    assert Method("local-relay") is Method.LOCAL_RELAY

@@ -24,6 +24,7 @@ from tests.pdf_helpers import (
     unembedded_fonts,
 )
 from wizard.core.clouds import CLOUDS, CloudId
+from wizard.core.device_settings import LocalRelayAccess
 from wizard.core.methods import Method, Tri
 from wizard.core.profile import Printer, Site, SiteProfile
 from wizard.core.sheet import (
@@ -430,3 +431,67 @@ def test_drawing_off_the_gui_thread_is_refused_in_plain_words(qtbot: QtBot) -> N
     assert len(refused) == 1 and "GUI thread" in str(refused[0])
     # On the GUI thread the same call draws.
     assert sheets_pdf_bytes(sheets).startswith(b"%PDF")
+
+
+# --- the local relay -------------------------------------------------------------------
+
+RELAY_ACCESS = {
+    "Old MFP": LocalRelayAccess("192.168.1.20", 587, True, "old-mfp", "AB:CD:EF"),
+}
+
+
+def _relay_sheet(**kwargs: object) -> PrinterSheet:
+    old = Printer("Old MFP", "brother", "MFC-L8900CDW", "Hall", "scan@contoso.com", oauth=Tri.NO)
+    return _sheets(_profile(Method.LOCAL_RELAY, old), relay_access=RELAY_ACCESS, **kwargs)[0]
+
+
+def test_relay_sheet_gives_the_relay_not_microsoft() -> None:
+    sheet = _relay_sheet()
+    assert sheet.row(FieldKey.SERVER).value == "192.168.1.20"
+    assert sheet.row(FieldKey.PORT).value == "587"
+    assert sheet.row(FieldKey.SECURITY).value == "TLS"  # Brother's word for STARTTLS
+    # The device's own relay user name, not the mailbox: that only opens the relay.
+    assert sheet.row(FieldKey.USERNAME).value == "old-mfp"
+    assert sheet.row(FieldKey.SENDER).value == "scan@contoso.com"
+    assert sheet.row(FieldKey.PASSWORD).state is RowState.SECRET_HIDDEN
+    assert not sheet.includes_password
+    assert "smtp.office365.com" not in sheet.qr_payload
+    assert json.loads(sheet.qr_payload)["method"] == "local-relay"
+    notes = " ".join(sheet.notes)
+    assert "AB:CD:EF" in notes and "certificate" in notes  # how to trust the relay
+    assert "smtp.office365.com" in notes  # where the relay sends on
+    assert sheet.retirement_note and "not affected" in sheet.retirement_note
+    assert "second half of 2027" in sheet.retirement_note
+    assert not sheet.warnings
+
+
+def test_relay_sheet_password_only_on_request(output_dir: Path) -> None:
+    hidden = output_dir / "sheet-relay.pdf"
+    write_sheets_pdf([_relay_sheet()], hidden)
+    text = squash(poppler_pages(hidden)[0])
+    assert "192.168.1.20" in text and "old-mfp" in text and CANARY not in text
+    assert squash(PASSWORD_IN_KEYRING) in text
+    shown = _relay_sheet(passwords={"Old MFP": CANARY})
+    assert shown.row(FieldKey.PASSWORD).value == CANARY and shown.includes_password
+    assert CANARY not in shown.qr_payload
+
+
+def test_relay_sheet_plain_port_and_not_set_up_yet() -> None:
+    plain = LocalRelayAccess("192.168.1.20", 25, False, "old-mfp")
+    old = Printer("Old MFP", "generic", "", "", "scan@contoso.com", tls12=Tri.NO)
+    sheet = _sheets(_profile(Method.LOCAL_RELAY, old), relay_access={"Old MFP": plain})[0]
+    assert sheet.row(FieldKey.PORT).value == "25"
+    assert sheet.row(FieldKey.SECURITY).value == "None"
+    assert any("unencrypted" in n for n in sheet.notes)
+    missing = _sheets(_profile(Method.LOCAL_RELAY, old))[0]
+    assert missing.row(FieldKey.SERVER).value == "Not known yet"
+    assert any("Relay step" in w for w in missing.warnings)
+
+
+def test_relay_password_has_its_own_keyring_name() -> None:
+    from wizard.core.sheet import printer_password_purpose
+
+    printer = Printer("Old MFP", "generic", "", "", "scan@contoso.com")
+    relay = printer_password_purpose(printer, RELAY_ACCESS["Old MFP"])
+    assert relay == "relay-device-password:old-mfp"
+    assert relay != printer_password_purpose(printer)

@@ -269,6 +269,11 @@ CASES = [
         expect={"basic-auth": (Severity.OK, None, "Not affected")},
     ),
     Case(
+        "local relay not affected by basic retirement: its relay signs in with OAuth",
+        Method.LOCAL_RELAY,
+        expect={"basic-auth": (Severity.OK, None, "signs in to Microsoft 365 as each mailbox")},
+    ),
+    Case(
         "hve address is a mailbox",
         Method.HVE,
         expect={f"hve:scanner@{DOMAIN}": (Severity.PROBLEM, WizardStep.SITE, "mailbox")},

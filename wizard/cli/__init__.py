@@ -53,12 +53,13 @@ def add_subcommands(parser: argparse.ArgumentParser) -> None:
 
     # Each module declares its options with light imports only; what a command needs
     # to run is imported when it runs, so `--version` and `--help` stay fast.
-    from wizard.cli import audit, check_dns, send_test, sheet, tenant_probe
+    from wizard.cli import audit, check_dns, relay, send_test, sheet, tenant_probe
 
     send_test.add_parser(sub)
     check_dns.add_parser(sub)
     audit.add_parser(sub)
     tenant_probe.add_parser(sub)
+    relay.add_parser(sub)
     p = sub.add_parser("sheet", help="write the printers' settings sheets as PDF (offscreen)")
     sheet.add_arguments(p)
     p.set_defaults(handler=_sheet)

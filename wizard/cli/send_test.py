@@ -27,6 +27,7 @@ from wizard.core.device_settings import AuthKind, device_settings
 from wizard.core.errors import InvalidInput, SecretStoreError
 from wizard.core.i18n import tr
 from wizard.core.methods import RELAY_METHODS, Method
+from wizard.core.relay import device_password_purpose as relay_device_password_purpose
 from wizard.core.relay_host import RelayHost
 from wizard.core.secret_names import password_purpose
 from wizard.core.steps import STEP_TITLES
@@ -115,6 +116,15 @@ def build_request(args: argparse.Namespace) -> SendTestRequest:
         raise InvalidInput(tr("Unknown cloud: {cloud}").format(cloud=args.cloud))
     domain = sender.value.rpartition("@")[2]
     relay = None
+    if method is Method.LOCAL_RELAY and not args.host:
+        # The relay is a computer at the office: only its sheet knows where.
+        raise InvalidInput(
+            tr("--host is needed for the local relay: the relay's address on its sheet."),
+            next_step=tr(
+                "Give --host ADDRESS --port PORT --username USER (the device's relay user "
+                "name) and --cafile relay-ca.pem to check the relay's certificate."
+            ),
+        )
     if method in RELAY_METHODS and not args.host:
         relay = _relay_host(args, cloud, domain)
     try:
@@ -204,8 +214,14 @@ def read_credentials(
             ),
         )
     if args.keyring_entry:
+        # The local relay's device password is the one the relay made, not the mailbox's.
+        purpose = (
+            relay_device_password_purpose(username)
+            if request.method is Method.LOCAL_RELAY
+            else password_purpose(username)
+        )
         try:
-            password = SecretStore().get(args.keyring_entry, password_purpose(username))
+            password = SecretStore().get(args.keyring_entry, purpose)
         except SecretStoreError as exc:
             # The option cannot be used on this computer: bad input, not a refusal.
             raise InvalidInput(exc.what, exc.why, exc.next_step, detail=exc.detail) from None

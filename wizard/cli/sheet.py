@@ -16,6 +16,11 @@ Direct send and connector relay: the server on the sheet is the MX host the tena
 gives the domain (--mx-host, copied from the admin center), else the domain's live MX
 when it points to Microsoft 365, else a guess that resolves, marked as such; never a
 computed name that does not exist (stderr says which).
+
+Local relay: the relay's address, port, security and each device's relay user name come
+from the relay's settings file on this computer (--relay-config, default: the one the
+wizard's Relay step saved); --include-password then prints the password the relay made
+for the device (purpose "relay-device-password:<relay user name>").
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wizard.core.clouds import Cloud, CloudId, cloud_by_id
+from wizard.core.device_settings import LocalRelayAccess
 from wizard.core.errors import InvalidInput, ProfileError
 from wizard.core.i18n import tr
 from wizard.core.methods import RELAY_METHODS, Method
@@ -79,6 +85,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
             "shows for the domain (default: the domain's MX in DNS when it points to "
             "Microsoft 365)"
         ),
+    )
+    p.add_argument(
+        "--relay-config",
+        metavar="FILE",
+        help="local relay: the relay's settings file (default: the one the wizard saved)",
     )
     p.add_argument(
         "--nameserver",
@@ -133,7 +144,35 @@ def _short(text: str, most: int = 80) -> str:
     return text if len(text) <= most else text[: most - 1] + "\u2026"
 
 
-def _passwords(profile: SiteProfile, chosen: tuple[str, ...] | None) -> dict[str, str]:
+def _relay_access(args: argparse.Namespace, profile: SiteProfile) -> dict[str, LocalRelayAccess]:
+    """How each printer reaches the local relay, from the relay's settings file."""
+    from wizard.core.relay_access import relay_access_map
+    from wizard.services.relay import load_config
+    from wizard.services.relay_setup import certificate_file, certificate_fingerprint
+
+    path = Path(args.relay_config) if args.relay_config else None
+    config = load_config(path, check=False)
+    access = relay_access_map(
+        config,
+        profile.printers,
+        certificate_fingerprint(certificate_file(config, path)),
+    )
+    missing = [p.name for p in profile.printers if p.name not in access]
+    if missing:
+        print(
+            tr("note: the relay does not know {names} yet; add them on the Relay step.").format(
+                names=", ".join(missing)
+            ),
+            file=sys.stderr,
+        )
+    return access
+
+
+def _passwords(
+    profile: SiteProfile,
+    chosen: tuple[str, ...] | None,
+    relay_access: dict[str, LocalRelayAccess] | None = None,
+) -> dict[str, str]:
     from wizard.services.secrets import SecretStore
 
     if profile.method not in PASSWORD_METHODS:
@@ -148,7 +187,7 @@ def _passwords(profile: SiteProfile, chosen: tuple[str, ...] | None) -> dict[str
     for printer in profile.printers:
         if wanted is not None and printer.name.casefold() not in wanted:
             continue
-        purpose = printer_password_purpose(printer)
+        purpose = printer_password_purpose(printer, (relay_access or {}).get(printer.name))
         secret = store.get(profile.site.name, purpose)
         if not secret:
             raise InvalidInput(
@@ -256,7 +295,8 @@ def run_sheet(args: argparse.Namespace) -> int:
         )
     chosen = _chosen(profile, args.printer)
     relay = _relay_host(args, profile, cloud) if profile.method in RELAY_METHODS else None
-    passwords = _passwords(profile, chosen) if args.include_password else {}
+    access = _relay_access(args, profile) if profile.method is Method.LOCAL_RELAY else None
+    passwords = _passwords(profile, chosen, access) if args.include_password else {}
     app = _ensure_gui()
     sheets: tuple[PrinterSheet, ...] = build_site_sheets(
         profile,
@@ -266,6 +306,7 @@ def run_sheet(args: argparse.Namespace) -> int:
         printers=chosen,
         passwords=passwords,
         mx_host=relay,
+        relay_access=access,
     )
     paper = Paper(args.paper)
     try:

@@ -76,6 +76,9 @@ class Variant(StrEnum):
     LEGACY_TLS = "legacy-tls"  # smtp-legacy.office365.com for TLS 1.0/1.1 devices
     IP_CONNECTOR = "ip"
     CERTIFICATE_CONNECTOR = "certificate"
+    # Local relay for a device without TLS 1.2: plain port 25 on the office network,
+    # which the technician switches on for that device.
+    PLAIN_LAN = "plain-lan"
 
 
 @dataclass(frozen=True)
@@ -139,8 +142,14 @@ _TIE_ORDER = [
     Method.CONNECTOR,
     Method.DIRECT_SEND,
     Method.HVE,
+    Method.LOCAL_RELAY,
     Method.SMTP_AUTH,
 ]
+
+# The local relay's score: shown as an option below the cloud methods that fit, and
+# first when none does (`_no_cloud_fit`).
+_RELAY_AS_OPTION = 30
+_RELAY_WHEN_NOTHING_ELSE = 150
 
 
 def advise(
@@ -157,6 +166,17 @@ def advise(
         _connector(device, site),
         _hve(device, site, cloud, today),
     ]
+    relay = _local_relay(device, site, cloud, today)
+    if _no_cloud_fit([d.done() for d in drafts]) and not relay.blockers:
+        relay.score = _RELAY_WHEN_NOTHING_ELSE
+        relay.reasons.insert(
+            0,
+            tr(
+                "No way of sending straight to Microsoft 365 fits these devices and this "
+                "site for the long run: the relay bridges the gap."
+            ),
+        )
+    drafts.append(relay)
     assessments = [d.done() for d in drafts]
     assessments.sort(key=lambda a: (not a.usable, -a.score, _TIE_ORDER.index(a.method)))
     ranked = [replace(a, recommended=(i == 0 and a.usable)) for i, a in enumerate(assessments)]
@@ -475,5 +495,135 @@ def _hve(device: DeviceCapabilities, site: SiteNeeds, cloud: Cloud, today: date)
     draft.needs.append(tr("An HVE account in the tenant (the wizard creates it)."))
     draft.warnings.append(
         tr("Billed per message (metered); check the tenant's HVE billing policy.")
+    )
+    return draft
+
+
+def _no_cloud_fit(cloud_methods: list[Assessment]) -> bool:
+    """True when no cloud method is a lasting fit, so the local relay is the advice.
+
+    Password SMTP AUTH is a stopgap (Basic is switched off at the end of December 2026
+    and removed in the second half of 2027), and a certificate connector needs a device
+    that presents a TLS certificate for the domain, which few printers can do: neither
+    counts as a fit. Every other usable method does.
+    """
+    for a in cloud_methods:
+        if not a.usable or a.method is Method.SMTP_AUTH:
+            continue
+        if a.method is Method.CONNECTOR and a.variant is Variant.CERTIFICATE_CONNECTOR:
+            continue
+        return False
+    return True
+
+
+def _local_relay(device: DeviceCapabilities, site: SiteNeeds, cloud: Cloud, today: date) -> _Draft:
+    draft = _Draft(Method.LOCAL_RELAY, score=_RELAY_AS_OPTION)
+    # The relay asks every device for the user name and password the wizard made for it
+    # (and checks its IP address): a device that cannot sign in at all cannot use it.
+    if device.smtp_auth is Tri.NO:
+        draft.blockers.append(
+            tr(
+                "The relay asks each device for its own user name and password, and the "
+                "device cannot sign in to an SMTP server."
+            )
+        )
+    elif device.smtp_auth is Tri.UNKNOWN:
+        draft.warnings.append(
+            tr(
+                "Check that the device can sign in to its SMTP server with a user name and "
+                "password (often called 'SMTP authentication' or 'SMTP AUTH')."
+            )
+        )
+    else:
+        draft.reasons.append(
+            tr(
+                "The device signs in the way it already can, with a user name and password; "
+                "that password only opens the relay, never the mailbox."
+            )
+        )
+    if device.port_465_only:
+        draft.blockers.append(
+            tr(
+                "The device only offers port 465 (implicit SSL/TLS); the relay listens on "
+                "port 587 with STARTTLS (or plain port 25 on the office network)."
+            )
+        )
+    if device.tls12 is Tri.NO:
+        draft.variant = Variant.PLAIN_LAN
+        draft.warnings.append(
+            tr(
+                "The device has no TLS 1.2: it must use the relay's plain port 25, which "
+                "you switch on for it. Its password then crosses the office network "
+                "unencrypted; a firmware update that adds TLS 1.2 is the better fix."
+            )
+        )
+    elif device.tls12 is Tri.UNKNOWN:
+        draft.warnings.append(
+            tr(
+                "Check that the device supports TLS 1.2 with STARTTLS; without it only the "
+                "relay's plain port 25 on the office network is left."
+            )
+        )
+    if site.daily_volume > SMTP_AUTH_RECIPIENTS_PER_DAY:
+        draft.blockers.append(
+            tr(
+                "{n} messages a day is more than one mailbox may send ({limit} recipients a "
+                "day), and the relay sends as the device's mailbox."
+            ).format(n=site.daily_volume, limit=SMTP_AUTH_RECIPIENTS_PER_DAY)
+        )
+    outlook = basic_auth_outlook(today)
+    if outlook.phase is BasicAuthPhase.SUPPORTED:
+        draft.reasons.append(
+            tr(
+                "Keeps a password-only device sending when Microsoft switches Basic SMTP AUTH "
+                "off by default at the end of December 2026 ({days} days from today) and "
+                "removes it in the second half of 2027: the relay signs in to Microsoft 365 "
+                "with OAuth."
+            ).format(days=outlook.days_until_off)
+        )
+    else:
+        draft.reasons.append(
+            tr(
+                "Basic SMTP AUTH has been off by default since the end of December 2026 and "
+                "is removed in the second half of 2027; the relay signs in to Microsoft 365 "
+                "with OAuth, so a password-only device keeps sending."
+            )
+        )
+    draft.reasons.append(tr("Can send to anyone, inside or outside the organisation."))
+    draft.reasons.append(
+        tr(
+            "Works without a static IP address, and outbound port 25 may stay blocked: the "
+            "relay sends on port 587 to {host}."
+        ).format(host=cloud.smtp.host)
+    )
+    draft.reasons.append(
+        tr(
+            "Mail is kept in the relay's queue until Microsoft 365 takes it, so a network "
+            "outage delays it instead of losing it."
+        )
+    )
+    draft.needs.append(
+        tr(
+            "An always-on Windows, macOS or Linux computer on the devices' network, where "
+            "the wizard installs the relay as a service."
+        )
+    )
+    draft.needs.append(
+        tr(
+            "A licensed mailbox per sender address, with SMTP AUTH switched on for that "
+            "mailbox only (the wizard does it)."
+        )
+    )
+    draft.needs.append(
+        tr(
+            "One sign-in with Microsoft per mailbox, so the relay can send as it (its token "
+            "is kept in that computer's keyring)."
+        )
+    )
+    draft.warnings.append(
+        tr(
+            "One more thing to keep running: while that computer is off, asleep or "
+            "disconnected, the devices cannot send."
+        )
     )
     return draft

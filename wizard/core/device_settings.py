@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from wizard.core.advisor import SMTP_AUTH_MESSAGES_PER_MINUTE, SMTP_AUTH_RECIPIENTS_PER_DAY
-from wizard.core.clouds import Cloud, Endpoint
+from wizard.core.clouds import SUBMISSION_PORT, Cloud, Endpoint
 from wizard.core.i18n import tr
 from wizard.core.methods import METHOD_INFO, Method, Tri
 from wizard.core.relay_host import RelayHost, RelayHostSource, not_found_advice
@@ -21,6 +21,23 @@ class AuthKind(StrEnum):
     NONE = "none"
     PASSWORD = "password"
     OAUTH = "oauth"
+
+
+@dataclass(frozen=True)
+class LocalRelayAccess:
+    """How one device reaches the office relay (drawn from the relay's configuration).
+
+    host is the relay computer's LAN address (or a name that resolves to it on the
+    office network); starttls False only for a device the technician let use the plain
+    LAN port. certificate_sha256 is the fingerprint of the certificate the relay made
+    for itself, so a device that checks certificates can be told which one to trust.
+    """
+
+    host: str
+    port: int
+    starttls: bool
+    username: str
+    certificate_sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +98,7 @@ def device_settings(
     username: str | None = None,
     mx_host: RelayHost | str | None = None,
     tls12: Tri = Tri.YES,
+    local_relay: LocalRelayAccess | None = None,
 ) -> DeviceSettings:
     """Values for one device.
 
@@ -88,6 +106,8 @@ def device_settings(
     the tenant's value). Never computed here: without one, direct send and relay get
     no server and a note saying where to find it. tls12: whether the device has TLS 1.2;
     a device without it is sent to the legacy endpoint where the cloud has one.
+    local_relay: for the local relay, how this device reaches it; without it the
+    server is "" (the relay is not set up yet) and a note says where to set it up.
     """
     internal_only = METHOD_INFO[method].internal_only
     reach = (
@@ -119,6 +139,8 @@ def device_settings(
             ),
             tuple(notes),
         )
+    if method is Method.LOCAL_RELAY:
+        return _local_relay_settings(cloud, sender, username, internal_only, reach, local_relay)
     if method is Method.HVE:
         if cloud.hve_smtp is None:
             # Plain words: callers show this message as it is (CLI, wizard).
@@ -200,4 +222,85 @@ def device_settings(
             tr("The sender address must be in one of your domains."),
         ),
         decided,
+    )
+
+
+def _local_relay_settings(
+    cloud: Cloud,
+    sender: str,
+    username: str | None,
+    internal_only: bool,
+    reach: str,
+    access: LocalRelayAccess | None,
+) -> DeviceSettings:
+    """`username`: the device's relay user name when `access` is not known (a command
+    line that gives the relay's address itself); never the mailbox's."""
+    # The per-mailbox limits still apply: the relay submits as the device's mailbox.
+    limits = (
+        tr("{n} messages a minute").format(n=SMTP_AUTH_MESSAGES_PER_MINUTE),
+        tr("{n} recipients a day").format(n=SMTP_AUTH_RECIPIENTS_PER_DAY),
+    )
+    onward = tr(
+        "The relay sends the mail on to {host} as the sender's mailbox, signed in with "
+        "Microsoft (OAuth); the device never talks to Microsoft 365 itself."
+    ).format(host=cloud.smtp.host)
+    if access is None:
+        return DeviceSettings(
+            Method.LOCAL_RELAY,
+            "",
+            SUBMISSION_PORT,
+            Security.STARTTLS,
+            True,
+            AuthKind.PASSWORD,
+            username,
+            sender,
+            internal_only,
+            reach,
+            limits,
+            (
+                tr(
+                    "The relay is not set up for this device yet: add the device on the "
+                    "Relay step, which gives its address, user name and password."
+                ),
+                onward,
+            ),
+        )
+    notes = [
+        tr(
+            "Use the user name and password the relay made for this device, not the "
+            "mailbox's own: they only open the relay, and only from this device's address."
+        ),
+        onward,
+    ]
+    if access.starttls:
+        fingerprint = access.certificate_sha256 or tr("shown on the Relay step")
+        notes.append(
+            tr(
+                "The relay uses its own certificate, made for its name and address. If the "
+                "device checks server certificates, import the relay's CA certificate "
+                "(relay-ca.pem in the relay's data folder on the relay's computer) into the "
+                "device's trusted certificates and compare its SHA-256 fingerprint: "
+                "{fingerprint}."
+            ).format(fingerprint=fingerprint)
+        )
+    else:
+        notes.append(
+            tr(
+                "Plain port without encryption, for a device without TLS 1.2: the password "
+                "crosses the office network unencrypted. Use it on the office network only."
+            )
+        )
+    return DeviceSettings(
+        Method.LOCAL_RELAY,
+        access.host,
+        access.port,
+        Security.STARTTLS if access.starttls else Security.NONE,
+        access.starttls,
+        AuthKind.PASSWORD,
+        access.username,
+        sender,
+        internal_only,
+        reach,
+        limits,
+        tuple(notes),
     )

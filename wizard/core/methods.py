@@ -14,10 +14,22 @@ class Method(StrEnum):
     DIRECT_SEND = "direct-send"
     CONNECTOR = "connector"
     HVE = "hve"
+    # A relay on an always-on computer at the office: the device signs in to it with
+    # its own user name and password, and the relay submits onward with OAuth.
+    LOCAL_RELAY = "local-relay"
 
 
-# The methods whose device connects to the tenant's MX host (core.relay_host).
+# The methods whose device connects to the tenant's MX host (core.relay_host). The
+# local relay is not one: its device talks to a computer at the office, which submits
+# to the cloud's SMTP AUTH endpoint.
 RELAY_METHODS = frozenset({Method.DIRECT_SEND, Method.CONNECTOR})
+
+# The methods whose mail reaches Microsoft 365 through client submission (the cloud's
+# smtp endpoint, signed in as a mailbox), so a mailbox's SMTP AUTH switch and limits apply.
+# The switch gates OAuth (XOAUTH2) sign-ins as well as passwords (Microsoft Learn,
+# "Enable or disable SMTP AUTH in Exchange Online"; odoo/documentation#4794 asks its OAuth
+# guide to say so), which is why the local relay, signing in with OAuth, needs it too.
+SUBMISSION_METHODS = frozenset({Method.SMTP_AUTH, Method.SMTP_AUTH_OAUTH, Method.LOCAL_RELAY})
 
 
 class Tri(StrEnum):
@@ -98,5 +110,18 @@ METHOD_INFO: dict[Method, MethodInfo] = {
             "own organisation."
         ),
         internal_only=True,
+    ),
+    Method.LOCAL_RELAY: MethodInfo(
+        Method.LOCAL_RELAY,
+        tr("Through a relay on a computer at the office (local relay)"),
+        tr("The device hands its mail to a computer at the office, which sends it on."),
+        tr(
+            "An always-on computer on the devices' network runs Relay Wizard's relay. Each "
+            "device signs in to it with its own user name and password; the relay keeps "
+            "the mail safe in a queue and sends it on to Microsoft 365 as the device's "
+            "mailbox, signed in with OAuth. It can mail anyone and keeps working after "
+            "Basic authentication is retired."
+        ),
+        internal_only=False,
     ),
 }

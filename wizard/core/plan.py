@@ -26,7 +26,7 @@ from enum import StrEnum
 from wizard.core.advisor import Variant
 from wizard.core.clouds import Cloud
 from wizard.core.i18n import tr
-from wizard.core.methods import METHOD_INFO, Method, Tri
+from wizard.core.methods import METHOD_INFO, SUBMISSION_METHODS, Method, Tri
 from wizard.core.profile import SiteProfile
 from wizard.core.retirement import basic_auth_can_be_called_ready, basic_auth_proof
 from wizard.core.tenant import (
@@ -387,9 +387,17 @@ class _Builder:
             )
             change_id = f"{ChangeKind.MAILBOX_SMTP_AUTH}:{address}"
             title = tr("Switch SMTP AUTH on for {address} only").format(address=address)
-            why = tr(
-                "The device signs in to this mailbox to send. Switching it on for this one "
-                "mailbox leaves every other mailbox, and the tenant-wide switch, as they are."
+            why = (
+                tr(
+                    "The office relay signs in to this mailbox with OAuth to send the device's "
+                    "mail. Switching it on for this one mailbox leaves every other mailbox, "
+                    "and the tenant-wide switch, as they are."
+                )
+                if self.method is Method.LOCAL_RELAY
+                else tr(
+                    "The device signs in to this mailbox to send. Switching it on for this one "
+                    "mailbox leaves every other mailbox, and the tenant-wide switch, as they are."
+                )
             )
             box = self.snapshot.mailbox(address)
             if box is None or not box.exists:
@@ -859,7 +867,8 @@ def build_plan(
         profile, method, variant, snapshot, cloud, resolutions or {}, certificate_name, today
     )
     builder.domains_accepted()
-    if method in (Method.SMTP_AUTH, Method.SMTP_AUTH_OAUTH):
+    if method in SUBMISSION_METHODS:
+        # The local relay submits as each device's mailbox with OAuth: the same switch.
         builder.smtp_auth()
     elif method is Method.CONNECTOR:
         builder.connector(

@@ -30,20 +30,33 @@ from enum import StrEnum
 
 from wizard.core.advisor import SMTP_AUTH_MESSAGES_PER_MINUTE, SMTP_AUTH_RECIPIENTS_PER_DAY
 from wizard.core.clouds import Cloud
-from wizard.core.device_settings import AuthKind, DeviceSettings, Security, device_settings
+from wizard.core.device_settings import (
+    AuthKind,
+    DeviceSettings,
+    LocalRelayAccess,
+    Security,
+    device_settings,
+)
 from wizard.core.i18n import tr
 from wizard.core.journal import Journal
 from wizard.core.methods import METHOD_INFO, Method, Tri
 from wizard.core.profile import Printer, SiteProfile
+from wizard.core.relay import device_password_purpose as relay_device_password_purpose
 from wizard.core.relay_host import RelayHost
-from wizard.core.retirement import HVE_BASIC_UNTIL, basic_auth_outlook, hve_basic_supported
+from wizard.core.retirement import (
+    HVE_BASIC_UNTIL,
+    BasicAuthPhase,
+    basic_auth_outlook,
+    hve_basic_supported,
+)
 from wizard.core.secret_names import password_purpose
 from wizard.core.vendors import FieldKey, OAuthAvailability, OAuthSignIn, Vendor
 
 QR_PAYLOAD_VERSION = 1
 
-# Methods whose device signs in with a password (kept in the keyring).
-PASSWORD_METHODS = (Method.SMTP_AUTH, Method.HVE)
+# Methods whose device signs in with a password (kept in the keyring). The local
+# relay's is the one the relay made for the device, not the mailbox's.
+PASSWORD_METHODS = (Method.SMTP_AUTH, Method.HVE, Method.LOCAL_RELAY)
 
 PASSWORD_IN_KEYRING = tr("Kept in the keyring \N{EM DASH} ask your administrator")
 
@@ -126,8 +139,13 @@ class PrinterSheet:
         return next(r for r in self.rows if r.key is key)
 
 
-def printer_password_purpose(printer: Printer) -> str:
-    """The keyring purpose of a printer's SMTP password (site = the profile's site name)."""
+def printer_password_purpose(printer: Printer, relay_access: LocalRelayAccess | None = None) -> str:
+    """The keyring purpose of a printer's SMTP password (site = the profile's site name).
+
+    With `relay_access` (the local relay), the password the relay made for the device.
+    """
+    if relay_access is not None:
+        return relay_device_password_purpose(relay_access.username)
     return password_purpose(printer.username or printer.sender)
 
 
@@ -209,6 +227,20 @@ def _can_cannot(method: Method) -> tuple[tuple[str, ...], tuple[str, ...]]:
                 port25,
             ),
         )
+    if method is Method.LOCAL_RELAY:
+        return (
+            (
+                anyone,
+                tr("Keep working after Microsoft retires Basic authentication."),
+                tr("Send while the internet is down: the relay keeps the mail until it is back."),
+            ),
+            (
+                *_limits(),
+                tr("Send while the relay's computer is off or asleep."),
+                tr("Send from another address than its own sender address."),
+                tr("Send from another network: the relay accepts only this device's address."),
+            ),
+        )
     if method is Method.CONNECTOR:
         return (
             (anyone, tr("Send without a mailbox or password on the device.")),
@@ -230,6 +262,26 @@ def _can_cannot(method: Method) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 
 def _retirement_note(method: Method, today: date) -> str | None:
+    if method is Method.LOCAL_RELAY:
+        # The device keeps its password, so say why that is fine after the dates.
+        if basic_auth_outlook(today).phase is BasicAuthPhase.SUPPORTED:
+            when = tr(
+                "Microsoft switches Basic SMTP AUTH off by default at the end of December 2026 "
+                "and removes it in the second half of 2027."
+            )
+        else:
+            when = tr(
+                "Basic SMTP AUTH has been off by default since the end of December 2026 and "
+                "is removed in the second half of 2027."
+            )
+        return (
+            when
+            + " "
+            + tr(
+                "This device is not affected: its password only opens the relay, and the "
+                "relay signs in to Microsoft 365 with OAuth."
+            )
+        )
     if method is Method.SMTP_AUTH:
         outlook = basic_auth_outlook(today)
         return f"{outlook.headline} {outlook.detail}"
@@ -293,6 +345,21 @@ def _warnings(
                 "not accept for signed-in sending: choose a connector or direct send."
             )
         )
+    if method is Method.LOCAL_RELAY:
+        if printer.port_465_only:
+            found.append(
+                tr(
+                    "This device offers only port 465 (implicit TLS); the relay listens on "
+                    "port 587 with STARTTLS: choose a connector or direct send."
+                )
+            )
+        if not settings.server:
+            found.append(
+                tr(
+                    "The relay is not set up for this device yet: the values below are "
+                    "incomplete until it is added on the Relay step."
+                )
+            )
     offered = {s.value for s in vendor.security_options}
     if settings.tls_required and settings.security.value not in offered:
         found.append(
@@ -385,8 +452,12 @@ def build_printer_sheet(
     password: str | None = None,
     last_test: LastTest | None = None,
     mx_host: RelayHost | str | None = None,
+    relay_access: LocalRelayAccess | None = None,
 ) -> PrinterSheet:
-    """The sheet for one printer. `password` only when the user asked to print it."""
+    """The sheet for one printer. `password` only when the user asked to print it.
+
+    `relay_access`: for the local relay, how this printer reaches the relay.
+    """
     settings = device_settings(
         method,
         cloud,
@@ -395,6 +466,7 @@ def build_printer_sheet(
         username=printer.username,
         mx_host=mx_host,
         tls12=printer.tls12,
+        local_relay=relay_access,
     )
     rows = [_row(f.key, f.label, settings, vendor, password, f.note) for f in vendor.fields]
     # A vendor entry that lacks a setting still gets it, under the generic name.
@@ -455,12 +527,13 @@ def build_site_sheets(
     passwords: Mapping[str, str] | None = None,
     last_tests: Mapping[str, LastTest] | None = None,
     mx_host: RelayHost | str | None = None,
+    relay_access: Mapping[str, LocalRelayAccess] | None = None,
 ) -> tuple[PrinterSheet, ...]:
     """One sheet per printer of the profile (or of `printers`, by name), in profile order.
 
-    `passwords` and `last_tests` are keyed by printer name; without `last_tests` each
-    printer's last test comes from the profile's history (the saved journal). Raises
-    ValueError when the profile has no method yet.
+    `passwords`, `last_tests` and `relay_access` (the local relay) are keyed by printer
+    name; without `last_tests` each printer's last test comes from the profile's history
+    (the saved journal). Raises ValueError when the profile has no method yet.
     """
     if profile.method is None:
         raise ValueError("the profile has no sending method yet")
@@ -481,6 +554,7 @@ def build_site_sheets(
             password=(passwords or {}).get(printer.name),
             last_test=(last_tests or {}).get(printer.name),
             mx_host=mx_host,
+            relay_access=(relay_access or {}).get(printer.name),
         )
         for printer in chosen
     )

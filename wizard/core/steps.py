@@ -17,6 +17,7 @@ class WizardStep(StrEnum):
     TENANT = "tenant"
     PLAN = "plan"
     DNS = "dns"
+    RELAY = "relay"  # the local relay's own step (method local-relay only)
     TEST = "test"
     SHEETS = "sheets"
     OUTSIDE = "outside"  # fixed outside the wizard (device firmware, ISP, Microsoft)
@@ -29,6 +30,7 @@ STEP_TITLES: dict[WizardStep, str] = {
     WizardStep.TENANT: tr("Tenant check"),
     WizardStep.PLAN: tr("Plan and apply"),
     WizardStep.DNS: tr("DNS"),
+    WizardStep.RELAY: tr("Local relay"),
     WizardStep.TEST: tr("Test message"),
     WizardStep.SHEETS: tr("Sheets"),
     WizardStep.OUTSIDE: tr("Outside the wizard"),

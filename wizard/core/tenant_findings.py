@@ -15,7 +15,7 @@ from enum import StrEnum
 from wizard.core.advisor import Variant
 from wizard.core.clouds import Cloud
 from wizard.core.i18n import tr
-from wizard.core.methods import METHOD_INFO, Method, Tri
+from wizard.core.methods import METHOD_INFO, SUBMISSION_METHODS, Method, Tri
 from wizard.core.plan import connector_name, sender_domains, sending_addresses
 from wizard.core.profile import SiteProfile
 from wizard.core.retirement import (
@@ -94,7 +94,8 @@ class _Analysis:
 
     @property
     def uses_smtp_auth(self) -> bool:
-        return self.method in (Method.SMTP_AUTH, Method.SMTP_AUTH_OAUTH)
+        # The local relay submits onward as each device's mailbox, like SMTP AUTH.
+        return self.method in SUBMISSION_METHODS
 
     @property
     def uses_connector(self) -> bool:
@@ -681,6 +682,16 @@ class _Analysis:
                     tr("Since September 2028 HVE needs OAuth; choose another method."),
                     WizardStep.METHOD,
                 )
+        elif self.method is Method.LOCAL_RELAY:
+            self.add(
+                "basic-auth",
+                Severity.OK,
+                tr("Not affected by the retirement of Basic authentication"),
+                tr(
+                    "The devices' passwords only open the local relay; the relay signs in to "
+                    "Microsoft 365 as each mailbox with OAuth."
+                ),
+            )
         elif self.method is not None:
             self.add(
                 "basic-auth",

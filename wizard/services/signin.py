@@ -957,6 +957,26 @@ class SignIn:
             job=AppJob.MAILBOX_TEST,
         )
 
+    def mailbox_refresh_token(self, mailbox: str) -> str | None:
+        """The refresh token of `mailbox`'s sign-in with the mailbox-test app, or None.
+
+        Only for the local relay, which keeps it in the OS keyring to send as the
+        mailbox while the wizard is closed (services/relay/tokens.py); never log it.
+        """
+        client_id = self._job_client(AppJob.MAILBOX_TEST)
+        with self._lock:
+            app = self._msal(client_id)
+            account = self._msal_account(client_id, mailbox)
+            if account is None:
+                return None
+            found = list(
+                app.token_cache.search(
+                    msal.TokenCache.CredentialType.REFRESH_TOKEN,
+                    query={"home_account_id": account.get("home_account_id")},
+                )
+            )
+        return str(found[0]["secret"]) if found else None
+
     def graph_writer_token(self, force_refresh: bool = False) -> str:
         """Graph with Application.ReadWrite.All + DelegatedPermissionGrant.ReadWrite.All,
         for making the mailbox-test app (`sign_in_graph_writer()` first)."""

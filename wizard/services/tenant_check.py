@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from wizard.core.clouds import Cloud
 from wizard.core.errors import WizardError
 from wizard.core.i18n import tr
-from wizard.core.methods import Method, Tri
+from wizard.core.methods import SUBMISSION_METHODS, Method, Tri
 from wizard.core.plan import sending_addresses
 from wizard.core.profile import SiteProfile
 from wizard.core.tenant import (
@@ -343,7 +343,7 @@ def _quiet(reads: _Reads, future: Future[T], problems: list[str]) -> T | None:
 
 def addresses_for(profile: SiteProfile, method: Method | None) -> tuple[str, ...]:
     """The mailboxes / HVE addresses the check must look up for this method."""
-    if method in (Method.SMTP_AUTH, Method.SMTP_AUTH_OAUTH, Method.HVE):
+    if method is not None and (method in SUBMISSION_METHODS or method is Method.HVE):
         return sending_addresses(profile)
     return ()
 

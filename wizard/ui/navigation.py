@@ -21,6 +21,7 @@ from enum import Enum, IntEnum
 from typing import Protocol, runtime_checkable
 
 from wizard.core.i18n import tr
+from wizard.core.methods import Method
 from wizard.core.steps import STEP_TITLES, WizardStep
 
 
@@ -34,6 +35,9 @@ class PageId(IntEnum):
     TENANT = 4
     PLAN = 5
     DNS = 6
+    # The local relay's own step, on the path only for that method (METHOD_ONLY). Its
+    # number comes last so no other step's changes; the path follows this listing.
+    RELAY = 13
     TEST = 7
     SHEETS = 8
     # The end of the path: what was done (from the session journal), the device
@@ -54,6 +58,22 @@ class Route(Enum):
 
 SIDE_PAGES: frozenset[PageId] = frozenset({PageId.TROUBLESHOOT, PageId.AUDIT})
 PATH: tuple[PageId, ...] = tuple(p for p in PageId if p not in SIDE_PAGES)
+# Steps on the path only for one method.
+METHOD_ONLY: dict[PageId, Method] = {PageId.RELAY: Method.LOCAL_RELAY}
+# Steps the path leaves out for a method: the Relay step sends its own test message
+# through the relay, the way the device will, instead of the Test message step.
+SKIPPED_FOR: dict[PageId, frozenset[Method]] = {
+    PageId.TEST: frozenset({Method.LOCAL_RELAY}),
+}
+
+
+def on_path(page_id: PageId, method: Method | None) -> bool:
+    """Whether the step belongs to the path for this method (every step, by default)."""
+    only = METHOD_ONLY.get(page_id)
+    if only is not None and method is not only:
+        return False
+    return method is None or method not in SKIPPED_FOR.get(page_id, frozenset())
+
 
 # Troubleshoot and Audit go through Sign in (optional for Troubleshoot).
 ROUTES: dict[Route, tuple[PageId, ...]] = {
@@ -70,6 +90,7 @@ STEP_PAGES: dict[WizardStep, PageId] = {
     WizardStep.TENANT: PageId.TENANT,
     WizardStep.PLAN: PageId.PLAN,
     WizardStep.DNS: PageId.DNS,
+    WizardStep.RELAY: PageId.RELAY,
     WizardStep.TEST: PageId.TEST,
     WizardStep.SHEETS: PageId.SHEETS,
 }
@@ -93,21 +114,29 @@ def page_for_step(step: WizardStep | None) -> PageId | None:
     return STEP_PAGES.get(step) if step is not None else None
 
 
-def next_on(route: Iterable[PageId], current: PageId, registered: Iterable[int]) -> int:
-    """The next page of `route` after `current` that exists, or -1 (the last page)."""
+def next_on(
+    route: Iterable[PageId],
+    current: PageId,
+    registered: Iterable[int],
+    method: Method | None = None,
+) -> int:
+    """The next page of `route` after `current` that exists and is on the path for
+    `method`, or -1 (the last page)."""
     steps = tuple(route)
     if current not in steps:
         return -1
     have = set(registered)
     for page_id in steps[steps.index(current) + 1 :]:
-        if int(page_id) in have:
+        if int(page_id) in have and on_path(page_id, method):
             return int(page_id)
     return -1
 
 
-def next_registered(current: PageId, registered: Iterable[int]) -> int:
-    """The next page on the main path that exists, or -1 (the wizard's last page)."""
-    return next_on(PATH, current, registered)
+def next_registered(
+    current: PageId, registered: Iterable[int], method: Method | None = None
+) -> int:
+    """The next page on the main path (for `method`) that exists, or -1 (the last page)."""
+    return next_on(PATH, current, registered, method)
 
 
 @runtime_checkable

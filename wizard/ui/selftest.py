@@ -185,8 +185,8 @@ def _wizard_pages(ctx: SelfTest) -> str:
 
         walk()
         # The side paths chosen on Welcome (Troubleshoot, Audit).
-        from wizard.ui.navigation import Route
-        from wizard.ui.pages.welcome import START_ROUTES, WelcomePage
+        from wizard.ui.navigation import METHOD_ONLY, Route
+        from wizard.ui.pages.welcome import START_ROUTES, StartMode, WelcomePage
 
         welcome = wizard.page_for(PageId.WELCOME)
         if isinstance(welcome, WelcomePage):
@@ -194,6 +194,13 @@ def _wizard_pages(ctx: SelfTest) -> str:
                 wizard.restart()
                 welcome.set_mode(mode)
                 walk()
+            # Steps of one method only (the local relay's) are on that method's path.
+            for method in dict.fromkeys(METHOD_ONLY.values()):
+                if any(int(p) not in seen for p, m in METHOD_ONLY.items() if m is method):
+                    session.set_method(method)
+                    wizard.restart()
+                    welcome.set_mode(StartMode.NEW)
+                    walk()
         missing = set(wizard.pageIds()) - seen
         if missing:
             raise RuntimeError(

@@ -14,6 +14,10 @@ from wizard.ui.widgets.values import ValueRows
 
 def add_server_rows(rows: ValueRows, settings: DeviceSettings, *, pending: bool) -> None:
     relay = settings.relay_host
+    if relay is None and not settings.server:
+        # The local relay before the Relay step has added the device: nothing to copy.
+        rows.add(tr("Server"), tr("The relay's address, once the Relay step adds the device"))
+        return
     if relay is None:
         rows.add(tr("Server"), settings.server, copy=True)
         return

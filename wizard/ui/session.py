@@ -26,6 +26,7 @@ from PySide6.QtCore import QObject, Signal
 
 from wizard.core.advisor import Advice, TenantFacts, Variant, advise
 from wizard.core.clouds import Cloud, device_facing
+from wizard.core.device_settings import LocalRelayAccess
 from wizard.core.dns.model import DnsReport
 from wizard.core.i18n import tr
 from wizard.core.journal import (
@@ -46,6 +47,8 @@ from wizard.core.journal import (
 )
 from wizard.core.methods import Method, Tri
 from wizard.core.profile import Printer, Site, SiteProfile
+from wizard.core.relay import RelayConfig
+from wizard.core.relay_access import relay_access_map
 from wizard.core.relay_host import RelayHost, RelayHostSource, decide_relay_host
 from wizard.core.steps import WizardStep
 from wizard.core.tenant import MxSource, TenantSnapshot
@@ -82,6 +85,7 @@ class WizardSession(QObject):
     journalChanged = Signal(object)  # Journal
     # A test or a probe contradicts what was read from the tenant (the reason, in words).
     tenantStale = Signal(str)
+    localRelayChanged = Signal(object)  # RelayConfig | None (method local-relay)
 
     def __init__(
         self,
@@ -123,6 +127,10 @@ class WizardSession(QObject):
         # The device-facing relay host per domain (casefolded), and the lookups under way.
         self._relay_hosts: dict[str, RelayHost] = {}
         self._relay_lookups: set[str] = set()
+        # The local relay set up on the Relay step: its config, file and certificate.
+        self._local_relay: RelayConfig | None = None
+        self._local_relay_path: Path | None = None
+        self._local_relay_fingerprint: str | None = None
         # The one runner for every page's blocking work; shut down with the window.
         self.tasks = TaskRunner(self)
 
@@ -480,6 +488,39 @@ class WizardSession(QObject):
     def profile_for_saving(self) -> SiteProfile:
         """The profile as a file keeps it: with this window's journal in its history."""
         return replace(self._profile, history=self._journal.merged_into(self._profile.history))
+
+    # The local relay (method local-relay; filled in by the Relay step) ----------------
+
+    @property
+    def local_relay(self) -> RelayConfig | None:
+        return self._local_relay
+
+    @property
+    def local_relay_path(self) -> Path | None:
+        """The relay's config file (what the service runs with)."""
+        return self._local_relay_path
+
+    @property
+    def local_relay_fingerprint(self) -> str | None:
+        """SHA-256 of the relay's own certificate, for the sheets."""
+        return self._local_relay_fingerprint
+
+    def set_local_relay(
+        self,
+        config: RelayConfig | None,
+        path: Path | None = None,
+        fingerprint: str | None = None,
+    ) -> None:
+        self._local_relay = config
+        self._local_relay_path = path if config is not None else None
+        self._local_relay_fingerprint = fingerprint if config is not None else None
+        self.localRelayChanged.emit(config)
+
+    def local_relay_access(self) -> dict[str, LocalRelayAccess]:
+        """Printer name -> how it reaches the relay (the printers the relay knows)."""
+        return relay_access_map(
+            self._local_relay, self._profile.printers, self._local_relay_fingerprint
+        )
 
     # The relay host (direct send and connector relay) ----------------------------
 

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget, QWizard
 from wizard import APP_NAME
 from wizard.core.journal import EntryOutcome
 from wizard.ui.messages import UserMessage
-from wizard.ui.navigation import PAGE_STEPS, ROUTES, PageId, Route, step_name
+from wizard.ui.navigation import PAGE_STEPS, ROUTES, PageId, Route, on_path, step_name
 from wizard.ui.pages.base import WizardPage
 from wizard.ui.session import WizardSession
 from wizard.ui.settings import UiSettings, load_ui_settings, save_ui_settings
@@ -132,7 +132,10 @@ class RelayWizard(QWizard):
         return PageId(self.currentId())
 
     def registered(self) -> list[PageId]:
-        return [PageId(i) for i in sorted(self.pageIds())]
+        """The pages there are, in path order, without the steps the method leaves out."""
+        have = set(self.pageIds())
+        method = self.session.profile.method
+        return [p for p in PageId if int(p) in have and on_path(p, method)]
 
     # Routes and jumps (the Navigator protocol, wizard/ui/navigation.py) ----------------
 
@@ -158,7 +161,8 @@ class RelayWizard(QWizard):
     def route_steps(self) -> tuple[PageId, ...]:
         """The registered pages of the current route, in walking order."""
         have = set(self.pageIds())
-        return tuple(p for p in ROUTES[self._route] if int(p) in have)
+        method = self.session.profile.method
+        return tuple(p for p in ROUTES[self._route] if int(p) in have and on_path(p, method))
 
     def route_next(self, page_id: PageId) -> int | None:
         if self._entering is not None:
@@ -173,7 +177,7 @@ class RelayWizard(QWizard):
             return None
         have = set(self.pageIds())
         for candidate in route[route.index(page_id) + 1 :]:
-            if int(candidate) in have:
+            if int(candidate) in have and on_path(candidate, self.session.profile.method):
                 return int(candidate)
             if self.pages_pending:
                 return int(candidate)  # not added yet; Next waits for it
@@ -187,7 +191,13 @@ class RelayWizard(QWizard):
         return None
 
     def can_go_to(self, target: PageId) -> bool:
-        return int(target) in self.pageIds() and int(target) != self.currentId()
+        # A step the chosen method leaves out (the Relay step for a cloud method, the
+        # Test step for the local relay) is not offered: its Next would lead nowhere.
+        return (
+            int(target) in self.pageIds()
+            and int(target) != self.currentId()
+            and on_path(target, self.session.profile.method)
+        )
 
     def go_to(self, target: PageId) -> bool:
         """Jump to `target` (a "Fix in <step>" link) and keep the way back.

@@ -85,6 +85,7 @@ class CheckContext:
                 Method.DIRECT_SEND: tr("direct send"),
                 Method.CONNECTOR: tr("connector relay"),
                 Method.HVE: tr("High Volume Email"),
+                Method.LOCAL_RELAY: tr("the local relay"),
             }.get(self.method, tr("the method you choose"))
             if self.method
             else tr("any method")

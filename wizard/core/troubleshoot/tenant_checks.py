@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from wizard.core.findings import SEVERITY_ORDER, Finding, Severity, join_words
 from wizard.core.i18n import tr
 from wizard.core.mail_rules import RuleInfo, rule_effects
-from wizard.core.methods import Method
+from wizard.core.methods import SUBMISSION_METHODS, Method
 from wizard.core.steps import WizardStep
 from wizard.core.tenant import InboundConnector
 from wizard.core.troubleshoot.model import (
@@ -102,7 +102,7 @@ def check_connector(
     matches.sort(key=lambda m: 0 if m[1] == "certificate" else 1)
     matched = matches[0][0] if matches else None
     for_domain = [c for c in tenant.connectors if _serves(c, domain)]
-    if device.method in (Method.SMTP_AUTH, Method.SMTP_AUTH_OAUTH, Method.HVE):
+    if device.method in SUBMISSION_METHODS or device.method is Method.HVE:
         return make_finding(
             check,
             Severity.INFO,

@@ -212,7 +212,7 @@ class WizardPage(QWizardPage):
             chosen = nav.route_next(self.page_id)
             if chosen is not None:
                 return chosen
-        following = next_registered(self.page_id, wizard.pageIds())
+        following = next_registered(self.page_id, wizard.pageIds(), self.session.profile.method)
         if following == -1 and self.page_id in PATH and nav is not None and nav.pages_pending:
             # The next pages are still being added (launch.py): this is not the last
             # page, so Next (disabled for the moment) rather than Finish.

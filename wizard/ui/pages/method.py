@@ -330,6 +330,7 @@ class MethodPage(WizardPage):
                 username=printer.username,
                 mx_host=self.session.relay_host(),
                 tls12=printer.tls12,
+                local_relay=self.session.local_relay_access().get(printer.name),
             )
         except ValueError:
             # Only a blocked method (e.g. no HVE in this cloud) has no settings, and

@@ -11,6 +11,7 @@ from wizard.ui.pages.base import WizardPage
 from wizard.ui.pages.dns import DnsPage
 from wizard.ui.pages.method import MethodPage
 from wizard.ui.pages.plan import PlanPage
+from wizard.ui.pages.relay import RelayPage
 from wizard.ui.pages.sheets import SheetsPage
 from wizard.ui.pages.signin import SignInPage
 from wizard.ui.pages.site import SitePage
@@ -28,6 +29,7 @@ PAGES: tuple[type[WizardPage], ...] = (
     TenantPage,
     PlanPage,
     DnsPage,
+    RelayPage,
     TestMessagePage,
     SheetsPage,
     SummaryPage,

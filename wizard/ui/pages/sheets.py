@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from wizard.core.clouds import Cloud, device_facing
+from wizard.core.device_settings import LocalRelayAccess
 from wizard.core.errors import SecretStoreError
 from wizard.core.i18n import tr
 from wizard.core.journal import EntryKind, JournalEntry, exported
@@ -226,6 +227,7 @@ class SheetsPage(WizardPage):
                 today=self.session.today(),
                 mx_host=self.session.relay_host(),
                 last_tests=self._last_tests(),
+                relay_access=self.session.local_relay_access(),
             )
             if self._cloud() is not self.session.cloud:
                 self.notice.set_status(
@@ -382,9 +384,10 @@ class SheetsPage(WizardPage):
         today = self.session.today()
         relay = self.session.relay_host()
         last_tests = self._last_tests()
+        access = self.session.local_relay_access()
 
         def read(_token: CancelToken) -> tuple[PrinterSheet, ...]:
-            passwords = _read_passwords(profile.site.name, profile.printers, names)
+            passwords = _read_passwords(profile.site.name, profile.printers, names, access)
             return build_site_sheets(
                 profile,
                 cloud,
@@ -394,6 +397,7 @@ class SheetsPage(WizardPage):
                 passwords=passwords,
                 mx_host=relay,
                 last_tests=last_tests,
+                relay_access=access,
             )
 
         def read_done(chosen: tuple[PrinterSheet, ...] | None, error: BaseException | None) -> None:
@@ -562,15 +566,23 @@ class SheetsPage(WizardPage):
 
 
 def _read_passwords(
-    site: str, printers: tuple[Printer, ...], names: tuple[str, ...]
+    site: str,
+    printers: tuple[Printer, ...],
+    names: tuple[str, ...],
+    relay_access: Mapping[str, LocalRelayAccess] | None = None,
 ) -> dict[str, str]:
-    """Each chosen printer's password from the keyring; a missing one stops the export."""
+    """Each chosen printer's password from the keyring; a missing one stops the export.
+
+    With the local relay, the password the relay made for the device (`relay_access`).
+    """
     store = SecretStore()
     found: dict[str, str] = {}
     for printer in printers:
         if printer.name not in names:
             continue
-        secret = store.get(site, printer_password_purpose(printer))
+        secret = store.get(
+            site, printer_password_purpose(printer, (relay_access or {}).get(printer.name))
+        )
         if not secret:
             raise SecretStoreError(
                 tr("The keyring holds no password for {printer}.").format(printer=printer.name),

@@ -180,6 +180,7 @@ class SummaryPage(WizardPage):
                         username=printer.username,
                         mx_host=self.session.relay_host(),
                         tls12=printer.tls12,
+                        local_relay=self.session.local_relay_access().get(printer.name),
                     )
                 except ValueError:
                     settings = None

@@ -11,6 +11,7 @@ message trace say "Sign in to check this". The findings export as PDF and JSON.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtWidgets import (
@@ -32,6 +33,7 @@ from wizard.core.findings import Finding
 from wizard.core.journal import EntryKind, findings_checked
 from wizard.core.methods import METHOD_INFO, RELAY_METHODS, Method, Tri
 from wizard.core.profile import Printer, SiteProfile
+from wizard.core.relay import RelayConfig, device_password_purpose
 from wizard.core.secret_names import password_purpose
 from wizard.core.steps import STEP_TITLES, WizardStep
 from wizard.core.troubleshoot.model import (
@@ -41,12 +43,15 @@ from wizard.core.troubleshoot.model import (
     DeviceUnderTest,
     TroubleshootReport,
 )
+from wizard.core.troubleshoot.relay_checks import RELAY_CHECK_TITLES, RelayCheck, relay_findings
 from wizard.core.validation import check_email
 from wizard.services.cancel import Cancelled
 from wizard.services.exchange_admin import ExchangeAdmin
 from wizard.services.http import make_session
 from wizard.services.paths import profiles_dir
 from wizard.services.profile_store import load_profile
+from wizard.services.relay import default_config_path, load_config
+from wizard.services.relay_setup import certificate_file, certificate_fingerprint, relay_health
 from wizard.services.secrets import SecretStore
 from wizard.services.signin import SignedIn
 from wizard.services.smtp_test import Credentials
@@ -192,6 +197,15 @@ class TroubleshootPage(WizardPage):
             row.fixRequested.connect(lambda step, c=check: self.fix(c, step))
             self.rows[check] = row
             layout.addWidget(row)
+        # The local relay: the office computer between the device and Microsoft 365.
+        self.relay_title = SectionTitle(self.tr("The office relay"), self.body)
+        layout.addWidget(self.relay_title)
+        self.relay_rows: dict[RelayCheck, FindingRow] = {}
+        for relay_check in RelayCheck:
+            row = FindingRow(RELAY_CHECK_TITLES[relay_check], self.body)
+            row.fixRequested.connect(self._fix_relay)
+            self.relay_rows[relay_check] = row
+            layout.addWidget(row)
         layout.addStretch(1)
 
         actions = QHBoxLayout()
@@ -214,6 +228,7 @@ class TroubleshootPage(WizardPage):
         # Time limits of the checks (tests shorten them).
         self.options = TroubleshootOptions()
         self.report: TroubleshootReport | None = None
+        self.relay_findings: tuple[Finding, ...] = ()
         self._defaults: dict[str, str] = {}
         self._show_pending(self.tr("Not run"))
         self.open_button.clicked.connect(self.choose_profile)
@@ -239,6 +254,30 @@ class TroubleshootPage(WizardPage):
     def initializePage(self) -> None:
         self._load_devices()
         self._show_signed_in()
+        self._load_local_relay()
+
+    def _load_local_relay(self) -> None:
+        """The relay set up on this computer, for a profile whose method is the relay."""
+        session = self.session
+        if session.profile.method is not Method.LOCAL_RELAY or session.local_relay is not None:
+            return
+        site = session.profile.site.name
+        path = default_config_path()
+
+        def work(_token: CancelToken) -> tuple[RelayConfig, str | None] | None:
+            if not path.is_file():
+                return None
+            config = load_config(path, check=False)
+            if config.site != site:
+                return None
+            return config, certificate_fingerprint(certificate_file(config, path))
+
+        def done(found: tuple[RelayConfig, str | None] | None, error: BaseException | None) -> None:
+            if error is None and found is not None:
+                session.set_local_relay(found[0], path, found[1])
+                self._method_changed(force=self._printer() is not None)
+
+        self.session.tasks.run(work, done, name="read the relay")
 
     def _printers(self) -> tuple[Printer, ...]:
         return self.session.profile.printers
@@ -283,6 +322,10 @@ class TroubleshootPage(WizardPage):
             return None
         domain = self.session.profile.site.domain or sender.value.rpartition("@")[2]
         relay = self.session.relay_host()
+        printer = self._printer()
+        access = (
+            self.session.local_relay_access().get(printer.name) if printer is not None else None
+        )
         if self._method() in RELAY_METHODS:
             self.session.look_up_relay_host()
         try:
@@ -294,6 +337,7 @@ class TroubleshootPage(WizardPage):
                 username=self.username_edit.text().strip() or None,
                 mx_host=relay if relay is not None and relay.domain == domain else None,
                 tls12=Tri.YES if self.tls12_box.isChecked() else Tri.NO,
+                local_relay=access,
             )
         except ValueError:
             return None
@@ -328,6 +372,10 @@ class TroubleshootPage(WizardPage):
             )
             self.oauth_button.setText(self.tr("Sign in as {0}…").format(mailbox))
         self.cert_field.container.setVisible(self._method() is Method.CONNECTOR)
+        relay = self._method() is Method.LOCAL_RELAY
+        self.relay_title.setVisible(relay)
+        for row in self.relay_rows.values():
+            row.setVisible(relay)
         self._update_buttons()
 
     def _sender_changed(self) -> None:
@@ -430,7 +478,7 @@ class TroubleshootPage(WizardPage):
         self.json_button.setEnabled(has)
 
     def _show_pending(self, word: str) -> None:
-        for row in self.rows.values():
+        for row in (*self.rows.values(), *self.relay_rows.values()):
             row.set_pending(word)
 
     def _site(self) -> str:
@@ -454,13 +502,25 @@ class TroubleshootPage(WizardPage):
         typed = self.password_edit.text()
         site = self._site()
         sign_in = self.session.sign_in if device.auth is AuthKind.OAUTH else None
+        relay_config = self.session.local_relay if device.method is Method.LOCAL_RELAY else None
+        # The device signs in to the relay with the relay's own password for it.
+        purpose = (
+            device_password_purpose(device.login)
+            if device.method is Method.LOCAL_RELAY
+            else password_purpose(device.login)
+        )
+        if relay_config is not None:
+            relay_ca = certificate_file(relay_config, self.session.local_relay_path)
+            if relay_ca is not None:
+                # The wire checks talk to the relay: trust its own CA, as its devices do.
+                cloud = replace(cloud, ca_bundle=str(relay_ca))
 
         def credentials() -> Credentials | None:
             if device.auth is AuthKind.PASSWORD:
                 password = typed
                 if not password:
                     try:
-                        password = SecretStore().get(site, password_purpose(device.login)) or ""
+                        password = SecretStore().get(site, purpose) or ""
                     except SecretStoreError:
                         password = ""
                 return Credentials(password=password) if password else None
@@ -471,11 +531,15 @@ class TroubleshootPage(WizardPage):
 
         options = self.options
 
+        tenant_cloud = self.session.cloud
+
         def work(token: CancelToken) -> TroubleshootReport:
-            with make_session(cloud) as http:
+            with make_session(tenant_cloud) as http:
                 admin = None
                 if account is not None and admin_sign_in is not None:
-                    admin = ExchangeAdmin.for_sign_in(cloud, admin_sign_in, account, session=http)
+                    admin = ExchangeAdmin.for_sign_in(
+                        tenant_cloud, admin_sign_in, account, session=http
+                    )
                 return Troubleshooter(
                     device,
                     cloud,
@@ -499,7 +563,41 @@ class TroubleshootPage(WizardPage):
             label=self.tr("Checking {0}…").format(device.name or device.sender),
             on_progress=self._one_result,
         )
+        if device.method is Method.LOCAL_RELAY:
+            self._run_relay_checks(device)
         self._update_buttons()
+
+    def _run_relay_checks(self, device: DeviceUnderTest) -> None:
+        config = self.session.local_relay
+        path = self.session.local_relay_path
+        printer = self._printer()
+        access = (
+            self.session.local_relay_access().get(printer.name) if printer is not None else None
+        )
+        for row in self.relay_rows.values():
+            row.set_pending(self.tr("Checking…"))
+
+        def work(_token: CancelToken) -> tuple[Finding, ...]:
+            health = relay_health(config, access, mailbox=device.sender, config_path=path)
+            return relay_findings(health)
+
+        self.session.tasks.run(work, self._relay_checked, name="relay checks")
+
+    def _relay_checked(
+        self, findings: tuple[Finding, ...] | None, error: BaseException | None
+    ) -> None:
+        if error is not None or findings is None:
+            for row in self.relay_rows.values():
+                row.set_pending(self.tr("Not checked"))
+            if error is not None:
+                self.show_error(error, doing=self.tr("checking the relay"))
+            return
+        self.relay_findings = findings
+        for finding in findings:
+            self.relay_rows[RelayCheck(finding.id)].set_finding(finding, self._can_fix)
+
+    def _fix_relay(self, step: WizardStep) -> None:
+        self.go_to_step(step)
 
     def _can_fix(self, step: WizardStep) -> bool:
         return self.can_go_to_step(step)

@@ -29,7 +29,7 @@ from wizard.core.profile import SiteProfile
 from wizard.services.paths import profiles_dir
 from wizard.services.profile_store import load_profile
 from wizard.ui.messages import UserMessage
-from wizard.ui.navigation import ROUTES, Route
+from wizard.ui.navigation import METHOD_ONLY, ROUTES, Route
 from wizard.ui.pages.base import PageId, WizardPage
 from wizard.ui.style import Tone
 from wizard.ui.tasks import CancelToken
@@ -202,10 +202,11 @@ class WelcomePage(WizardPage):
         wizard = self.wizard()
         if wizard is not None:
             have = set(wizard.pageIds())
+            # A step of one method only (the Relay step) shows once that method is chosen.
             titles = [
                 wizard.page(int(p)).title()
                 for p in ROUTES[route]
-                if int(p) in have and p is not self.page_id
+                if int(p) in have and p is not self.page_id and p not in METHOD_ONLY
             ]
             steps = " → ".join(t for t in titles if t)
             self._steps.setText(self.tr("The steps: {steps}.").format(steps=steps))

@@ -187,9 +187,9 @@ def test_every_jump_from_a_side_path_comes_back(
 def test_the_step_list_goes_to_reachable_steps_only(qtbot: QtBot, sandbox: Sandbox) -> None:
     wizard = open_wizard(qtbot, sandbox, profile(Method.SMTP_AUTH))
     steps = wizard.step_list
-    method = wizard.session.profile.method
+    chosen = wizard.session.profile.method
     assert [v.page_id for v in steps.views] == [
-        p for p in PATH if wizard.has_page(p) and on_path(p, method)
+        p for p in PATH if wizard.has_page(p) and on_path(p, chosen)
     ]
     first = steps.views[0]
     assert first.state is StepState.CURRENT

@@ -108,6 +108,9 @@ class RelayServer:
         # mailbox -> (why, fingerprint of the refresh token when held, next look)
         self._holds: dict[str, tuple[str, str, float]] = {}
         self._auth_failures: dict[str, int] = {}
+        # Bumped by retry_now(): an attempt in flight when it was asked retries at once.
+        self._retry_epoch = 0
+        self._attempt_epoch = 0
         self._log_handler: logging.Handler | None = None
         self.addresses: list[tuple[str, int, bool]] = []  # (host, port, starttls)
 
@@ -425,8 +428,9 @@ class RelayServer:
         with self._lock:
             self._holds.clear()
             self._auth_failures.clear()
-        if self._queue is not None:
-            self._queue.retry_all_now()
+            self._retry_epoch += 1
+            if self._queue is not None:
+                self._queue.retry_all_now()
         self._wake.set()
 
     def _rate_free_at(self, mailbox: str, now: float) -> float:
@@ -505,6 +509,8 @@ class RelayServer:
         envelope = item.envelope
         mailbox = envelope.mailbox
         tokens = self._tokens
+        with self._lock:
+            self._attempt_epoch = self._retry_epoch
         try:
             content = self.queue.content(envelope.id)
         except OSError as exc:
@@ -589,10 +595,15 @@ class RelayServer:
             return
         attempts = state.attempts + 1
         delay = self._backoff(attempts)
-        self.queue.retry_later(
-            item.envelope.id,
-            DeliveryState(attempts, now + delay, why[:500], first),
-        )
+        # Under the lock retry_now() takes: a "retry now" asked while this attempt was
+        # under way is not undone by writing the backoff after it.
+        with self._lock:
+            if self._retry_epoch != self._attempt_epoch:
+                delay = 0.0
+            self.queue.retry_later(
+                item.envelope.id,
+                DeliveryState(attempts, now + delay, why[:500], first),
+            )
         self._error(why)
         log.warning(
             "%s not delivered yet (attempt %d), next try in %.0f s: %s",

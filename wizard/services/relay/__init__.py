@@ -9,6 +9,7 @@ The entry points the wizard's Relay step and `relay-wizard relay ...` use (stabl
     relay_status(config)                                 # RelayStatus from outside
     device, password = add_device(config, secrets, name=..., ip=..., sender=...)
     enroll_mailbox(config, secrets, refresh_token, mailbox)  # after the mailbox signed in
+    probe_token(config, secrets, mailbox)                # ("ok"|"missing"|"refused"|..., why)
     install_service(config_path, manager=service_manager())  # systemd / launchd / sc.exe
     remove_service(manager=service_manager())
     send_through_relay(config, device, password, to=...)     # the way the device will
@@ -29,7 +30,7 @@ from wizard.services.relay.service import (
     service_manager,
 )
 from wizard.services.relay.status import RelayStatus, TokenState, relay_status
-from wizard.services.relay.tokens import enroll_mailbox
+from wizard.services.relay.tokens import enroll_mailbox, probe_token
 
 __all__ = [
     "RelayServer",
@@ -41,6 +42,7 @@ __all__ = [
     "enroll_mailbox",
     "install_service",
     "load_config",
+    "probe_token",
     "relay_status",
     "remove_device",
     "remove_service",

@@ -303,4 +303,9 @@ class _DropAiosmtpdDeprecation(logging.Filter):
         return not str(record.msg).startswith("Session.login_data is deprecated")
 
 
-logging.getLogger("mail.log").addFilter(_DropAiosmtpdDeprecation())
+_aiosmtpd_log = logging.getLogger("mail.log")
+_aiosmtpd_log.addFilter(_DropAiosmtpdDeprecation())
+# aiosmtpd logs every command line at INFO; the relay's own log says what matters
+# (who signed in, what was queued, refused, delivered) in plain words.
+if _aiosmtpd_log.level == logging.NOTSET:
+    _aiosmtpd_log.setLevel(logging.WARNING)

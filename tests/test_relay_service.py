@@ -100,6 +100,8 @@ def test_launchd_agent(tmp_path: Path, config_file: Path) -> None:
     assert plist["ProgramArguments"][-2:] == ["--config", str(config_file)]
     assert plist["KeepAlive"] == {"SuccessfulExit": False}
     assert recorder.calls == [["launchctl", "bootstrap", "gui/501", str(manager.service_file())]]
+    manager.restart()
+    assert recorder.calls[-1] == ["launchctl", "kickstart", "-k", f"gui/501/{LAUNCHD_LABEL}"]
     manager.remove()
     assert recorder.calls[-1] == ["launchctl", "bootout", f"gui/501/{LAUNCHD_LABEL}"]
     assert not manager.service_file().exists()

@@ -22,6 +22,7 @@ import os
 import ssl
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -188,12 +189,16 @@ class RelayServer:
         )
         self._loop_thread.start()
         ready.wait(START_TIMEOUT)
-        listen: list[tuple[int, ssl.SSLContext | None]] = [(config.submission_port, context)]
+        # (port, TLS required): 587 requires STARTTLS before AUTH; the opted-in plain
+        # port offers STARTTLS too but lets a device without TLS sign in in the clear.
+        listen: list[tuple[int, bool]] = [(config.submission_port, True)]
         if config.plain_port is not None:
-            listen.append((config.plain_port, None))
+            listen.append((config.plain_port, False))
         host = "" if config.allow_all_interfaces else config.listen_address
         for port, tls in listen:
-            future = asyncio.run_coroutine_threadsafe(self._serve(handler, host, port, tls), loop)
+            future = asyncio.run_coroutine_threadsafe(
+                self._serve(handler, host, port, context, tls), loop
+            )
             try:
                 server = future.result(START_TIMEOUT)
             except OSError as exc:
@@ -212,7 +217,7 @@ class RelayServer:
             self._servers.append(server)
             for sock in server.sockets:
                 bound = sock.getsockname()
-                self.addresses.append((str(bound[0]), int(bound[1]), tls is not None))
+                self.addresses.append((str(bound[0]), int(bound[1]), tls))
         with self._lock:
             self._status = RelayStatus(
                 running=True,
@@ -229,6 +234,12 @@ class RelayServer:
         self._write_status(force=True)
         self._worker = threading.Thread(target=self._work, name="relay-delivery", daemon=True)
         self._worker.start()
+        if config.plain_port is not None:
+            log.info(
+                "port %d accepts AUTH without TLS for devices that cannot encrypt "
+                "(opted in); keep it to the office network",
+                config.plain_port,
+            )
         log.info(
             "relay started: %s; %d message(s) in the queue",
             ", ".join(self._status.listening),
@@ -272,28 +283,46 @@ class RelayServer:
         loop.close()
 
     async def _serve(
-        self, handler: RelayHandler, host: str, port: int, tls: ssl.SSLContext | None
+        self,
+        handler: RelayHandler,
+        host: str,
+        port: int,
+        context: ssl.SSLContext,
+        tls_required: bool,
     ) -> asyncio.base_events.Server:
-        limits = self.config.limits
         loop = asyncio.get_running_loop()
 
         def factory() -> RelaySMTP:
-            return RelaySMTP(
-                handler,
-                self._sessions,
-                hostname=self.config.hostname,
-                ident="Relay Wizard relay",
-                tls_context=tls,
-                require_starttls=tls is not None,
-                auth_required=True,
-                # Plain port: AUTH without TLS is what the technician opted in to.
-                auth_require_tls=tls is not None,
-                data_size_limit=limits.max_message_bytes,
-                timeout=SESSION_TIMEOUT,
-                loop=loop,
-            )
+            with warnings.catch_warnings():
+                # aiosmtpd warns on every connection that AUTH without TLS is risky; on
+                # the plain port that is the technician's explicit choice (logged once
+                # at start), not news for each device.
+                warnings.filterwarnings("ignore", "Requiring AUTH while not requiring TLS")
+                return self._session(handler, context, tls_required, loop)
 
         return await loop.create_server(factory, host=host or None, port=port)
+
+    def _session(
+        self,
+        handler: RelayHandler,
+        context: ssl.SSLContext,
+        tls_required: bool,
+        loop: asyncio.AbstractEventLoop,
+    ) -> RelaySMTP:
+        return RelaySMTP(
+            handler,
+            self._sessions,
+            hostname=self.config.hostname,
+            ident="Relay Wizard relay",
+            tls_context=context,
+            require_starttls=tls_required,
+            auth_required=True,
+            # Plain port: AUTH without TLS is what the technician opted in to.
+            auth_require_tls=tls_required,
+            data_size_limit=self.config.limits.max_message_bytes,
+            timeout=SESSION_TIMEOUT,
+            loop=loop,
+        )
 
     def stop(self) -> None:
         with self._lifecycle:

@@ -164,6 +164,14 @@ class ServiceManager:
     def is_running(self) -> bool:
         return self.runner(self.status_command()).ok
 
+    def restart_commands(self) -> list[list[str]]:
+        raise NotImplementedError
+
+    def restart(self) -> None:
+        """After a change of the settings (a device added): the relay reads them at start."""
+        for argv in self.restart_commands():
+            self._run(argv, what=tr("The relay service could not be restarted."))
+
 
 class SystemdManager(ServiceManager):
     platform = "systemd"
@@ -237,6 +245,9 @@ class SystemdManager(ServiceManager):
     def status_command(self) -> list[str]:
         return self._systemctl("is-active", "--quiet", f"{SERVICE_NAME}.service")
 
+    def restart_commands(self) -> list[list[str]]:
+        return [self._systemctl("restart", f"{SERVICE_NAME}.service")]
+
     def hint(self) -> str:
         if self.system:
             return tr("Install the system service as root (sudo).")
@@ -308,6 +319,9 @@ class LaunchdManager(ServiceManager):
     def status_command(self) -> list[str]:
         return ["launchctl", "print", f"{self.domain}/{LAUNCHD_LABEL}"]
 
+    def restart_commands(self) -> list[list[str]]:
+        return [["launchctl", "kickstart", "-k", f"{self.domain}/{LAUNCHD_LABEL}"]]
+
 
 class WindowsServiceManager(ServiceManager):
     """A Windows service through sc.exe; the app itself answers the Service Control
@@ -366,6 +380,11 @@ class WindowsServiceManager(ServiceManager):
 
     def status_command(self) -> list[str]:
         return ["sc.exe", "query", WINDOWS_NAME]
+
+    def restart_commands(self) -> list[list[str]]:
+        # sc.exe has no restart; stop returns before the service has stopped, and a
+        # start meanwhile fails with 1056, so the Relay step retries the start.
+        return [["sc.exe", "stop", WINDOWS_NAME], ["sc.exe", "start", WINDOWS_NAME]]
 
     def is_running(self) -> bool:
         result = self.runner(self.status_command())

@@ -12,7 +12,8 @@ The entry points the wizard's Relay step and `relay-wizard relay ...` use (stabl
     probe_token(config, secrets, mailbox)                # ("ok"|"missing"|"refused"|..., why)
     install_service(config_path, manager=service_manager())  # systemd / launchd / sc.exe
     remove_service(manager=service_manager())
-    send_through_relay(config, device, password, to=...)     # the way the device will
+    send_through_relay(config, device, password, to=...)     # the way the device will;
+                                                         # RelayTestResult (Message-ID)
 
 Everything here raises the typed errors of wizard.core.errors, never a traceback.
 """
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 from wizard.services.relay.config_store import default_config_path, load_config, save_config
 from wizard.services.relay.devices import add_device, remove_device
-from wizard.services.relay.probe import send_through_relay
+from wizard.services.relay.probe import RelayTestResult, send_through_relay
 from wizard.services.relay.server import RelayServer
 from wizard.services.relay.service import (
     ServiceManager,
@@ -35,6 +36,7 @@ from wizard.services.relay.tokens import enroll_mailbox, probe_token
 __all__ = [
     "RelayServer",
     "RelayStatus",
+    "RelayTestResult",
     "ServiceManager",
     "TokenState",
     "add_device",

@@ -110,7 +110,7 @@ def test_add_device_status_and_test_through_a_running_relay(
         assert code == 0, err
         assert "Queued as" in out
         token = out.split("Message-ID: <")[1].split(".")[0]
-        subject = f"Relay Wizard test message through the office relay {token}"
+        subject = f"Relay Wizard: test message through the office relay {token}"
         assert wait_for(lambda: len(delivered(sandbox, subject)) == 1)
         assert wait_for(lambda: run(capsys, "status", "--config", str(path))[0] == 0)
         code, out, _ = run(capsys, "status", "--config", str(path), "--json")

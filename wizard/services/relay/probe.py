@@ -45,25 +45,25 @@ class RelayTestResult:
 
 
 def test_message(
-    device: RelayDevice, to: str, hostname: str, token: str
-) -> tuple[EmailMessage, str]:
+    device: RelayDevice, to: str, hostname: str, token: str | None = None
+) -> EmailMessage:
+    """The test message as the device would send it; with `token`, its subject and
+    Message-ID carry it so the message trace can find it (see RelayTestResult)."""
     domain = device.sender.rpartition("@")[2] or hostname
-    message_id = f"<{token}.{secrets.token_hex(6)}@{domain}>"
     message = EmailMessage()
     message["From"] = device.sender
     message["To"] = to
-    message["Subject"] = tr("Relay Wizard test message through the office relay {token}").format(
-        token=token
-    )
+    subject = tr("Relay Wizard: test message through the office relay")
+    message["Subject"] = f"{subject} {token}" if token else subject
     message["Date"] = formatdate(localtime=True)
-    message["Message-ID"] = message_id
+    message["Message-ID"] = f"<{token or 'relay-test'}.{secrets.token_hex(6)}@{domain}>"
     message.set_content(
         tr(
             "This message went from {device} through the relay on {host} to Microsoft 365, "
             "the way the device's own mail will go."
         ).format(device=device.name or device.username, host=hostname)
     )
-    return message, message_id
+    return message
 
 
 def send_through_relay(
@@ -88,7 +88,8 @@ def send_through_relay(
     host = host or config.listen_address
     port = port or (config.submission_port if starttls else (config.plain_port or 25))
     token = secrets.token_hex(4).upper()
-    message, message_id = test_message(device, to, config.hostname, token)
+    message = test_message(device, to, config.hostname, token)
+    message_id = str(message["Message-ID"])
     sent_at = datetime.now(UTC)
     try:
         with smtplib.SMTP(

@@ -189,3 +189,11 @@ def test_the_relay_certificate_verifies_against_its_ca(tmp_path: Path) -> None:
     )
     assert again.fingerprint_sha256 == made.fingerprint_sha256
     assert again.cert_file.read_bytes() != cert.public_bytes(serialization.Encoding.PEM)
+
+
+def test_the_queue_folders_are_private(tmp_path: Path) -> None:
+    from wizard.services.relay.queue import MessageQueue
+
+    MessageQueue(tmp_path / "data")
+    for folder in ("data", "data/queue", "data/failed"):
+        assert oct((tmp_path / folder).stat().st_mode & 0o777) == "0o700", folder

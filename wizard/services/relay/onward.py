@@ -21,6 +21,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import certifi
+
 from wizard.core.relay import OnwardTarget, Outcome, classify_reply
 
 log = logging.getLogger(__name__)
@@ -67,6 +69,10 @@ class Submitter:
         self.local_hostname = local_hostname
         self.timeout = timeout
         self._context = ssl.create_default_context(cafile=target.ca_bundle)
+        if not target.ca_bundle:
+            # Also Mozilla's list (certifi, which requests brings): a frozen app on macOS
+            # has no OpenSSL store of its own (as the SMTP test does, smtp_wire.py).
+            self._context.load_verify_locations(cafile=certifi.where())
         self._context.minimum_version = ssl.TLSVersion.TLSv1_2
         self._connections: dict[str, _Connection] = {}
 

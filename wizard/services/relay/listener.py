@@ -236,7 +236,7 @@ class RelaySMTP(SMTP):
         self, handler: RelayHandler, sessions: set[RelaySMTP] | None = None, **kwargs: Any
     ) -> None:
         super().__init__(handler, authenticator=handler.authenticator, **kwargs)
-        self._relay_config = handler.config
+        self._relay_handler = handler
         # Open sessions, so a stopping relay closes each one instead of leaving it.
         self._sessions = sessions if sessions is not None else set()
 
@@ -276,7 +276,8 @@ class RelaySMTP(SMTP):
     async def _handle_client(self) -> None:
         assert self.session is not None
         ip = _ip(self.session)
-        if not client_allowed(self._relay_config, ip):
+        # The handler's config, not a copy: a device added while running counts at once.
+        if not client_allowed(self._relay_handler.config, ip):
             text = reply(Refusal.CLIENT_NOT_ALLOWED, ip=ip)
             log.warning("refused a connection from %s: not a configured device", ip)
             await self.push(text)

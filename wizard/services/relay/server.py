@@ -24,6 +24,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable
+from dataclasses import replace
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
@@ -39,7 +40,7 @@ from wizard.core.relay import (
     validate,
 )
 from wizard.services.relay.certs import ensure_certificate
-from wizard.services.relay.config_store import data_dir
+from wizard.services.relay.config_store import data_dir, load_config
 from wizard.services.relay.devices import password_matches
 from wizard.services.relay.listener import SESSION_TIMEOUT, RelayHandler, RelaySMTP
 from wizard.services.relay.onward import Result, Submitter
@@ -66,6 +67,8 @@ HOLD_CHECK_EVERY = 10.0
 # 5.7.139 (SMTP AUTH off for the mailbox) needs an admin; try again this often.
 HELD_RETRY = 300.0
 MINUTE = 60.0
+# How often a running relay looks whether its settings file changed.
+CONFIG_CHECK_EVERY = 2.0
 
 Backoff = Callable[[int], float]
 
@@ -97,6 +100,9 @@ class RelayServer:
         self._loop_thread: threading.Thread | None = None
         self._worker: threading.Thread | None = None
         self._servers: list[asyncio.base_events.Server] = []
+        self._handler: RelayHandler | None = None
+        self._config_mtime: float | None = None
+        self._config_checked = 0.0
         self._sessions: set[RelaySMTP] = set()
         self._queue: MessageQueue | None = None
         self._tokens: MailboxTokens | None = None
@@ -181,6 +187,8 @@ class RelayServer:
         handler = RelayHandler(
             config, self._queue, self._password_ok, self._queued, clock=self._clock
         )
+        self._handler = handler
+        self._config_mtime = self._mtime()
         loop = asyncio.new_event_loop()
         self._loop = loop
         ready = threading.Event()
@@ -402,6 +410,56 @@ class RelayServer:
             self._log_handler.close()
             self._log_handler = None
 
+    # -- settings changed while running ------------------------------------------------
+
+    def _mtime(self) -> float | None:
+        if self.config_path is None:
+            return None
+        try:
+            return self.config_path.stat().st_mtime
+        except OSError:
+            return None
+
+    def reload_if_changed(self, *, force: bool = False) -> bool:
+        """Take devices and limits from a changed settings file (a device added in the
+        wizard or with `relay add-device`) without a restart; True if taken.
+
+        Where it listens, its certificate and where it sends onward need a restart:
+        such a change is logged and left for the next start.
+        """
+        if self.config_path is None or self._handler is None:
+            return False
+        mtime = self._mtime()
+        if not force and (mtime is None or mtime == self._config_mtime):
+            return False
+        self._config_mtime = mtime
+        try:
+            new = load_config(self.config_path)
+        except WizardError as exc:
+            log.warning("the changed relay settings cannot be used, keeping the old: %s", exc)
+            return False
+        kept = replace(new, devices=self.config.devices, limits=self.config.limits)
+        if kept != self.config:
+            log.warning(
+                "the relay's address, certificate or onward settings changed; they take "
+                "effect when the relay is restarted"
+            )
+        passwords = {
+            d.username: self.secrets.get(new.site, device_password_purpose(d.username))
+            for d in new.devices
+        }
+        taken = replace(self.config, devices=new.devices, limits=new.limits)
+        with self._lock:
+            self._passwords = passwords
+            self.config = taken
+            self._handler.config = taken
+            self._handler.budget.limit = taken.limits.recipients_per_day
+            for mailbox in taken.mailboxes:
+                self._status.tokens.setdefault(mailbox, self._initial_token_state(mailbox))
+            self._status_dirty = True
+        log.info("relay settings reloaded: %d device(s)", len(taken.devices))
+        return True
+
     # -- what the listener asks -------------------------------------------------------
 
     def _password_ok(self, device: RelayDevice, given: str) -> bool:
@@ -517,13 +575,15 @@ class RelayServer:
         assert self._submitter is not None
         while not self._stopping.is_set():
             try:
+                self._check_config()
                 # Cleared before looking, so a message queued meanwhile wakes the wait.
                 self._wake.clear()
                 item, wait = self._next()
                 if item is None:
                     self._write_status()
                     self._submitter.close_idle()
-                    self._wake.wait(min(wait, STATUS_EVERY) if self._status_dirty else wait)
+                    limit = STATUS_EVERY if self._status_dirty else CONFIG_CHECK_EVERY
+                    self._wake.wait(min(wait, limit))
                     continue
                 self._deliver(item)
                 self._write_status()
@@ -532,6 +592,12 @@ class RelayServer:
                 self._error(f"{type(exc).__name__}: {exc}"[:300])
                 self._stopping.wait(1.0)
         self._write_status(force=True)
+
+    def _check_config(self) -> None:
+        now = time.monotonic()
+        if now - self._config_checked >= CONFIG_CHECK_EVERY:
+            self._config_checked = now
+            self.reload_if_changed()
 
     def _deliver(self, item: Queued) -> None:
         assert self._tokens is not None and self._submitter is not None

@@ -209,16 +209,29 @@ class RelayServer:
             )
             try:
                 server = future.result(START_TIMEOUT)
+            except PermissionError as exc:
+                raise NetworkError(
+                    tr("The relay may not listen on port {port} on this computer.").format(
+                        port=port
+                    ),
+                    tr(
+                        "Linux lets only services with the right to do so use ports below "
+                        "1024 (587 and 25 are)."
+                    ),
+                    tr(
+                        "Install the relay as a system service (install-service --system), "
+                        "which grants that right, or run it as an administrator."
+                    ),
+                    detail=f"{type(exc).__name__}: {exc}",
+                    retryable=False,
+                ) from None
             except OSError as exc:
                 raise NetworkError(
                     tr("The relay cannot listen on {address} port {port}.").format(
                         address=config.listen_address, port=port
                     ),
                     tr("Another program uses the port, or the address is not this computer's."),
-                    tr(
-                        "Choose this computer's own LAN address, stop the other mail server, "
-                        "or run the relay with the rights to use ports below 1024."
-                    ),
+                    tr("Choose this computer's own LAN address, or stop the other mail server."),
                     detail=f"{type(exc).__name__}: {exc}",
                     retryable=False,
                 ) from None

@@ -192,7 +192,9 @@ class SystemdManager(ServiceManager):
                 base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
                 unit_dir = Path(base) / "systemd" / "user"
         self.unit_dir = unit_dir
-        self.user = user or os.environ.get("USER") or ""
+        # Under sudo, the technician who set the relay up (their keyring holds its
+        # secrets), not root.
+        self.user = user or os.environ.get("SUDO_USER") or os.environ.get("USER") or ""
 
     def _systemctl(self, *args: str) -> list[str]:
         return ["systemctl", *([] if self.system else ["--user"]), *args]
@@ -207,6 +209,13 @@ class SystemdManager(ServiceManager):
             return '"' + arg.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%") + '"'
 
         wanted = "multi-user.target" if self.system else "default.target"
+        system_lines = ""
+        if self.system:
+            # Ports 587 and 25 are below 1024: the system service gets just that right,
+            # and runs as the technician's account, whose keyring holds the secrets.
+            system_lines = "AmbientCapabilities=CAP_NET_BIND_SERVICE\n"
+            if self.user and self.user != "root":
+                system_lines += f"User={self.user}\n"
         return (
             "[Unit]\n"
             "Description=Relay Wizard local relay (devices to Microsoft 365)\n"
@@ -215,6 +224,7 @@ class SystemdManager(ServiceManager):
             "[Service]\n"
             "Type=simple\n"
             f"ExecStart={' '.join(quote(a) for a in command)}\n"
+            f"{system_lines}"
             "Restart=on-failure\n"
             "RestartSec=10\n"
             # The relay stops in a few seconds; give it time to finish the message in hand.

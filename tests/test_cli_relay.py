@@ -13,9 +13,11 @@ from tests.relay_helpers import (
     OUTSIDE,
     allow_smtp_auth,
     delivered,
+    device_client,
     enroll,
     free_port,
     relay_config,
+    scan,
 )
 from tests.sandbox_fixtures import wait_for
 from wizard import app
@@ -109,11 +111,9 @@ def test_add_device_status_and_test_through_a_running_relay(
         )
         assert code == 0, err
         assert "Queued as" in out
-        assert wait_for(
-            lambda: (
-                len(delivered(sandbox, "Relay Wizard: test message through the office relay")) == 1
-            )
-        )
+        token = out.split("Message-ID: <")[1].split(".")[0]
+        subject = f"Relay Wizard: test message through the office relay {token}"
+        assert wait_for(lambda: len(delivered(sandbox, subject)) == 1)
         assert wait_for(lambda: run(capsys, "status", "--config", str(path))[0] == 0)
         code, out, _ = run(capsys, "status", "--config", str(path), "--json")
         status = json.loads(out)
@@ -125,3 +125,35 @@ def test_add_device_status_and_test_through_a_running_relay(
         capsys, "test", "--config", str(path), "--device", "scanner", "--to", OUTSIDE
     )
     assert code == 3 and "cannot be reached" in err
+
+
+def test_a_device_added_while_the_relay_runs_may_send_at_once(
+    sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    allow_smtp_auth(sandbox)
+    config = replace(relay_config(sandbox, tmp_path / "data"), submission_port=free_port())
+    path = save_config(config, tmp_path / "relay.json")
+    enroll(sandbox, config, SecretStore())
+    with RelayServer(config, config_path=path) as relay:
+        code, out, _ = run(
+            capsys,
+            "add-device",
+            "--config",
+            str(path),
+            "--name",
+            "Scanner",
+            "--ip",
+            "127.0.0.1",
+            "--sender",
+            SCANNER,
+            "--json",
+        )
+        assert code == 0
+        password = json.loads(out)["password"]
+        # The running relay notices the changed settings by itself, within seconds.
+        assert wait_for(lambda: relay.config.device_for_username("scanner") is not None, 10)
+        with device_client(relay.port()) as smtp:
+            smtp.login("scanner", password)
+            assert smtp.send_message(scan("Added live")) == {}
+        assert wait_for(lambda: delivered(sandbox, "Added live") == [OUTSIDE])
+        assert relay.status().tokens == {SCANNER: "ok"}

@@ -189,3 +189,24 @@ def test_the_relay_certificate_verifies_against_its_ca(tmp_path: Path) -> None:
     )
     assert again.fingerprint_sha256 == made.fingerprint_sha256
     assert again.cert_file.read_bytes() != cert.public_bytes(serialization.Encoding.PEM)
+
+
+def test_the_queue_folders_are_private(tmp_path: Path) -> None:
+    from wizard.services.relay.queue import MessageQueue
+
+    MessageQueue(tmp_path / "data")
+    for folder in ("data", "data/queue", "data/failed"):
+        assert oct((tmp_path / folder).stat().st_mode & 0o777) == "0o700", folder
+
+
+def test_onward_trusts_the_public_cas_for_a_real_cloud() -> None:
+    from wizard.services.relay.onward import Submitter, xoauth2
+
+    submitter = Submitter(TARGET)
+    assert submitter._context.get_ca_certs()  # certifi's list at least
+    assert submitter._context.minimum_version is ssl.TLSVersion.TLSv1_2
+    assert submitter._context.check_hostname
+    # The SASL string as Microsoft documents it (user, ^A, auth=Bearer, ^A^A).
+    import base64
+
+    assert base64.b64decode(xoauth2("a@b.c", "T")) == b"user=a@b.c\x01auth=Bearer T\x01\x01"

@@ -87,3 +87,20 @@ def test_plain_port_only_when_opted_in(sandbox: Sandbox, tmp_path: Path, plain: 
     with RelayServer(config, secrets=store) as relay:
         kinds = sorted(tls for _, _, tls in relay.addresses)
         assert kinds == ([False, True] if plain else [True])
+
+
+def test_a_device_without_tls_on_the_opted_in_plain_port(sandbox: Sandbox, tmp_path: Path) -> None:
+    store = SecretStore()
+    allow_smtp_auth(sandbox)
+    config, device, password = with_scanner(relay_config(sandbox, tmp_path, plain_port=0), store)
+    enroll(sandbox, config, store)
+    with RelayServer(config, secrets=store) as relay:
+        with device_client(relay.port(starttls=False), starttls=False) as smtp:
+            # STARTTLS is offered to devices that can, AUTH is allowed without it here.
+            assert smtp.has_extn("starttls") and smtp.has_extn("auth")
+            smtp.login(device.username, password)
+            assert smtp.send_message(scan("Plain")) == {}
+        assert wait_for(lambda: delivered(sandbox, "Plain") == [OUTSIDE])
+        # The STARTTLS port still refuses AUTH in the clear.
+        with device_client(relay.port(), starttls=False) as smtp:
+            assert not smtp.has_extn("auth")

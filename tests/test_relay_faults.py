@@ -151,3 +151,18 @@ def test_a_message_that_cannot_go_lands_in_failed_with_its_reason_and_a_report(
         assert any("failed for good" in r.getMessage() for r in expected_warnings)
     finally:
         door.close()
+
+
+def test_troubleshoot_can_ask_whether_the_sign_in_still_works(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    from wizard.services.relay import probe_token
+
+    store = SecretStore()
+    config, _, _ = with_scanner(relay_config(sandbox, tmp_path), store)
+    assert probe_token(config, store, SCANNER)[0] == "missing"
+    enroll(sandbox, config, store)
+    assert probe_token(config, store, SCANNER)[0] == "ok"
+    sandbox.identity.revoke_refresh_tokens(SCANNER)
+    state, why = probe_token(config, store, SCANNER)
+    assert state == "refused" and "Sign in as" in why

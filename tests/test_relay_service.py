@@ -100,6 +100,8 @@ def test_launchd_agent(tmp_path: Path, config_file: Path) -> None:
     assert plist["ProgramArguments"][-2:] == ["--config", str(config_file)]
     assert plist["KeepAlive"] == {"SuccessfulExit": False}
     assert recorder.calls == [["launchctl", "bootstrap", "gui/501", str(manager.service_file())]]
+    manager.restart()
+    assert recorder.calls[-1] == ["launchctl", "kickstart", "-k", f"gui/501/{LAUNCHD_LABEL}"]
     manager.remove()
     assert recorder.calls[-1] == ["launchctl", "bootout", f"gui/501/{LAUNCHD_LABEL}"]
     assert not manager.service_file().exists()
@@ -120,6 +122,18 @@ def test_windows_service_with_sc_exe(tmp_path: Path, config_file: Path) -> None:
     assert ["sc.exe", "start", WINDOWS_NAME] in recorder.calls
     assert any(c[:2] == ["sc.exe", "failure"] for c in recorder.calls)
     assert manager.is_running()
+
+
+def test_the_system_unit_may_use_port_587_and_runs_as_the_technician(
+    tmp_path: Path, config_file: Path
+) -> None:
+    manager = SystemdManager(Recorder(), unit_dir=tmp_path, system=True, user="tech")
+    text = manager.install(relay_command(config_file)).read_text()
+    assert "AmbientCapabilities=CAP_NET_BIND_SERVICE" in text and "User=tech" in text
+    assert "WantedBy=multi-user.target" in text
+    assert manager.runner.calls[0] == ["systemctl", "daemon-reload"]  # type: ignore[attr-defined]
+    user_unit = SystemdManager(Recorder(), unit_dir=tmp_path / "u", user="tech")
+    assert "User=" not in user_unit.render(["relay"])
 
 
 def test_a_failed_command_stops_the_install_with_its_answer(

@@ -290,10 +290,11 @@ def _test(args: argparse.Namespace) -> int:
     password = _store().get(config.site, device_password_purpose(device.username))
     if not password:
         raise InvalidInput(f"No password for '{device.username}' in this computer's keyring.")
-    reply = send_through_relay(
+    result = send_through_relay(
         config, device, password, to=args.to, ca_file=args.ca_file, starttls=not args.plain
     )
-    print(f"The relay accepted the test message: {reply}")
+    print(f"The relay accepted the test message: {result.reply}")
+    print(f"  Message-ID: {result.message_id}")
     print("Check `relay status` for its delivery to Microsoft 365.")
     return EXIT_OK
 

@@ -9,9 +9,11 @@ The entry points the wizard's Relay step and `relay-wizard relay ...` use (stabl
     relay_status(config)                                 # RelayStatus from outside
     device, password = add_device(config, secrets, name=..., ip=..., sender=...)
     enroll_mailbox(config, secrets, refresh_token, mailbox)  # after the mailbox signed in
+    probe_token(config, secrets, mailbox)                # ("ok"|"missing"|"refused"|..., why)
     install_service(config_path, manager=service_manager())  # systemd / launchd / sc.exe
     remove_service(manager=service_manager())
-    send_through_relay(config, device, password, to=...)     # the way the device will
+    send_through_relay(config, device, password, to=...)     # the way the device will;
+                                                         # RelayTestResult (Message-ID)
 
 Everything here raises the typed errors of wizard.core.errors, never a traceback.
 """
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 from wizard.services.relay.config_store import default_config_path, load_config, save_config
 from wizard.services.relay.devices import add_device, remove_device
-from wizard.services.relay.probe import send_through_relay
+from wizard.services.relay.probe import RelayTestResult, send_through_relay
 from wizard.services.relay.server import RelayServer
 from wizard.services.relay.service import (
     ServiceManager,
@@ -29,11 +31,12 @@ from wizard.services.relay.service import (
     service_manager,
 )
 from wizard.services.relay.status import RelayStatus, TokenState, relay_status
-from wizard.services.relay.tokens import enroll_mailbox
+from wizard.services.relay.tokens import enroll_mailbox, probe_token
 
 __all__ = [
     "RelayServer",
     "RelayStatus",
+    "RelayTestResult",
     "ServiceManager",
     "TokenState",
     "add_device",
@@ -41,6 +44,7 @@ __all__ = [
     "enroll_mailbox",
     "install_service",
     "load_config",
+    "probe_token",
     "relay_status",
     "remove_device",
     "remove_service",

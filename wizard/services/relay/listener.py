@@ -236,7 +236,7 @@ class RelaySMTP(SMTP):
         self, handler: RelayHandler, sessions: set[RelaySMTP] | None = None, **kwargs: Any
     ) -> None:
         super().__init__(handler, authenticator=handler.authenticator, **kwargs)
-        self._relay_config = handler.config
+        self._relay_handler = handler
         # Open sessions, so a stopping relay closes each one instead of leaving it.
         self._sessions = sessions if sessions is not None else set()
 
@@ -276,7 +276,8 @@ class RelaySMTP(SMTP):
     async def _handle_client(self) -> None:
         assert self.session is not None
         ip = _ip(self.session)
-        if not client_allowed(self._relay_config, ip):
+        # The handler's config, not a copy: a device added while running counts at once.
+        if not client_allowed(self._relay_handler.config, ip):
             text = reply(Refusal.CLIENT_NOT_ALLOWED, ip=ip)
             log.warning("refused a connection from %s: not a configured device", ip)
             await self.push(text)
@@ -300,7 +301,18 @@ class _DropAiosmtpdDeprecation(logging.Filter):
     through an `authenticator` (it sets the attribute itself); nothing to act on."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith("Session.login_data is deprecated")
+        text = str(record.msg)
+        # The second: said per connection on the opted-in plain port; the relay logs
+        # that choice once when it starts.
+        return not (
+            text.startswith("Session.login_data is deprecated")
+            or text.startswith("auth_required == True but auth_require_tls == False")
+        )
 
 
-logging.getLogger("mail.log").addFilter(_DropAiosmtpdDeprecation())
+_aiosmtpd_log = logging.getLogger("mail.log")
+_aiosmtpd_log.addFilter(_DropAiosmtpdDeprecation())
+# aiosmtpd logs every command line at INFO; the relay's own log says what matters
+# (who signed in, what was queued, refused, delivered) in plain words.
+if _aiosmtpd_log.level == logging.NOTSET:
+    _aiosmtpd_log.setLevel(logging.WARNING)

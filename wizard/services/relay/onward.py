@@ -16,10 +16,13 @@ from __future__ import annotations
 import base64
 import logging
 import smtplib
+import socket
 import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+import certifi
 
 from wizard.core.relay import OnwardTarget, Outcome, classify_reply
 
@@ -67,6 +70,10 @@ class Submitter:
         self.local_hostname = local_hostname
         self.timeout = timeout
         self._context = ssl.create_default_context(cafile=target.ca_bundle)
+        if not target.ca_bundle:
+            # Also Mozilla's list (certifi, which requests brings): a frozen app on macOS
+            # has no OpenSSL store of its own (as the SMTP test does, smtp_wire.py).
+            self._context.load_verify_locations(cafile=certifi.where())
         self._context.minimum_version = ssl.TLSVersion.TLSv1_2
         self._connections: dict[str, _Connection] = {}
 
@@ -94,6 +101,10 @@ class Submitter:
             local_hostname=self.local_hostname,
         )
         try:
+            if smtp.sock is not None:
+                # A message goes as several TLS records; with Nagle the short last one
+                # waits for the server's delayed ACK (about 40 ms a message on Linux).
+                smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             smtp.ehlo()
             smtp.starttls(context=self._context)
             smtp.ehlo()

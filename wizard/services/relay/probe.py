@@ -8,10 +8,13 @@ errors carrying its own reply, which already says what to fix.
 
 from __future__ import annotations
 
+import secrets
 import smtplib
 import ssl
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate
 
 from wizard.core.errors import NetworkError, PermissionDenied, ServiceError, TlsFailure
 from wizard.core.i18n import tr
@@ -29,13 +32,31 @@ def _reply(exc: smtplib.SMTPResponseException) -> str:
     return f"{exc.smtp_code} {text}"
 
 
-def test_message(device: RelayDevice, to: str, hostname: str) -> EmailMessage:
+@dataclass(frozen=True)
+class RelayTestResult:
+    """What the Relay step shows and traces (Get-MessageTraceV2 by sender + Message-ID)."""
+
+    reply: str  # the relay's "250 2.0.0 Queued as <id>"
+    queue_id: str
+    message_id: str
+    token: str  # in the subject, as the Test page's messages carry one
+    sender: str
+    sent_at: datetime
+
+
+def test_message(
+    device: RelayDevice, to: str, hostname: str, token: str | None = None
+) -> EmailMessage:
+    """The test message as the device would send it; with `token`, its subject and
+    Message-ID carry it so the message trace can find it (see RelayTestResult)."""
+    domain = device.sender.rpartition("@")[2] or hostname
     message = EmailMessage()
     message["From"] = device.sender
     message["To"] = to
-    message["Subject"] = tr("Relay Wizard: test message through the office relay")
+    subject = tr("Relay Wizard: test message through the office relay")
+    message["Subject"] = f"{subject} {token}" if token else subject
     message["Date"] = formatdate(localtime=True)
-    message["Message-ID"] = make_msgid(domain=hostname)
+    message["Message-ID"] = f"<{token or 'relay-test'}.{secrets.token_hex(6)}@{domain}>"
     message.set_content(
         tr(
             "This message went from {device} through the relay on {host} to Microsoft 365, "
@@ -57,13 +78,19 @@ def send_through_relay(
     ca_file: str | None = None,
     source_address: tuple[str, int] | None = None,
     timeout: float = TIMEOUT,
-) -> str:
+) -> RelayTestResult:
     """Send one test message through the relay as `device`; returns the relay's 250
-    reply (with its queue id). `ca_file` is the relay's CA (relay-ca.pem) to verify it as a
-    careful device would; the name checked is the relay's hostname unless `host`."""
+    reply, its queue id and the message's id for the trace.
+
+    `ca_file` is the relay's CA (relay-ca.pem) to verify the relay as a careful device
+    would; the name checked is the address connected to (`host`, by default the
+    listen address, which the relay's certificate carries)."""
     host = host or config.listen_address
     port = port or (config.submission_port if starttls else (config.plain_port or 25))
-    message = test_message(device, to, config.hostname)
+    token = secrets.token_hex(4).upper()
+    message = test_message(device, to, config.hostname, token)
+    message_id = str(message["Message-ID"])
+    sent_at = datetime.now(UTC)
     try:
         with smtplib.SMTP(
             host, port, timeout=timeout, local_hostname="relay-test", source_address=source_address
@@ -122,4 +149,5 @@ def send_through_relay(
             tr("Start the relay (relay-wizard relay status tells), and allow the port."),
             detail=f"{type(exc).__name__}: {exc}",
         ) from None
-    return answer
+    queue_id = answer.rsplit(" ", 1)[-1] if "Queued as" in answer else ""
+    return RelayTestResult(answer, queue_id, message_id, token, device.sender, sent_at)

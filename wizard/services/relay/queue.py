@@ -123,8 +123,11 @@ class MessageQueue:
         self.directory = directory
         self.queue_dir = directory / QUEUE
         self.failed_dir = directory / FAILED
-        self.queue_dir.mkdir(parents=True, exist_ok=True)
-        self.failed_dir.mkdir(parents=True, exist_ok=True)
+        for folder in (directory, self.queue_dir, self.failed_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+            # Scans and their recipients: readable by the relay's own account only.
+            if os.name != "nt":
+                os.chmod(folder, 0o700)
         self._lock = threading.Lock()
         self._items: dict[str, Queued] = {}
         self._load()

@@ -22,7 +22,9 @@ import os
 import ssl
 import threading
 import time
+import warnings
 from collections.abc import Callable
+from dataclasses import replace
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
@@ -38,7 +40,7 @@ from wizard.core.relay import (
     validate,
 )
 from wizard.services.relay.certs import ensure_certificate
-from wizard.services.relay.config_store import data_dir
+from wizard.services.relay.config_store import data_dir, load_config
 from wizard.services.relay.devices import password_matches
 from wizard.services.relay.listener import SESSION_TIMEOUT, RelayHandler, RelaySMTP
 from wizard.services.relay.onward import Result, Submitter
@@ -65,6 +67,8 @@ HOLD_CHECK_EVERY = 10.0
 # 5.7.139 (SMTP AUTH off for the mailbox) needs an admin; try again this often.
 HELD_RETRY = 300.0
 MINUTE = 60.0
+# How often a running relay looks whether its settings file changed.
+CONFIG_CHECK_EVERY = 2.0
 
 Backoff = Callable[[int], float]
 
@@ -96,6 +100,9 @@ class RelayServer:
         self._loop_thread: threading.Thread | None = None
         self._worker: threading.Thread | None = None
         self._servers: list[asyncio.base_events.Server] = []
+        self._handler: RelayHandler | None = None
+        self._config_mtime: float | None = None
+        self._config_checked = 0.0
         self._sessions: set[RelaySMTP] = set()
         self._queue: MessageQueue | None = None
         self._tokens: MailboxTokens | None = None
@@ -108,6 +115,9 @@ class RelayServer:
         # mailbox -> (why, fingerprint of the refresh token when held, next look)
         self._holds: dict[str, tuple[str, str, float]] = {}
         self._auth_failures: dict[str, int] = {}
+        # Bumped by retry_now(): an attempt in flight when it was asked retries at once.
+        self._retry_epoch = 0
+        self._attempt_epoch = 0
         self._log_handler: logging.Handler | None = None
         self.addresses: list[tuple[str, int, bool]] = []  # (host, port, starttls)
 
@@ -177,6 +187,8 @@ class RelayServer:
         handler = RelayHandler(
             config, self._queue, self._password_ok, self._queued, clock=self._clock
         )
+        self._handler = handler
+        self._config_mtime = self._mtime()
         loop = asyncio.new_event_loop()
         self._loop = loop
         ready = threading.Event()
@@ -185,31 +197,48 @@ class RelayServer:
         )
         self._loop_thread.start()
         ready.wait(START_TIMEOUT)
-        listen: list[tuple[int, ssl.SSLContext | None]] = [(config.submission_port, context)]
+        # (port, TLS required): 587 requires STARTTLS before AUTH; the opted-in plain
+        # port offers STARTTLS too but lets a device without TLS sign in in the clear.
+        listen: list[tuple[int, bool]] = [(config.submission_port, True)]
         if config.plain_port is not None:
-            listen.append((config.plain_port, None))
+            listen.append((config.plain_port, False))
         host = "" if config.allow_all_interfaces else config.listen_address
         for port, tls in listen:
-            future = asyncio.run_coroutine_threadsafe(self._serve(handler, host, port, tls), loop)
+            future = asyncio.run_coroutine_threadsafe(
+                self._serve(handler, host, port, context, tls), loop
+            )
             try:
                 server = future.result(START_TIMEOUT)
+            except PermissionError as exc:
+                raise NetworkError(
+                    tr("The relay may not listen on port {port} on this computer.").format(
+                        port=port
+                    ),
+                    tr(
+                        "Linux lets only services with the right to do so use ports below "
+                        "1024 (587 and 25 are)."
+                    ),
+                    tr(
+                        "Install the relay as a system service (install-service --system), "
+                        "which grants that right, or run it as an administrator."
+                    ),
+                    detail=f"{type(exc).__name__}: {exc}",
+                    retryable=False,
+                ) from None
             except OSError as exc:
                 raise NetworkError(
                     tr("The relay cannot listen on {address} port {port}.").format(
                         address=config.listen_address, port=port
                     ),
                     tr("Another program uses the port, or the address is not this computer's."),
-                    tr(
-                        "Choose this computer's own LAN address, stop the other mail server, "
-                        "or run the relay with the rights to use ports below 1024."
-                    ),
+                    tr("Choose this computer's own LAN address, or stop the other mail server."),
                     detail=f"{type(exc).__name__}: {exc}",
                     retryable=False,
                 ) from None
             self._servers.append(server)
             for sock in server.sockets:
                 bound = sock.getsockname()
-                self.addresses.append((str(bound[0]), int(bound[1]), tls is not None))
+                self.addresses.append((str(bound[0]), int(bound[1]), tls))
         with self._lock:
             self._status = RelayStatus(
                 running=True,
@@ -226,6 +255,12 @@ class RelayServer:
         self._write_status(force=True)
         self._worker = threading.Thread(target=self._work, name="relay-delivery", daemon=True)
         self._worker.start()
+        if config.plain_port is not None:
+            log.info(
+                "port %d accepts AUTH without TLS for devices that cannot encrypt "
+                "(opted in); keep it to the office network",
+                config.plain_port,
+            )
         log.info(
             "relay started: %s; %d message(s) in the queue",
             ", ".join(self._status.listening),
@@ -269,28 +304,46 @@ class RelayServer:
         loop.close()
 
     async def _serve(
-        self, handler: RelayHandler, host: str, port: int, tls: ssl.SSLContext | None
+        self,
+        handler: RelayHandler,
+        host: str,
+        port: int,
+        context: ssl.SSLContext,
+        tls_required: bool,
     ) -> asyncio.base_events.Server:
-        limits = self.config.limits
         loop = asyncio.get_running_loop()
 
         def factory() -> RelaySMTP:
-            return RelaySMTP(
-                handler,
-                self._sessions,
-                hostname=self.config.hostname,
-                ident="Relay Wizard relay",
-                tls_context=tls,
-                require_starttls=tls is not None,
-                auth_required=True,
-                # Plain port: AUTH without TLS is what the technician opted in to.
-                auth_require_tls=tls is not None,
-                data_size_limit=limits.max_message_bytes,
-                timeout=SESSION_TIMEOUT,
-                loop=loop,
-            )
+            with warnings.catch_warnings():
+                # aiosmtpd warns on every connection that AUTH without TLS is risky; on
+                # the plain port that is the technician's explicit choice (logged once
+                # at start), not news for each device.
+                warnings.filterwarnings("ignore", "Requiring AUTH while not requiring TLS")
+                return self._session(handler, context, tls_required, loop)
 
         return await loop.create_server(factory, host=host or None, port=port)
+
+    def _session(
+        self,
+        handler: RelayHandler,
+        context: ssl.SSLContext,
+        tls_required: bool,
+        loop: asyncio.AbstractEventLoop,
+    ) -> RelaySMTP:
+        return RelaySMTP(
+            handler,
+            self._sessions,
+            hostname=self.config.hostname,
+            ident="Relay Wizard relay",
+            tls_context=context,
+            require_starttls=tls_required,
+            auth_required=True,
+            # Plain port: AUTH without TLS is what the technician opted in to.
+            auth_require_tls=tls_required,
+            data_size_limit=self.config.limits.max_message_bytes,
+            timeout=SESSION_TIMEOUT,
+            loop=loop,
+        )
 
     def stop(self) -> None:
         with self._lifecycle:
@@ -370,6 +423,56 @@ class RelayServer:
             self._log_handler.close()
             self._log_handler = None
 
+    # -- settings changed while running ------------------------------------------------
+
+    def _mtime(self) -> float | None:
+        if self.config_path is None:
+            return None
+        try:
+            return self.config_path.stat().st_mtime
+        except OSError:
+            return None
+
+    def reload_if_changed(self, *, force: bool = False) -> bool:
+        """Take devices and limits from a changed settings file (a device added in the
+        wizard or with `relay add-device`) without a restart; True if taken.
+
+        Where it listens, its certificate and where it sends onward need a restart:
+        such a change is logged and left for the next start.
+        """
+        if self.config_path is None or self._handler is None:
+            return False
+        mtime = self._mtime()
+        if not force and (mtime is None or mtime == self._config_mtime):
+            return False
+        self._config_mtime = mtime
+        try:
+            new = load_config(self.config_path)
+        except WizardError as exc:
+            log.warning("the changed relay settings cannot be used, keeping the old: %s", exc)
+            return False
+        kept = replace(new, devices=self.config.devices, limits=self.config.limits)
+        if kept != self.config:
+            log.warning(
+                "the relay's address, certificate or onward settings changed; they take "
+                "effect when the relay is restarted"
+            )
+        passwords = {
+            d.username: self.secrets.get(new.site, device_password_purpose(d.username))
+            for d in new.devices
+        }
+        taken = replace(self.config, devices=new.devices, limits=new.limits)
+        with self._lock:
+            self._passwords = passwords
+            self.config = taken
+            self._handler.config = taken
+            self._handler.budget.limit = taken.limits.recipients_per_day
+            for mailbox in taken.mailboxes:
+                self._status.tokens.setdefault(mailbox, self._initial_token_state(mailbox))
+            self._status_dirty = True
+        log.info("relay settings reloaded: %d device(s)", len(taken.devices))
+        return True
+
     # -- what the listener asks -------------------------------------------------------
 
     def _password_ok(self, device: RelayDevice, given: str) -> bool:
@@ -425,8 +528,9 @@ class RelayServer:
         with self._lock:
             self._holds.clear()
             self._auth_failures.clear()
-        if self._queue is not None:
-            self._queue.retry_all_now()
+            self._retry_epoch += 1
+            if self._queue is not None:
+                self._queue.retry_all_now()
         self._wake.set()
 
     def _rate_free_at(self, mailbox: str, now: float) -> float:
@@ -484,13 +588,15 @@ class RelayServer:
         assert self._submitter is not None
         while not self._stopping.is_set():
             try:
+                self._check_config()
                 # Cleared before looking, so a message queued meanwhile wakes the wait.
                 self._wake.clear()
                 item, wait = self._next()
                 if item is None:
                     self._write_status()
                     self._submitter.close_idle()
-                    self._wake.wait(min(wait, STATUS_EVERY) if self._status_dirty else wait)
+                    limit = STATUS_EVERY if self._status_dirty else CONFIG_CHECK_EVERY
+                    self._wake.wait(min(wait, limit))
                     continue
                 self._deliver(item)
                 self._write_status()
@@ -500,11 +606,19 @@ class RelayServer:
                 self._stopping.wait(1.0)
         self._write_status(force=True)
 
+    def _check_config(self) -> None:
+        now = time.monotonic()
+        if now - self._config_checked >= CONFIG_CHECK_EVERY:
+            self._config_checked = now
+            self.reload_if_changed()
+
     def _deliver(self, item: Queued) -> None:
         assert self._tokens is not None and self._submitter is not None
         envelope = item.envelope
         mailbox = envelope.mailbox
         tokens = self._tokens
+        with self._lock:
+            self._attempt_epoch = self._retry_epoch
         try:
             content = self.queue.content(envelope.id)
         except OSError as exc:
@@ -589,10 +703,15 @@ class RelayServer:
             return
         attempts = state.attempts + 1
         delay = self._backoff(attempts)
-        self.queue.retry_later(
-            item.envelope.id,
-            DeliveryState(attempts, now + delay, why[:500], first),
-        )
+        # Under the lock retry_now() takes: a "retry now" asked while this attempt was
+        # under way is not undone by writing the backoff after it.
+        with self._lock:
+            if self._retry_epoch != self._attempt_epoch:
+                delay = 0.0
+            self.queue.retry_later(
+                item.envelope.id,
+                DeliveryState(attempts, now + delay, why[:500], first),
+            )
         self._error(why)
         log.warning(
             "%s not delivered yet (attempt %d), next try in %.0f s: %s",

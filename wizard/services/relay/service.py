@@ -164,6 +164,14 @@ class ServiceManager:
     def is_running(self) -> bool:
         return self.runner(self.status_command()).ok
 
+    def restart_commands(self) -> list[list[str]]:
+        raise NotImplementedError
+
+    def restart(self) -> None:
+        """After a change of the settings (a device added): the relay reads them at start."""
+        for argv in self.restart_commands():
+            self._run(argv, what=tr("The relay service could not be restarted."))
+
 
 class SystemdManager(ServiceManager):
     platform = "systemd"
@@ -184,7 +192,9 @@ class SystemdManager(ServiceManager):
                 base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
                 unit_dir = Path(base) / "systemd" / "user"
         self.unit_dir = unit_dir
-        self.user = user or os.environ.get("USER") or ""
+        # Under sudo, the technician who set the relay up (their keyring holds its
+        # secrets), not root.
+        self.user = user or os.environ.get("SUDO_USER") or os.environ.get("USER") or ""
 
     def _systemctl(self, *args: str) -> list[str]:
         return ["systemctl", *([] if self.system else ["--user"]), *args]
@@ -199,6 +209,13 @@ class SystemdManager(ServiceManager):
             return '"' + arg.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%") + '"'
 
         wanted = "multi-user.target" if self.system else "default.target"
+        system_lines = ""
+        if self.system:
+            # Ports 587 and 25 are below 1024: the system service gets just that right,
+            # and runs as the technician's account, whose keyring holds the secrets.
+            system_lines = "AmbientCapabilities=CAP_NET_BIND_SERVICE\n"
+            if self.user and self.user != "root":
+                system_lines += f"User={self.user}\n"
         return (
             "[Unit]\n"
             "Description=Relay Wizard local relay (devices to Microsoft 365)\n"
@@ -207,6 +224,7 @@ class SystemdManager(ServiceManager):
             "[Service]\n"
             "Type=simple\n"
             f"ExecStart={' '.join(quote(a) for a in command)}\n"
+            f"{system_lines}"
             "Restart=on-failure\n"
             "RestartSec=10\n"
             # The relay stops in a few seconds; give it time to finish the message in hand.
@@ -236,6 +254,9 @@ class SystemdManager(ServiceManager):
 
     def status_command(self) -> list[str]:
         return self._systemctl("is-active", "--quiet", f"{SERVICE_NAME}.service")
+
+    def restart_commands(self) -> list[list[str]]:
+        return [self._systemctl("restart", f"{SERVICE_NAME}.service")]
 
     def hint(self) -> str:
         if self.system:
@@ -308,6 +329,9 @@ class LaunchdManager(ServiceManager):
     def status_command(self) -> list[str]:
         return ["launchctl", "print", f"{self.domain}/{LAUNCHD_LABEL}"]
 
+    def restart_commands(self) -> list[list[str]]:
+        return [["launchctl", "kickstart", "-k", f"{self.domain}/{LAUNCHD_LABEL}"]]
+
 
 class WindowsServiceManager(ServiceManager):
     """A Windows service through sc.exe; the app itself answers the Service Control
@@ -366,6 +390,11 @@ class WindowsServiceManager(ServiceManager):
 
     def status_command(self) -> list[str]:
         return ["sc.exe", "query", WINDOWS_NAME]
+
+    def restart_commands(self) -> list[list[str]]:
+        # sc.exe has no restart; stop returns before the service has stopped, and a
+        # start meanwhile fails with 1056, so the Relay step retries the start.
+        return [["sc.exe", "stop", WINDOWS_NAME], ["sc.exe", "start", WINDOWS_NAME]]
 
     def is_running(self) -> bool:
         result = self.runner(self.status_command())

@@ -71,6 +71,10 @@ def write_status(directory: Path, status: RelayStatus) -> None:
 def _pid_alive(pid: int) -> bool:
     if pid <= 0:
         return False
+    if os.name == "nt":
+        # Signal 0 is CTRL_C_EVENT on Windows: it would interrupt, not ask. The port
+        # answering (checked next) tells there.
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -221,3 +221,27 @@ def _error(result: dict[str, Any], mailbox: str) -> WizardError:
         tr("Check the app registration and sign in as {mailbox} again.").format(mailbox=mailbox),
         detail=detail,
     )
+
+
+def probe_token(
+    config: RelayConfig,
+    store: SecretStore,
+    mailbox: str,
+    *,
+    session: requests.Session | None = None,
+) -> tuple[str, str]:
+    """Renew the mailbox's token now (Troubleshoot: "does the relay hold a valid
+    sign-in?"): ("ok" | "missing" | "refused" | "unreachable", plain explanation).
+
+    The renewed refresh token is kept, as the relay itself would keep it.
+    """
+    tokens = MailboxTokens(config, store, session=session)
+    if not tokens.has_refresh_token(mailbox):
+        return "missing", tr("The relay holds no sign-in for {mailbox}.").format(mailbox=mailbox)
+    try:
+        tokens.access_token(mailbox)
+    except MailboxNeedsSignIn as exc:
+        return "refused", exc.plain()
+    except WizardError as exc:
+        return "unreachable", exc.plain()
+    return "ok", tr("The relay's sign-in for {mailbox} is valid.").format(mailbox=mailbox)

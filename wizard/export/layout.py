@@ -13,7 +13,8 @@ typed ("office", not "o\ufb03ce").
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -151,40 +152,83 @@ class Block(Protocol):
     def paint(self, painter: QPainter, x: float, y: float, width: float) -> None: ...
 
 
-class TextBlock:
-    """Rich text (Qt's HTML subset) that wraps to the width it is given."""
+class _Document:
+    """One laid-out QTextDocument; equal blocks of one export share it (see shared_text)."""
 
-    def __init__(self, markup: str, fonts: Fonts, size: float, *, space_after: float = 0.0):
-        self._doc = QTextDocument()
-        # Kept on the block: the layout only borrows the device.
+    def __init__(self, markup: str, fonts: Fonts, size: float):
+        self.doc = QTextDocument()
+        # Kept with the document: the layout only borrows the device.
         self._device = layout_device()
-        self._doc.documentLayout().setPaintDevice(self._device)
-        self._doc.setUseDesignMetrics(True)
-        self._doc.setDocumentMargin(0)
-        self._doc.setDefaultFont(fonts.font(size))
+        self.doc.documentLayout().setPaintDevice(self._device)
+        self.doc.setUseDesignMetrics(True)
+        self.doc.setDocumentMargin(0)
+        self.doc.setDefaultFont(fonts.font(size))
         option = QTextOption()
         # Long host names and addresses have no spaces: let them break anywhere
         # rather than run off the page.
         option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
-        self._doc.setDefaultTextOption(option)
-        self._doc.setDefaultStyleSheet(
+        self.doc.setDefaultTextOption(option)
+        self.doc.setDefaultStyleSheet(
             f"body {{ color: {INK}; }} p {{ margin-top: 0; margin-bottom: 0; }}"
         )
-        self._doc.setHtml(markup)
-        self._space_after = space_after
-        self._width = -1.0
+        self.doc.setHtml(markup)
+        self.width = -1.0
 
-    def _layout(self, width: float) -> None:
-        if width != self._width:
-            self._doc.setTextWidth(width)
-            self._width = width
+    def layout(self, width: float) -> None:
+        if width != self.width:
+            self.doc.setTextWidth(width)
+            self.width = width
+
+
+_DocumentKey = tuple[str, Fonts, float]
+_shared: dict[_DocumentKey, _Document] | None = None
+
+
+@contextmanager
+def shared_text() -> Iterator[None]:
+    """Within this block, text blocks with the same markup, fonts and size share one
+    laid-out document.
+
+    Two hundred printers' sheets repeat most of their paragraphs (the headings, the
+    advice, the footer), and parsing and laying out rich text is most of a sheet's
+    cost. Only for the length of one export: the documents are Qt objects of the GUI
+    thread (require_gui), not something to keep between exports.
+    """
+    global _shared
+    outermost = _shared is None
+    if outermost:
+        _shared = {}
+    try:
+        yield
+    finally:
+        if outermost:
+            _shared = None
+
+
+class TextBlock:
+    """Rich text (Qt's HTML subset) that wraps to the width it is given."""
+
+    def __init__(self, markup: str, fonts: Fonts, size: float, *, space_after: float = 0.0):
+        key = (markup, fonts, size)
+        shared = _shared
+        document = shared.get(key) if shared is not None else None
+        if document is None:
+            document = _Document(markup, fonts, size)
+            if shared is not None:
+                shared[key] = document
+        self._document = document
+        self._space_after = space_after
+
+    @property
+    def _doc(self) -> QTextDocument:
+        return self._document.doc
 
     def height(self, width: float) -> float:
-        self._layout(width)
+        self._document.layout(width)
         return float(self._doc.size().height()) + self._space_after
 
     def paint(self, painter: QPainter, x: float, y: float, width: float) -> None:
-        self._layout(width)
+        self._document.layout(width)
         painter.save()
         painter.translate(x, y)
         self._doc.drawContents(painter)

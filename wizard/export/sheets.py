@@ -56,6 +56,7 @@ from wizard.export.layout import (
     paint_footer,
     paint_placed,
     require_gui,
+    shared_text,
     total_height,
 )
 from wizard.export.qr import paint_qr
@@ -357,6 +358,14 @@ def _paint(
     sheets: Sequence[PrinterSheet], target: PageTarget, paper: Paper, fonts: Fonts
 ) -> list[int]:
     """Paint every sheet onto `target`; returns the number of pages of each sheet."""
+    # Sheets of one site repeat most paragraphs: each is parsed and laid out once.
+    with shared_text():
+        return _paint_shared(sheets, target, paper, fonts)
+
+
+def _paint_shared(
+    sheets: Sequence[PrinterSheet], target: PageTarget, paper: Paper, fonts: Fonts
+) -> list[int]:
     laid_out = [(sheet, _layout(sheet, fonts, paper)) for sheet in sheets]
     total = sum(len(pages) for _, pages in laid_out)
     size = paper.size_pt

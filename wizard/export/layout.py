@@ -181,13 +181,16 @@ class _Document:
 
 
 _DocumentKey = tuple[str, Fonts, float]
-_shared: dict[_DocumentKey, _Document] | None = None
+# The documents one export shares (see shared_text).
+SharedDocuments = dict[_DocumentKey, _Document]
+_shared: SharedDocuments | None = None
 
 
 @contextmanager
-def shared_text() -> Iterator[None]:
+def shared_text(documents: SharedDocuments | None = None) -> Iterator[None]:
     """Within this block, text blocks with the same markup, fonts and size share one
-    laid-out document.
+    laid-out document (kept in `documents` when given, so an export painted in steps
+    shares them across its steps).
 
     Two hundred printers' sheets repeat most of their paragraphs (the headings, the
     advice, the footer), and parsing and laying out rich text is most of a sheet's
@@ -197,7 +200,7 @@ def shared_text() -> Iterator[None]:
     global _shared
     outermost = _shared is None
     if outermost:
-        _shared = {}
+        _shared = documents if documents is not None else {}
     try:
         yield
     finally:

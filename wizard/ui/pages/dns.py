@@ -337,7 +337,10 @@ class DnsPage(WizardPage):
         if report.site_ip and not self.ip_edit.text():
             self.ip_edit.setPlaceholderText(self.tr("Detected: {0}").format(report.site_ip))
         for check in report.checks:
-            self.rows[check.id].set_result(check)
+            row = self.rows[check.id]
+            # Rows that showed this very result as it came in are not built again.
+            if row.result != check:
+                row.set_result(check)
         fixes = len(report.fixes())
         overall = report.overall
         if report.has_problems:

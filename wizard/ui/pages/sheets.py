@@ -67,8 +67,8 @@ from wizard.ui.widgets.labels import HintLabel, StatusLine
 # Preview resolution: a page 595 pt wide becomes about 660 pixels, sharp enough for a
 # 300-pixel preview at 200% scaling.
 PREVIEW_DPI = 80.0
-# How long one turn of painting an export may hold the UI thread (a sheet takes ~10 ms).
-_PAINT_SLICE_SECONDS = 0.02
+# How long one turn of painting an export may hold the UI thread (a step takes a few ms).
+_PAINT_SLICE_SECONDS = 0.01
 
 
 @dataclass(frozen=True)

@@ -113,3 +113,25 @@ def test_a_command_s_own_help_and_errors_are_its_own(tmp_path: Path) -> None:
     assert "wizard.cli.check_dns" not in modules
     code, out, modules = loaded_modules("-v", "check-dns", home=tmp_path)
     assert code == 2 and "wizard.cli.sheet" not in modules
+
+
+def test_the_gui_s_arguments_need_no_subcommand_module(tmp_path: Path) -> None:
+    script = (
+        "import json, sys\n"
+        "from wizard.app import build_parser, chosen_command\n"
+        "argv = ['--demo', '--profile', 'site.json']\n"
+        "args = build_parser(only=chosen_command(argv)).parse_args(argv)\n"
+        "assert args.demo and args.profile == 'site.json' and args.command is None\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=dict(os.environ, RELAY_WIZARD_HOME=str(tmp_path)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    modules = set(json.loads(done.stdout))
+    assert heavy(modules, ("wizard.cli.sheet", "wizard.cli.check_dns", *NEVER)) == []

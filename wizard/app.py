@@ -134,8 +134,13 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+# chosen_command's answer when no subcommand runs (the GUI): build none of them.
+NO_COMMAND = ""
+
+
 def chosen_command(argv: Sequence[str]) -> str | None:
-    """The subcommand `argv` runs, found with the global options alone; None for the GUI.
+    """The subcommand `argv` runs, found with the global options alone (NO_COMMAND for
+    the GUI); None when the whole parser is needed.
 
     `--version` is answered here, before any subcommand's module is imported. None
     also when the top-level help is asked for or the command is unknown: then the
@@ -147,7 +152,11 @@ def chosen_command(argv: Sequence[str]) -> str | None:
     _add_global_options(parser)
     parser.add_argument("rest", nargs=argparse.REMAINDER)
     known, extra = parser.parse_known_args(argv)
-    if {"-h", "--help"} & set(extra) or not known.rest or known.rest[0] not in COMMANDS:
+    if {"-h", "--help"} & set(extra):
+        return None
+    if not known.rest and not extra:
+        return NO_COMMAND  # the GUI: no subcommand's options are needed
+    if not known.rest or known.rest[0] not in COMMANDS:
         return None
     command: str = known.rest[0]
     return command

@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--why", action="store_true", help="print where the UI thread stalled")
     args = parser.parse_args(argv)
     if args.quick:
-        args.printers, args.only = 2, ["DNS", "sheet export"]
+        args.printers, args.only = 2, args.only or ["DNS", "sheet export"]
     wanted = set(args.only or OPERATIONS)
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

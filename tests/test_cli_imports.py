@@ -95,6 +95,8 @@ def test_check_dns_imports_only_the_dns_check(tmp_path: Path) -> None:
     other_commands = (
         *("wizard.cli.send_test", "wizard.cli.sheet", "wizard.cli.audit"),
         *("wizard.cli.tenant_probe", "wizard.core.sheet", "wizard.core.advisor"),
+        # Nothing was logged: the log file is opened with the first record.
+        *("wizard.core.tenant", "logging.handlers", "platformdirs"),
     )
     assert heavy(modules, (*NEVER, *other_commands)) == []
 
@@ -135,3 +137,26 @@ def test_the_gui_s_arguments_need_no_subcommand_module(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     modules = set(json.loads(done.stdout))
     assert heavy(modules, ("wizard.cli.sheet", "wizard.cli.check_dns", *NEVER)) == []
+
+
+def test_the_log_file_opens_with_the_first_record(tmp_path: Path) -> None:
+    script = (
+        "import logging\n"
+        "from wizard.app import log_file, setup_logging\n"
+        "setup_logging()\n"
+        "assert not log_file().exists()\n"
+        "logging.getLogger('wizard.test').info('first line, password=hunter2')\n"
+        "logging.shutdown()\n"
+        "print(log_file().read_text(encoding='utf-8'))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=dict(os.environ, RELAY_WIZARD_HOME=str(tmp_path)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "INFO wizard.test: first line" in done.stdout
+    assert "hunter2" not in done.stdout  # still redacted

@@ -81,25 +81,56 @@ def log_file() -> Path:
     return log_dir() / LOG_FILE_NAME
 
 
+class _LogFileHandler(logging.Handler):
+    """The rotating log file, opened when the first record comes.
+
+    A command that logs nothing (check-dns, --help) then never imports the handlers
+    module and the platform folders or touches the disk: a twentieth of its start.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._file: logging.Handler | None = None
+
+    def _open(self) -> logging.Handler:
+        import logging.handlers
+
+        from wizard.services.paths import log_dir
+
+        try:
+            folder = log_dir()
+            folder.mkdir(parents=True, exist_ok=True)
+            handler: logging.Handler = logging.handlers.RotatingFileHandler(
+                folder / LOG_FILE_NAME, maxBytes=1_000_000, backupCount=3, encoding="utf-8"
+            )
+        except OSError:
+            # A read-only or missing home folder must not stop the app.
+            handler = logging.NullHandler()
+        handler.setFormatter(self.formatter)
+        return handler
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self._file is None:
+            self._file = self._open()
+        self._file.handle(record)
+
+    def flush(self) -> None:
+        if self._file is not None:
+            self._file.flush()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+        super().close()
+
+
 def setup_logging(verbose: bool = False) -> None:
-    import logging.handlers
-
-    from wizard.services.paths import log_dir
-
     root = logging.getLogger()
     if any(getattr(h, "_relay_wizard", False) for h in root.handlers):
         return
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        folder = log_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        handler: logging.Handler = logging.handlers.RotatingFileHandler(
-            folder / LOG_FILE_NAME, maxBytes=1_000_000, backupCount=3, encoding="utf-8"
-        )
-    except OSError:
-        # A read-only or missing home folder must not stop the app.
-        handler = logging.NullHandler()
+    handler = _LogFileHandler()
     handler.setFormatter(formatter)
     handler.addFilter(_RedactingFilter())
     handler._relay_wizard = True  # type: ignore[attr-defined]

@@ -11,6 +11,7 @@ import ipaddress
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from wizard.core.clouds import Cloud, CloudId
 from wizard.core.dns.dmarc import is_dmarc, parse_dmarc, policy_meaning, starting_record
@@ -36,8 +37,10 @@ from wizard.core.dns.spf import (
 from wizard.core.i18n import tr
 from wizard.core.methods import Method
 from wizard.core.relay_host import not_found_advice
-from wizard.core.tenant import MxSource, TenantSnapshot, normalise_domain
 from wizard.core.validation import check_public_ipv4
+
+if TYPE_CHECKING:
+    from wizard.core.tenant import TenantSnapshot
 
 # Methods whose mail reaches Microsoft 365 from the office's own IP address.
 SITE_IP_METHODS = frozenset({Method.DIRECT_SEND, Method.CONNECTOR})
@@ -1200,6 +1203,10 @@ def expected_from_snapshot(snapshot: TenantSnapshot | None, domain: str) -> Expe
     """
     if snapshot is None:
         return ExpectedRecords()
+    # Here, not at the top: the tenant model is the wizard's, and check-dns (which
+    # has no tenant) would pay for importing it.
+    from wizard.core.tenant import MxSource, normalise_domain
+
     mx = snapshot.mx
     mx_host = (
         mx.host

@@ -52,6 +52,8 @@ def test_a_pdf_job_lays_out_then_paints_one_sheet_per_step(qapp: QGuiApplication
     pages = pages_text(job.pdf())
     assert len(pages) == 3
     assert all(f"Printer {i:02d}" in text for i, text in enumerate(pages))
+    # The page numbers (drawn as plain text, not a document per page) are there.
+    assert all(f"Page {i + 1} of 3" in text for i, text in enumerate(pages))
 
 
 def test_one_file_per_printer_in_steps_with_distinct_names(qapp: QGuiApplication) -> None:

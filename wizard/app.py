@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
-import logging.handlers
 import os
 import sys
 import threading
-import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -37,6 +35,8 @@ def _excepthook(
     if issubclass(exc_type, KeyboardInterrupt):
         sys.__excepthook__(exc_type, exc, tb)
         return
+    import traceback
+
     text = "".join(traceback.format_exception(exc_type, exc, tb))
     log.critical("Unhandled exception\n%s", text)
     reporter = _crash_reporter
@@ -81,23 +81,56 @@ def log_file() -> Path:
     return log_dir() / LOG_FILE_NAME
 
 
-def setup_logging(verbose: bool = False) -> None:
-    from wizard.services.paths import log_dir
+class _LogFileHandler(logging.Handler):
+    """The rotating log file, opened when the first record comes.
 
+    A command that logs nothing (check-dns, --help) then never imports the handlers
+    module and the platform folders or touches the disk: a twentieth of its start.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._file: logging.Handler | None = None
+
+    def _open(self) -> logging.Handler:
+        import logging.handlers
+
+        from wizard.services.paths import log_dir
+
+        try:
+            folder = log_dir()
+            folder.mkdir(parents=True, exist_ok=True)
+            handler: logging.Handler = logging.handlers.RotatingFileHandler(
+                folder / LOG_FILE_NAME, maxBytes=1_000_000, backupCount=3, encoding="utf-8"
+            )
+        except OSError:
+            # A read-only or missing home folder must not stop the app.
+            handler = logging.NullHandler()
+        handler.setFormatter(self.formatter)
+        return handler
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self._file is None:
+            self._file = self._open()
+        self._file.handle(record)
+
+    def flush(self) -> None:
+        if self._file is not None:
+            self._file.flush()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+        super().close()
+
+
+def setup_logging(verbose: bool = False) -> None:
     root = logging.getLogger()
     if any(getattr(h, "_relay_wizard", False) for h in root.handlers):
         return
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        folder = log_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        handler: logging.Handler = logging.handlers.RotatingFileHandler(
-            folder / LOG_FILE_NAME, maxBytes=1_000_000, backupCount=3, encoding="utf-8"
-        )
-    except OSError:
-        # A read-only or missing home folder must not stop the app.
-        handler = logging.NullHandler()
+    handler = _LogFileHandler()
     handler.setFormatter(formatter)
     handler.addFilter(_RedactingFilter())
     handler._relay_wizard = True  # type: ignore[attr-defined]
@@ -110,21 +143,54 @@ def setup_logging(verbose: bool = False) -> None:
         root.addHandler(console)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from wizard import cli
-
-    parser = argparse.ArgumentParser(
-        prog="relay-wizard",
-        description=f"{APP_NAME}: set up devices to send email through Microsoft 365.",
-    )
+def _add_global_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument(
         "--demo", action="store_true", help="open the wizard against the built-in sandbox tenant"
     )
     parser.add_argument("--profile", metavar="FILE", help="open this site profile")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug output")
-    cli.add_subcommands(parser)
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; with `only`, just that subcommand's options are built."""
+    from wizard import cli
+
+    parser = argparse.ArgumentParser(
+        prog="relay-wizard",
+        description=f"{APP_NAME}: set up devices to send email through Microsoft 365.",
+    )
+    _add_global_options(parser)
+    cli.add_subcommands(parser, only=only)
     return parser
+
+
+# chosen_command's answer when no subcommand runs (the GUI): build none of them.
+NO_COMMAND = ""
+
+
+def chosen_command(argv: Sequence[str]) -> str | None:
+    """The subcommand `argv` runs, found with the global options alone (NO_COMMAND for
+    the GUI); None when the whole parser is needed.
+
+    `--version` is answered here, before any subcommand's module is imported. None
+    also when the top-level help is asked for or the command is unknown: then the
+    whole parser is built, so the help lists every command and errors read as before.
+    """
+    from wizard.cli import COMMANDS
+
+    parser = argparse.ArgumentParser(prog="relay-wizard", add_help=False)
+    _add_global_options(parser)
+    parser.add_argument("rest", nargs=argparse.REMAINDER)
+    known, extra = parser.parse_known_args(argv)
+    if {"-h", "--help"} & set(extra):
+        return None
+    if not known.rest and not extra:
+        return NO_COMMAND  # the GUI: no subcommand's options are needed
+    if not known.rest or known.rest[0] not in COMMANDS:
+        return None
+    command: str = known.rest[0]
+    return command
 
 
 def ensure_std_streams() -> None:
@@ -142,8 +208,9 @@ def ensure_std_streams() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     ensure_std_streams()
     install_excepthook()
-    parser = build_parser()
-    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(only=chosen_command(arguments))
+    args = parser.parse_args(arguments)
     setup_logging(args.verbose)
     command = getattr(args, "command", None)
     if command:

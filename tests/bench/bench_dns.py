@@ -11,7 +11,9 @@ the median of N runs with a fresh client (nothing cached between runs):
    `check_dmarc` and `check_mx`; the goal is ours in at most half of their time;
 2. whole command lines, interpreter start included: `python main.py check-dns ...
    --json` against checkdmarc's own CLI (which also checks NS, SOA, DNSSEC, MTA-STS,
-   TLS-RPT and BIMI).
+   TLS-RPT and BIMI), run in turns, with bytecode cached as after a plain install;
+   the goal (issue 14) is ours in at most 0.4 of their wall time. Each side's CPU
+   time is printed too: on a busy shared machine it is the steadier figure.
 
 checkdmarc's CLI takes nameservers as IP addresses only and always asks port 53,
 where no sandbox may listen. To run its unchanged CLI against the same server, the
@@ -26,7 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -37,6 +39,7 @@ from pathlib import Path
 
 import dns.nameserver
 
+from tests.bench.bench_startup import bench_env
 from wizard.core.clouds import CLOUDS, CloudId, Endpoint
 from wizard.core.methods import Method
 from wizard.sandbox.dns_server import DnsServer
@@ -45,6 +48,7 @@ from wizard.services.dns.checks import DnsCheckRequest, dns_settings_for, run_dn
 from wizard.services.dns.client import DnsClient
 
 ROOT = Path(__file__).resolve().parents[2]
+CLI_GOAL = 0.40  # issue 14: check-dns at most 0.4x checkdmarc's wall time
 
 _CHECKDMARC_CLI = """
 import sys
@@ -100,11 +104,16 @@ def theirs(endpoint: Endpoint) -> Callable[[], object]:
     return run
 
 
-def command(args: list[str]) -> Callable[[], object]:
-    env = {k: v for k, v in os.environ.items() if k != "REQUESTS_CA_BUNDLE"}
+def command(args: list[str], cpu: list[float]) -> Callable[[], object]:
+    """Runs a command line; appends its CPU time (user + system) to `cpu`."""
+    env = bench_env()
+    env.pop("REQUESTS_CA_BUNDLE", None)
 
     def run() -> object:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
         if done.returncode not in (0, 1):
             raise RuntimeError(f"{args[:3]} exited {done.returncode}: {done.stderr[-500:]}")
         return done.stdout
@@ -112,12 +121,30 @@ def command(args: list[str]) -> Callable[[], object]:
     return run
 
 
-def main() -> int:
+def in_turns(
+    runs: int, first: Callable[[], object], second: Callable[[], object]
+) -> tuple[float, object, float, object]:
+    """Median wall time of each, run in turns (a busy machine weighs on both alike)."""
+    first(), second()  # warm-up: disk and bytecode caches
+    times: tuple[list[float], list[float]] = ([], [])
+    results: list[object] = [None, None]
+    for _ in range(runs):
+        for i, work in enumerate((first, second)):
+            started = time.perf_counter()
+            results[i] = work()
+            times[i].append(time.perf_counter() - started)
+    return statistics.median(times[0]), results[0], statistics.median(times[1]), results[1]
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--delay", type=float, default=0.03, help="seconds per DNS answer")
     parser.add_argument("--no-cli", action="store_true", help="skip the command-line comparison")
-    args = parser.parse_args()
+    parser.add_argument("--quick", action="store_true", help="one run of each, to see it works")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.runs = 1
     state = demo_tenant()
     state.dns_delay = args.delay
     with DnsServer(state) as server:
@@ -146,16 +173,24 @@ def main() -> int:
             our_cli += ["--json"]
             their_cli = [sys.executable, "-c", _CHECKDMARC_CLI.format(port=endpoint.port)]
             their_cli += [DEMO_DOMAIN, "--nameserver", endpoint.host]
-            cli_runs = max(1, min(args.runs, 3))
-            our_cli_time, out = median_of(cli_runs, command(our_cli))
-            their_cli_time, their_out = median_of(cli_runs, command(their_cli))
+            our_cpu: list[float] = []
+            their_cpu: list[float] = []
+            our_cli_time, out, their_cli_time, their_out = in_turns(
+                args.runs, command(our_cli, our_cpu), command(their_cli, their_cpu)
+            )
             checks = len(json.loads(str(out))["checks"])
             assert DEMO_DOMAIN in str(their_out)
             print(
                 f"command line  ours (check-dns --json, {checks} checks):   {our_cli_time:6.2f} s"
+                f"  (CPU {statistics.median(our_cpu[1:]):.2f} s)"
             )
-            print(f"command line  checkdmarc (its full default set):       {their_cli_time:6.2f} s")
-            print(f"ratio ours/checkdmarc: {our_cli_time / their_cli_time:.2f}")
+            print(
+                f"command line  checkdmarc (its full default set):       {their_cli_time:6.2f} s"
+                f"  (CPU {statistics.median(their_cpu[1:]):.2f} s)"
+            )
+            ratio = our_cli_time / their_cli_time
+            verdict = "within" if ratio <= CLI_GOAL else "OVER"
+            print(f"ratio ours/checkdmarc: {ratio:.2f} (goal: {CLI_GOAL:.2f} or less: {verdict})")
     return 0
 
 

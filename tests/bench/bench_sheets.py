@@ -1,12 +1,13 @@
-"""Benchmark: how long 50 printer settings sheets take to render as one PDF.
+"""Benchmark: how long 200 printer settings sheets take to render as one PDF.
 
-    python -m tests.bench.bench_sheets [--sheets N] [--runs N] [--paper a4|letter]
+    python -m tests.bench.bench_sheets [--sheets N] [--runs N] [--paper a4|letter] [--quick]
 
 Builds a site of N printers (every vendor of the catalog in turn, each with its own
 sender, so every QR code is different), then times building the sheets' content and
 writing the PDF, end to end, and prints the median of the runs (after one warm-up).
-Goal: under 2 s for 50 sheets on the project's 2-core machine. Reported, not
-asserted: machines differ; the number is for people comparing changes.
+Goal (issue 14): 200 sheets in under 2 s on the project's 2-core machine. Reported,
+not asserted: machines differ; the number is for people comparing changes. --quick
+renders 5 sheets once, to show the script works.
 """
 
 from __future__ import annotations
@@ -21,14 +22,18 @@ from datetime import date
 from pathlib import Path
 
 GOAL_SECONDS = 2.0
+GOAL_SHEETS = 200
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sheets", type=int, default=50)
+    parser.add_argument("--sheets", type=int, default=200)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--paper", choices=["a4", "letter"], default="a4")
+    parser.add_argument("--quick", action="store_true", help="5 sheets, one run")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.sheets, args.runs = 5, 1
 
     if not os.environ.get("QT_QPA_PLATFORM"):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -63,10 +68,13 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "sheets.pdf"
 
+        cpu: list[float] = []
+
         def once() -> float:
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             sheets = build_site_sheets(profile, cloud, vendor_by_id, today=date.today())
             write_sheets_pdf(sheets, out, paper=paper)
+            cpu.append(time.process_time() - start_cpu)
             return time.perf_counter() - start
 
         once()  # warm-up: fonts, catalog, first QR codes
@@ -80,11 +88,21 @@ def main(argv: list[str] | None = None) -> int:
         size = out.stat().st_size
 
     median = statistics.median(times)
-    verdict = "within" if median < GOAL_SECONDS else "OVER"
+    # The goal is for 200 sheets; another count is scaled to it (sheets cost alike).
+    per_goal = median * GOAL_SHEETS / args.sheets
+    verdict = "within" if per_goal < GOAL_SECONDS else "OVER"
     print(
         f"{args.sheets} sheets ({paper.value}): median {median:.2f} s over {args.runs} runs "
-        f"(min {min(times):.2f} s, max {max(times):.2f} s), PDF {size / 1024:.0f} KiB; "
-        f"{verdict} the {GOAL_SECONDS:.0f} s goal"
+        f"(min {min(times):.2f} s, max {max(times):.2f} s), PDF {size / 1024:.0f} KiB, "
+        f"{median / args.sheets * 1000:.1f} ms a sheet"
+    )
+    # CPU time of this process: less swayed than the wall clock by other work on a
+    # shared machine (the wall clock is the goal; a gap between the two means load).
+    print(f"CPU time: median {statistics.median(cpu[1:] or cpu):.2f} s")
+    print(
+        f"goal: {GOAL_SHEETS} sheets under {GOAL_SECONDS:.0f} s; at this rate "
+        f"{per_goal:.2f} s ({per_goal / GOAL_SECONDS:.2f} of the goal): {verdict}"
+        + (" (quick run: shows the script works; too few sheets to measure)" if args.quick else "")
     )
     del app
     return 0

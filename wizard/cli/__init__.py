@@ -36,33 +36,65 @@ def add_cloud_option(
     )
 
 
-def add_subcommands(parser: argparse.ArgumentParser) -> None:
+# Every subcommand and the module that declares its options (None: declared here).
+# Only the module of the command being run is imported, so a command pays for no
+# other command's imports (send-test's address checks, the sheet's layout...).
+COMMANDS: dict[str, str | None] = {
+    "self-test": None,
+    "sandbox": None,
+    "send-test": "wizard.cli.send_test",
+    "check-dns": "wizard.cli.check_dns",
+    "audit": "wizard.cli.audit",
+    "tenant-probe": "wizard.cli.tenant_probe",
+    "sheet": None,
+    "relay": "wizard.cli.relay",
+}
+
+
+def add_subcommands(parser: argparse.ArgumentParser, only: str | None = None) -> None:
+    """Every subcommand; with `only`, the others are bare names that take no options.
+
+    The bare names keep the parser's shape (the same usage line and errors) while
+    their modules stay unimported; `wizard.app` passes `only` once it knows which
+    command runs, and never when the top-level help may list them all.
+    """
+    import importlib
+
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, module_name in COMMANDS.items():
+        if only is not None and name != only:
+            sub.add_parser(name, add_help=False)
+        elif module_name is None:
+            _add_builtin(sub, name)
+        else:
+            # Each module declares its options with light imports only; what a command
+            # needs to run is imported when it runs, so `--help` stays fast too.
+            importlib.import_module(module_name).add_parser(sub)
 
-    p = sub.add_parser("self-test", help="offscreen: build every page, save screenshots, exit 0/1")
-    p.add_argument("--out", metavar="DIR", help="folder for the screenshots (default: a temp dir)")
-    p.set_defaults(handler=_self_test)
 
-    p = sub.add_parser(
-        "sandbox",
-        help="run the sandbox tenant's servers in the foreground; print endpoints as JSON",
-        description="Start the simulated Microsoft 365 tenant on 127.0.0.1. The first line of "
-        "output is one JSON object with its endpoints and CA file; Ctrl-C stops it.",
-    )
-    p.set_defaults(handler=_sandbox)
+def _add_builtin(sub: argparse._SubParsersAction, name: str) -> None:  # type: ignore[type-arg]
+    if name == "self-test":
+        p = sub.add_parser(
+            "self-test", help="offscreen: build every page, save screenshots, exit 0/1"
+        )
+        p.add_argument(
+            "--out", metavar="DIR", help="folder for the screenshots (default: a temp dir)"
+        )
+        p.set_defaults(handler=_self_test)
+    elif name == "sandbox":
+        p = sub.add_parser(
+            "sandbox",
+            help="run the sandbox tenant's servers in the foreground; print endpoints as JSON",
+            description="Start the simulated Microsoft 365 tenant on 127.0.0.1. The first line "
+            "of output is one JSON object with its endpoints and CA file; Ctrl-C stops it.",
+        )
+        p.set_defaults(handler=_sandbox)
+    elif name == "sheet":
+        from wizard.cli import sheet
 
-    # Each module declares its options with light imports only; what a command needs
-    # to run is imported when it runs, so `--version` and `--help` stay fast.
-    from wizard.cli import audit, check_dns, relay, send_test, sheet, tenant_probe
-
-    send_test.add_parser(sub)
-    check_dns.add_parser(sub)
-    audit.add_parser(sub)
-    tenant_probe.add_parser(sub)
-    relay.add_parser(sub)
-    p = sub.add_parser("sheet", help="write the printers' settings sheets as PDF (offscreen)")
-    sheet.add_arguments(p)
-    p.set_defaults(handler=_sheet)
+        p = sub.add_parser("sheet", help="write the printers' settings sheets as PDF (offscreen)")
+        sheet.add_arguments(p)
+        p.set_defaults(handler=_sheet)
 
 
 # Subcommands that reach a service but take their endpoints from options, not from

@@ -13,7 +13,8 @@ typed ("office", not "o\ufb03ce").
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -151,40 +152,86 @@ class Block(Protocol):
     def paint(self, painter: QPainter, x: float, y: float, width: float) -> None: ...
 
 
-class TextBlock:
-    """Rich text (Qt's HTML subset) that wraps to the width it is given."""
+class _Document:
+    """One laid-out QTextDocument; equal blocks of one export share it (see shared_text)."""
 
-    def __init__(self, markup: str, fonts: Fonts, size: float, *, space_after: float = 0.0):
-        self._doc = QTextDocument()
-        # Kept on the block: the layout only borrows the device.
+    def __init__(self, markup: str, fonts: Fonts, size: float):
+        self.doc = QTextDocument()
+        # Kept with the document: the layout only borrows the device.
         self._device = layout_device()
-        self._doc.documentLayout().setPaintDevice(self._device)
-        self._doc.setUseDesignMetrics(True)
-        self._doc.setDocumentMargin(0)
-        self._doc.setDefaultFont(fonts.font(size))
+        self.doc.documentLayout().setPaintDevice(self._device)
+        self.doc.setUseDesignMetrics(True)
+        self.doc.setDocumentMargin(0)
+        self.doc.setDefaultFont(fonts.font(size))
         option = QTextOption()
         # Long host names and addresses have no spaces: let them break anywhere
         # rather than run off the page.
         option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
-        self._doc.setDefaultTextOption(option)
-        self._doc.setDefaultStyleSheet(
+        self.doc.setDefaultTextOption(option)
+        self.doc.setDefaultStyleSheet(
             f"body {{ color: {INK}; }} p {{ margin-top: 0; margin-bottom: 0; }}"
         )
-        self._doc.setHtml(markup)
-        self._space_after = space_after
-        self._width = -1.0
+        self.doc.setHtml(markup)
+        self.width = -1.0
 
-    def _layout(self, width: float) -> None:
-        if width != self._width:
-            self._doc.setTextWidth(width)
-            self._width = width
+    def layout(self, width: float) -> None:
+        if width != self.width:
+            self.doc.setTextWidth(width)
+            self.width = width
+
+
+_DocumentKey = tuple[str, Fonts, float]
+# The documents one export shares (see shared_text).
+SharedDocuments = dict[_DocumentKey, _Document]
+_shared: SharedDocuments | None = None
+
+
+@contextmanager
+def shared_text(documents: SharedDocuments | None = None) -> Iterator[None]:
+    """Within this block, text blocks with the same markup, fonts and size share one
+    laid-out document (kept in `documents` when given, so an export painted in steps
+    shares them across its steps).
+
+    Two hundred printers' sheets repeat most of their paragraphs (the headings, the
+    advice, the footer), and parsing and laying out rich text is most of a sheet's
+    cost. Only for the length of one export: the documents are Qt objects of the GUI
+    thread (require_gui), not something to keep between exports.
+    """
+    global _shared
+    outermost = _shared is None
+    if outermost:
+        _shared = documents if documents is not None else {}
+    try:
+        yield
+    finally:
+        if outermost:
+            _shared = None
+
+
+class TextBlock:
+    """Rich text (Qt's HTML subset) that wraps to the width it is given."""
+
+    def __init__(self, markup: str, fonts: Fonts, size: float, *, space_after: float = 0.0):
+        key = (markup, fonts, size)
+        shared = _shared
+        document = shared.get(key) if shared is not None else None
+        if document is None:
+            document = _Document(markup, fonts, size)
+            if shared is not None:
+                shared[key] = document
+        self._document = document
+        self._space_after = space_after
+
+    @property
+    def _doc(self) -> QTextDocument:
+        return self._document.doc
 
     def height(self, width: float) -> float:
-        self._layout(width)
+        self._document.layout(width)
         return float(self._doc.size().height()) + self._space_after
 
     def paint(self, painter: QPainter, x: float, y: float, width: float) -> None:
-        self._layout(width)
+        self._document.layout(width)
         painter.save()
         painter.translate(x, y)
         self._doc.drawContents(painter)
@@ -358,12 +405,28 @@ def paint_footer(
     painter.setPen(pen)
     painter.drawLine(QPointF(MARGIN, y - 6), QPointF(MARGIN + width, y - 6))
     painter.restore()
-    right_doc = TextBlock(f'<p align="right" style="color:{MUTED}">{esc(right)}</p>', fonts, 7.5)
     right_width = 90.0
     extra = f' &nbsp;&middot;&nbsp; <b style="color:{note_colour}">{esc(note)}</b>' if note else ""
     left_doc = TextBlock(f'<p style="color:{MUTED}">{esc(left)}{extra}</p>', fonts, 7.5)
     left_doc.paint(painter, MARGIN, y, width - right_width)
-    right_doc.paint(painter, MARGIN + width - right_width, y, right_width)
+    number_box = QRectF(MARGIN + width - right_width, y, right_width, 20)
+    _paint_line_right(painter, fonts, right, number_box)
+
+
+def _paint_line_right(painter: QPainter, fonts: Fonts, text: str, rect: QRectF) -> None:
+    """One short line of plain text, right-aligned at the top of `rect`, in footer type.
+
+    Drawn directly rather than as a text document: the page number differs on every
+    page, so no document could be shared, and one per page was a tenth of the time
+    of 200 sheets. In device units, where the font's point size means what it says.
+    """
+    painter.save()
+    box = painter.worldTransform().mapRect(rect)
+    painter.resetTransform()
+    painter.setFont(fonts.font(7.5))
+    painter.setPen(QColor(MUTED))
+    painter.drawText(box, int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop), text)
+    painter.restore()
 
 
 def body_bottom(page_size: QSizeF) -> float:

@@ -15,7 +15,7 @@ long names and notes) flows onto a second page rather than being cut.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QRectF
@@ -46,6 +46,7 @@ from wizard.export.layout import (
     Paper,
     PdfTarget,
     Rule,
+    SharedDocuments,
     Spacer,
     TextBlock,
     body_bottom,
@@ -56,6 +57,7 @@ from wizard.export.layout import (
     paint_footer,
     paint_placed,
     require_gui,
+    shared_text,
     total_height,
 )
 from wizard.export.qr import paint_qr
@@ -357,52 +359,105 @@ def _paint(
     sheets: Sequence[PrinterSheet], target: PageTarget, paper: Paper, fonts: Fonts
 ) -> list[int]:
     """Paint every sheet onto `target`; returns the number of pages of each sheet."""
-    laid_out = [(sheet, _layout(sheet, fonts, paper)) for sheet in sheets]
+    counts: list[int] = []
+    for _ in _paint_steps(sheets, target, paper, fonts, counts):
+        pass
+    return counts
+
+
+def _paint_steps(
+    sheets: Sequence[PrinterSheet],
+    target: PageTarget,
+    paper: Paper,
+    fonts: Fonts,
+    counts: list[int],
+) -> Iterator[None]:
+    """Paint the sheets, pausing (yield) after each sheet's layout and each sheet's
+    painting: a few milliseconds each, so a window can paint itself in between."""
+    # Sheets of one site repeat most paragraphs: each is parsed and laid out once.
+    documents: SharedDocuments = {}
+    laid_out: list[tuple[PrinterSheet, list[Page]]] = []
+    for sheet in sheets:
+        with shared_text(documents):
+            laid_out.append((sheet, _layout(sheet, fonts, paper)))
+        yield
     total = sum(len(pages) for _, pages in laid_out)
     size = paper.size_pt
     width = content_width(size)
     index = 0
-    counts: list[int] = []
     for sheet, pages in laid_out:
         counts.append(len(pages))
-        for number, page in enumerate(pages):
-            painter = target.begin_page(index)
-            try:
-                if number > 0:
-                    _continued(sheet, fonts).paint(painter, MARGIN, MARGIN, width)
-                for placed in page.placed:
-                    paint_placed(painter, placed, MARGIN, width)
-                left = tr("{app} \u00b7 {date}").format(app=APP_TITLE, date=_date(sheet))
-                if sheet.includes_password:
-                    note, colour = tr("Contains a password: keep it safe."), BAD
-                else:
-                    note, colour = tr("No password on this sheet."), MUTED
-                paint_footer(
-                    painter,
-                    fonts,
-                    size,
-                    left,
-                    tr("Page {n} of {total}").format(n=index + 1, total=total),
-                    note=note,
-                    note_colour=colour,
-                )
-            finally:
-                target.end_page(painter)
-            index += 1
+        with shared_text(documents):
+            for number, page in enumerate(pages):
+                painter = target.begin_page(index)
+                try:
+                    if number > 0:
+                        _continued(sheet, fonts).paint(painter, MARGIN, MARGIN, width)
+                    for placed in page.placed:
+                        paint_placed(painter, placed, MARGIN, width)
+                    left = tr("{app} \u00b7 {date}").format(app=APP_TITLE, date=_date(sheet))
+                    if sheet.includes_password:
+                        note, colour = tr("Contains a password: keep it safe."), BAD
+                    else:
+                        note, colour = tr("No password on this sheet."), MUTED
+                    paint_footer(
+                        painter,
+                        fonts,
+                        size,
+                        left,
+                        tr("Page {n} of {total}").format(n=index + 1, total=total),
+                        note=note,
+                        note_colour=colour,
+                    )
+                finally:
+                    target.end_page(painter)
+                index += 1
+        yield
     target.finish()
-    return counts
+
+
+class SheetsPdfJob:
+    """One PDF of these sheets, painted a sheet at a time.
+
+    `step()` lays out or paints one sheet (a few milliseconds) and returns True once
+    the PDF is complete. The Sheets page calls it between turns of its event loop, so
+    the window stays live while hundreds of sheets are painted (painting must stay on
+    the GUI thread: see require_gui). `run()` does every step at once.
+    """
+
+    def __init__(
+        self, sheets: Sequence[PrinterSheet], *, paper: Paper = Paper.A4, title: str | None = None
+    ):
+        if not sheets:
+            raise ValueError("there are no sheets to export")
+        self._target = PdfTarget(paper, title or tr("Printer settings sheets"))
+        self._steps = _paint_steps(sheets, self._target, paper, Fonts.pick(), [])
+        self.done = False
+
+    def step(self) -> bool:
+        if not self.done:
+            try:
+                next(self._steps)
+            except StopIteration:
+                self.done = True
+        return self.done
+
+    def run(self) -> bytes:
+        while not self.step():
+            pass
+        return self.pdf()
+
+    def pdf(self) -> bytes:
+        if not self.done:
+            raise RuntimeError("the PDF is not finished")
+        return self._target.pdf()
 
 
 def sheets_pdf_bytes(
     sheets: Sequence[PrinterSheet], *, paper: Paper = Paper.A4, title: str | None = None
 ) -> bytes:
     """The PDF of these sheets, in memory."""
-    if not sheets:
-        raise ValueError("there are no sheets to export")
-    fonts = Fonts.pick()
-    target = PdfTarget(paper, title or tr("Printer settings sheets"))
-    _paint(sheets, target, paper, fonts)
-    return target.pdf()
+    return SheetsPdfJob(sheets, paper=paper, title=title).run()
 
 
 def sheets_pdf_title(sheets: Sequence[PrinterSheet]) -> str:
@@ -429,11 +484,9 @@ def sheet_file_name(sheet: PrinterSheet) -> str:
     return f"{base}.pdf"
 
 
-def sheet_files(
-    sheets: Sequence[PrinterSheet], *, paper: Paper = Paper.A4
-) -> list[tuple[str, bytes]]:
-    """One PDF per printer, in memory: (file name, data); no two names are the same."""
-    files: list[tuple[str, bytes]] = []
+def _file_names(sheets: Sequence[PrinterSheet]) -> list[str]:
+    """A file name per sheet; no two are the same (whatever the case)."""
+    names: list[str] = []
     used: set[str] = set()
     for sheet in sheets:
         name = sheet_file_name(sheet)
@@ -441,9 +494,61 @@ def sheet_files(
         while name.casefold() in used:
             name, n = f"{stem}-{n}.pdf", n + 1
         used.add(name.casefold())
-        title = tr("Printer settings \u2014 {printer}").format(printer=sheet.printer_name)
-        files.append((name, sheets_pdf_bytes([sheet], paper=paper, title=title)))
-    return files
+        names.append(name)
+    return names
+
+
+class SheetsExport:
+    """The files of an export, painted in steps: all sheets in one PDF (file name ""),
+    or one PDF per printer. `step()` returns True once `files` is complete."""
+
+    def __init__(
+        self, sheets: Sequence[PrinterSheet], *, paper: Paper = Paper.A4, per_printer: bool
+    ):
+        if per_printer:
+            parts = [
+                (
+                    [sheet],
+                    name,
+                    tr("Printer settings \u2014 {printer}").format(printer=sheet.printer_name),
+                )
+                for sheet, name in zip(sheets, _file_names(sheets), strict=True)
+            ]
+        else:
+            parts = [(list(sheets), "", sheets_pdf_title(sheets))]
+        self.files: list[tuple[str, bytes]] = []
+        self._steps = self._paint(parts, paper)
+        self.done = False
+
+    def _paint(
+        self, parts: list[tuple[list[PrinterSheet], str, str]], paper: Paper
+    ) -> Iterator[None]:
+        for part, name, title in parts:
+            job = SheetsPdfJob(part, paper=paper, title=title)
+            while not job.step():
+                yield
+            self.files.append((name, job.pdf()))
+            yield
+
+    def step(self) -> bool:
+        if not self.done:
+            try:
+                next(self._steps)
+            except StopIteration:
+                self.done = True
+        return self.done
+
+    def run(self) -> list[tuple[str, bytes]]:
+        while not self.step():
+            pass
+        return self.files
+
+
+def sheet_files(
+    sheets: Sequence[PrinterSheet], *, paper: Paper = Paper.A4
+) -> list[tuple[str, bytes]]:
+    """One PDF per printer, in memory: (file name, data); no two names are the same."""
+    return SheetsExport(sheets, paper=paper, per_printer=True).run()
 
 
 def write_sheet_files(

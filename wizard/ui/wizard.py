@@ -103,8 +103,13 @@ class RelayWizard(QWizard):
 
     # Pages ------------------------------------------------------------------------
 
-    def add_pages(self, pages: Iterable[type[WizardPage]] | None = None) -> None:
-        """Add the pages that are not there yet (all registered ones by default)."""
+    def add_pages(
+        self, pages: Iterable[type[WizardPage]] | None = None, *, more_coming: bool = False
+    ) -> None:
+        """Add the pages that are not there yet (all registered ones by default).
+
+        `more_coming`: the launcher adds them a few per turn of the event loop; the
+        wizard still waits for the rest (pages_pending), and pagesAdded comes last."""
         if pages is None:
             from wizard.ui.pages.registry import PAGES
 
@@ -112,7 +117,9 @@ class RelayWizard(QWizard):
         for page_class in pages:
             if int(page_class.page_id) not in self.pageIds():
                 self.setPage(int(page_class.page_id), page_class(self.session))
-        self.pages_pending = False
+        self.pages_pending = more_coming
+        if more_coming:
+            return
         self.pagesAdded.emit()
         self._refresh_steps()
         current = self.currentPage()

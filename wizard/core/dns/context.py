@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from wizard.core.clouds import Cloud, CloudId
 from wizard.core.dns.model import (
@@ -23,7 +24,9 @@ from wizard.core.dns.model import (
 )
 from wizard.core.i18n import tr
 from wizard.core.methods import Method
-from wizard.core.tenant import MxSource, TenantSnapshot, normalise_domain
+
+if TYPE_CHECKING:
+    from wizard.core.tenant import TenantSnapshot
 
 # Methods whose mail reaches Microsoft 365 from the office's own IP address.
 SITE_IP_METHODS = frozenset({Method.DIRECT_SEND, Method.CONNECTOR})
@@ -135,6 +138,10 @@ def expected_from_snapshot(snapshot: TenantSnapshot | None, domain: str) -> Expe
     """
     if snapshot is None:
         return ExpectedRecords()
+    # Here, not at the top: the tenant model is the wizard's, and check-dns (which
+    # has no tenant) would pay for importing it.
+    from wizard.core.tenant import MxSource, normalise_domain
+
     mx = snapshot.mx
     mx_host = (
         mx.host

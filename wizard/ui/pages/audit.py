@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -115,6 +116,11 @@ class AuditPage(WizardPage):
         self.task: Task[AuditReport] | None = None
         self.report: AuditReport | None = None
         self.rows: list[FindingRow] = []
+        # Rows made but not yet in the layout: placed one per turn of the event loop.
+        self._unplaced: list[FindingRow] = []
+        self._place_timer = QTimer(self)
+        self._place_timer.setInterval(0)
+        self._place_timer.timeout.connect(self._place_next_row)
         self.again_button.clicked.connect(self.start_audit)
         self.pdf_button.clicked.connect(lambda: self._choose_export("pdf"))
         self.json_button.clicked.connect(lambda: self._choose_export("json"))
@@ -166,7 +172,7 @@ class AuditPage(WizardPage):
 
     @property
     def running(self) -> bool:
-        return self.task is not None and self.task.running
+        return (self.task is not None and self.task.running) or bool(self._unplaced)
 
     def _update_buttons(self) -> None:
         self.again_button.setEnabled(self._can_audit() and not self.running)
@@ -225,6 +231,11 @@ class AuditPage(WizardPage):
 
     def _clear(self) -> None:
         self.report = None
+        for row in self._unplaced:  # not in the layout yet: clear_layout would miss them
+            row.setParent(None)
+            row.deleteLater()
+        self._unplaced = []
+        self._place_timer.stop()
         clear_layout(self.findings_layout)
         self.rows = []
         self.table.setRowCount(0)
@@ -245,10 +256,14 @@ class AuditPage(WizardPage):
         )
         for finding in report.findings:
             row = FindingRow(None, self.findings_box)
+            row.hide()
             row.set_finding(finding, self._can_fix)
             row.fixRequested.connect(self.fix)
-            self.findings_layout.addWidget(row)
             self.rows.append(row)
+        # Made now, put on the page one per turn of the event loop: laying out and
+        # painting every row in one go held the window 40-50 ms.
+        self._unplaced = list(self.rows)
+        self._place_next_row()
         top = next((f for f in report.findings if f.needs_action), None)
         actions = sum(1 for f in report.findings if f.needs_action)
         if top is None:
@@ -284,6 +299,19 @@ class AuditPage(WizardPage):
                 self.table.setItem(index, column, item)
         for date in report.dates:
             self.dates.add(date.when, f"{date.what}\n{date.impact}")
+
+    def _place_next_row(self) -> None:
+        if not self._unplaced:
+            self._place_timer.stop()
+            return
+        row = self._unplaced.pop(0)
+        self.findings_layout.addWidget(row)
+        row.show()
+        if self._unplaced:
+            self._place_timer.start()
+        else:
+            self._place_timer.stop()
+            self._update_buttons()
 
     def fix(self, step: WizardStep) -> None:
         """Go to the step that fixes a finding; Next there comes back and audits again."""

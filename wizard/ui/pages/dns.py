@@ -9,7 +9,7 @@ be cancelled. The finished report is kept in the session for the report and shee
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -222,6 +222,13 @@ class DnsPage(WizardPage):
         )
         self.footer_layout.addLayout(action)
         self.task: Task[DnsReport] | None = None
+        # Results as they come, shown one per turn of the event loop: a fast DNS server
+        # answers every check at once, and eleven rows rebuilt in one go held the window.
+        self._arrived: list[CheckResult] = []
+        self._arrival_timer = QTimer(self)
+        self._arrival_timer.setInterval(0)
+        self._arrival_timer.timeout.connect(self._show_next_result)
+        self._finish_after: tuple[DnsReport | None, BaseException | None] | None = None
         self._last_request: DnsCheckRequest | None = None
         self.report: DnsReport | None = None
         self.check_button.clicked.connect(self.start_check)
@@ -271,7 +278,8 @@ class DnsPage(WizardPage):
 
     @property
     def running(self) -> bool:
-        return self.task is not None and self.task.running
+        working = self.task is not None and self.task.running
+        return working or bool(self._arrived) or self._finish_after is not None
 
     def start_check(self) -> None:
         if self.running:
@@ -312,9 +320,27 @@ class DnsPage(WizardPage):
 
     def _one_result(self, value: object) -> None:
         if isinstance(value, CheckResult):
-            self.rows[value.id].set_result(value)
+            self._arrived.append(value)
+            self._arrival_timer.start()
+
+    def _show_next_result(self) -> None:
+        if self._arrived:
+            result = self._arrived.pop(0)
+            self.rows[result.id].set_result(result)
+        if not self._arrived:
+            self._arrival_timer.stop()
+            pending, self._finish_after = self._finish_after, None
+            if pending is not None:
+                self._finish(*pending)
 
     def _finished(self, report: DnsReport | None, error: BaseException | None) -> None:
+        if self._arrived:
+            # The end waits for the results still to show (the page is running till then).
+            self._finish_after = (report, error)
+            return
+        self._finish(report, error)
+
+    def _finish(self, report: DnsReport | None, error: BaseException | None) -> None:
         self.check_button.setEnabled(True)
         self.task = None
         if isinstance(error, TaskCancelled):
@@ -337,7 +363,10 @@ class DnsPage(WizardPage):
         if report.site_ip and not self.ip_edit.text():
             self.ip_edit.setPlaceholderText(self.tr("Detected: {0}").format(report.site_ip))
         for check in report.checks:
-            self.rows[check.id].set_result(check)
+            row = self.rows[check.id]
+            # Rows that showed this very result as it came in are not built again.
+            if row.result != check:
+                row.set_result(check)
         fixes = len(report.fixes())
         overall = report.overall
         if report.has_problems:

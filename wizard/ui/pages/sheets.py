@@ -12,6 +12,7 @@ only when the user ticks the box for that export.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -53,11 +54,9 @@ from wizard.core.sheet import (
 from wizard.export.layout import Paper
 from wizard.export.report import report_pdf_bytes
 from wizard.export.sheets import (
+    SheetsExport,
     render_sheet_images,
     sheet_file_name,
-    sheet_files,
-    sheets_pdf_bytes,
-    sheets_pdf_title,
 )
 from wizard.services.atomic import write_atomic
 from wizard.services.paths import profiles_dir
@@ -73,6 +72,8 @@ from wizard.ui.widgets.labels import HintLabel, StatusLine
 # Preview resolution: a page 595 pt wide becomes about 660 pixels, sharp enough for a
 # 300-pixel preview at 200% scaling.
 PREVIEW_DPI = 80.0
+# How long one turn of painting an export may hold the UI thread (a step takes a few ms).
+_PAINT_SLICE_SECONDS = 0.01
 
 
 @dataclass(frozen=True)
@@ -422,25 +423,47 @@ class SheetsPage(WizardPage):
         with_passwords: bool,
     ) -> None:
         profile = self.session.profile
-        paper = self._paper()
         try:
-            if per_printer:
-                files = [(target / name, data) for name, data in sheet_files(sheets, paper=paper)]
-            else:
-                title = sheets_pdf_title(sheets)
-                files = [(target, sheets_pdf_bytes(sheets, paper=paper, title=title))]
+            export = SheetsExport(sheets, paper=self._paper(), per_printer=per_printer)
         except Exception as error:  # shown as an explained error, never a traceback
             self._exported(None, error, profile)
             return
-        folder = target if per_printer else target.parent
-        self._write_files(
-            files,
-            folder,
-            profile,
-            with_passwords=with_passwords,
-            kind=EntryKind.SHEETS_EXPORTED,
-            detail=", ".join(s.printer_name for s in sheets),
-        )
+        # Painted a few sheets per turn of the event loop (on this thread, as painting
+        # must be), so the window stays live through an export of hundreds of sheets.
+        timer = QTimer(self)
+        timer.setInterval(0)
+
+        def paint_some() -> None:
+            try:
+                deadline = time.perf_counter() + _PAINT_SLICE_SECONDS
+                done = export.step()
+                while not done and time.perf_counter() < deadline:
+                    done = export.step()
+            except Exception as error:  # shown as an explained error, never a traceback
+                timer.stop()
+                timer.deleteLater()
+                self._exported(None, error, profile)
+                return
+            if not done:
+                return
+            timer.stop()
+            timer.deleteLater()
+            if per_printer:
+                files = [(target / name, data) for name, data in export.files]
+            else:
+                files = [(target, data) for _name, data in export.files]
+            folder = target if per_printer else target.parent
+            self._write_files(
+                files,
+                folder,
+                profile,
+                with_passwords=with_passwords,
+                kind=EntryKind.SHEETS_EXPORTED,
+                detail=", ".join(s.printer_name for s in sheets),
+            )
+
+        timer.timeout.connect(paint_some)
+        timer.start()
 
     def _write_files(
         self,

@@ -10,7 +10,7 @@ targets) and the report.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from wizard.core.methods import METHOD_INFO
@@ -133,6 +133,11 @@ class TenantPage(WizardPage):
         )
         self.footer_layout.addLayout(action)
         self.cards: list[FindingCard] = []
+        # Cards made but not yet in the layout: placed one per turn of the event loop.
+        self._unplaced: list[FindingCard] = []
+        self._place_timer = QTimer(self)
+        self._place_timer.setInterval(0)
+        self._place_timer.timeout.connect(self._place_next_card)
         self.task: Task[TenantSnapshot] | None = None
         self._key: tuple[object, ...] | None = None
         self.check_button.clicked.connect(self.start_check)
@@ -142,7 +147,7 @@ class TenantPage(WizardPage):
 
     @property
     def running(self) -> bool:
-        return self.task is not None and self.task.running
+        return (self.task is not None and self.task.running) or bool(self._unplaced)
 
     def initializePage(self) -> None:
         if self.session.signed_in is None:
@@ -196,6 +201,8 @@ class TenantPage(WizardPage):
         self.refresh_complete()
 
     def _clear(self) -> None:
+        self._unplaced = []
+        self._place_timer.stop()
         for card in self.cards:
             self.body_layout.removeWidget(card)
             card.deleteLater()
@@ -282,10 +289,12 @@ class TenantPage(WizardPage):
         )
         if snapshot.read_at is not None:
             self.summary.add(self.tr("Read at"), snapshot.read_at.astimezone().strftime("%H:%M:%S"))
-        for finding in findings:
-            card = FindingCard(finding, self.body)
-            self.body_layout.insertWidget(self._first_card + len(self.cards), card)
-            self.cards.append(card)
+        # Made now (finding() sees them all), put on the page one per turn of the event
+        # loop: laying out and painting eight cards of wrapped text in one go held the
+        # window some 60 ms; one at a time, each turn is short.
+        self.cards = [FindingCard(finding, self.body) for finding in findings]
+        self._unplaced = list(self.cards)
+        self._place_next_card()
         level = worst(findings)
         counts = {s: sum(1 for f in findings if f.severity is s) for s in Severity}
         if level is Severity.PROBLEM:
@@ -311,6 +320,18 @@ class TenantPage(WizardPage):
                 self.tr("Nothing in the tenant stands in the way."),
             )
         self.refresh_complete()
+
+    def _place_next_card(self) -> None:
+        if not self._unplaced:
+            self._place_timer.stop()
+            return
+        card = self._unplaced.pop(0)
+        self.body_layout.insertWidget(self._first_card + self.cards.index(card), card)
+        if self._unplaced:
+            self._place_timer.start()
+        else:
+            self._place_timer.stop()
+            self.refresh_complete()
 
     def finding(self, finding_id: str) -> FindingCard | None:
         return next((c for c in self.cards if c.finding.id == finding_id), None)

@@ -11,14 +11,29 @@ from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap, 
 
 from wizard.ui.style import Tone, tone_colour
 
+# Drawn once per tone, size, pixel ratio and colour: a page of status lines asks for
+# the same few icons hundreds of times (the DNS page's results came in 40 ms late).
+# QPixmap copies share their pixels, so handing out the cached one costs nothing.
+_drawn: dict[tuple[Tone, int, float, int], QPixmap] = {}
+
 
 def status_pixmap(tone: Tone, size: int, device_pixel_ratio: float = 1.0) -> QPixmap:
     """A `size` x `size` (logical pixels) icon for a status."""
     ratio = max(1.0, device_pixel_ratio)
+    colour = tone_colour(tone)
+    key = (tone, size, ratio, colour.rgba())
+    drawn = _drawn.get(key)
+    if drawn is None:
+        if len(_drawn) > 256:  # palettes and screens change rarely; never grow unbounded
+            _drawn.clear()
+        drawn = _drawn[key] = _draw(tone, size, ratio, colour)
+    return drawn
+
+
+def _draw(tone: Tone, size: int, ratio: float, colour: QColor) -> QPixmap:
     pixmap = QPixmap(round(size * ratio), round(size * ratio))
     pixmap.setDevicePixelRatio(ratio)
     pixmap.fill(Qt.GlobalColor.transparent)
-    colour = tone_colour(tone)
     painter = QPainter(pixmap)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
     s = float(size)

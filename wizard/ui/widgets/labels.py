@@ -103,9 +103,17 @@ class StatusLine(QWidget):
 
     def _render(self) -> None:
         size = _icon_size(self)
-        self._icon.setPixmap(status_pixmap(self._tone, size, self.devicePixelRatioF()))
+        ratio = self.devicePixelRatioF()
+        tone_rgba = tone_colour(self._tone)
+        # Shown again, or set to what it already says: nothing to redo (a page of
+        # status lines re-rendered each one on every show, a layout pass each).
+        key = (self._tone, self._word, self._text, size, ratio, tone_rgba.rgba())
+        if key == getattr(self, "_rendered", None):
+            return
+        self._rendered = key
+        self._icon.setPixmap(status_pixmap(self._tone, size, ratio))
         self._icon.setFixedWidth(size + 2)
-        colour = tone_colour(self._tone).name()
+        colour = tone_rgba.name()
         word = f'<b style="color:{colour}">{html.escape(self._word)}</b>'
         body = html.escape(self._text).replace("\n", "<br>")
         self._label.setText(f"{word}: {body}" if self._text else word)

@@ -10,9 +10,11 @@
 The interactive flow is MSAL's auth code flow with PKCE and its own loopback
 receiver (`response_mode=form_post`); the wizard opens the browser itself through an
 injectable `opener`, so it can offer device code when no browser opens and cancel a
-sign-in that waits for the browser. Entra shows some refusals (AADSTS50011: redirect
-URI not registered for the client id) only in the browser and never answers the
-app; the page therefore always offers "Use a code instead" while it waits.
+sign-in that waits for the browser. The opener runs in a thread of its own and is never
+waited for: the redirect ends the sign-in, whatever the browser command does. Entra
+shows some refusals (AADSTS50011: redirect URI not registered for the client id) only in
+the browser and never answers the app; the page therefore always offers "Use a code
+instead" while it waits.
 
 Other services get delegated tokens here too; see `smtp_send_token()` for XOAUTH2.
 """
@@ -715,20 +717,32 @@ class SignIn:
 
         listener = threading.Thread(target=receive, name="sign-in-redirect", daemon=True)
         listener.start()
-        try:
-            opened = bool(self._opener(flow["auth_uri"]))
-        except Exception as exc:  # noqa: BLE001 - any browser failure means "no browser"
-            log.info("the browser could not be opened: %s", exc)
-            opened = False
-        if not opened:
-            self._stop_receiver(port, flow["state"], listener, done)
-            raise UseDeviceCode(
-                tr("No web browser could be opened on this computer."),
-                tr("Signing in with the browser needs one on this computer."),
-                tr("Sign in with a code instead, on any device with a browser."),
-            )
+        # The browser command may not return until the browser window closes
+        # (webbrowser's generic launcher waits for its process, and so do some
+        # xdg-open handlers): it runs in a thread of its own, and the redirect
+        # decides, not the command. Only a command that says "no browser" ends the wait.
+        opener_done = threading.Event()
+        opened: list[bool] = []
+
+        def open_browser() -> None:
+            try:
+                opened.append(bool(self._opener(flow["auth_uri"])))
+            except Exception as exc:  # noqa: BLE001 - any browser failure means "no browser"
+                log.info("the browser could not be opened: %s", exc)
+                opened.append(False)
+            finally:
+                opener_done.set()
+
+        threading.Thread(target=open_browser, name="sign-in-browser", daemon=True).start()
         deadline = time.monotonic() + timeout
         while not done.wait(0.05):
+            if opener_done.is_set() and not all(opened):
+                self._stop_receiver(port, flow["state"], listener, done)
+                raise UseDeviceCode(
+                    tr("No web browser could be opened on this computer."),
+                    tr("Signing in with the browser needs one on this computer."),
+                    tr("Sign in with a code instead, on any device with a browser."),
+                )
             if cancel is not None and cancel.cancelled:
                 self._stop_receiver(port, flow["state"], listener, done)
                 raise Cancelled()

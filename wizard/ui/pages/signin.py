@@ -19,8 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, QUrl
-from PySide6.QtGui import QDesktopServices, QFont
+from PySide6.QtGui import QDesktopServices, QFont, QGuiApplication
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QFrame,
     QHBoxLayout,
@@ -279,8 +280,10 @@ class SignInPage(WizardPage):
         self.body_layout.addLayout(buttons)
         self.waiting_hint = HintLabel(
             self.tr(
-                "Finish signing in in the browser window that opened. If no browser opened, "
-                "or it shows an error such as AADSTS50011, use a code instead. If it shows "
+                "Finish signing in in the browser window that opened. When the browser "
+                "says the sign-in is complete, the wizard goes on by itself and you can "
+                "close the browser. If nothing happens, no browser opened, or it shows an "
+                "error such as AADSTS50011, press 'Use a code instead'. If it shows "
                 "AADSTS700016, the app is not known in that cloud or tenant: check the "
                 "client id under 'Advanced'."
             ),
@@ -789,8 +792,22 @@ class SignInPage(WizardPage):
             self._refresh()
             return
         self.status.clear_message()
+        self._come_to_front()
         self.session.signed_in_changed()
         self._identity_read(outcome)
+
+    def _come_to_front(self) -> None:
+        """After the browser had the focus: the wizard is where the work goes on."""
+        window = self.window()
+        if window.isMinimized():
+            window.showNormal()
+        # Screenless platforms (offscreen, minimal) have no stacking order to change.
+        if QGuiApplication.platformName() not in ("offscreen", "minimal"):
+            window.raise_()
+        window.activateWindow()
+        # Where the window system refuses to hand over the focus, at least ask for
+        # attention (a blinking task bar entry).
+        QApplication.alert(window)
 
     def _identity_read(self, outcome: _Outcome) -> None:
         """Exchange's first answer: the tenant, its role check's refusal, or an error."""

@@ -49,6 +49,8 @@ class PracticeDialog(QDialog):
             layout.addWidget(box)
             layout.addWidget(hint)
             self.boxes[info.fault] = box
+        if self.boxes:
+            next(iter(self.boxes.values())).setFocus()
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)

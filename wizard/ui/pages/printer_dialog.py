@@ -240,6 +240,8 @@ class PrinterDialog(QDialog):
         self.model.editTextChanged.connect(lambda _t: self._fill_from_catalog())
         self._validate()
         self.resize(self._comfortable_size())
+        # Typing starts in the first field (the focus goes there when the dialog shows).
+        self.name.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _comfortable_size(self) -> QSize:
         """Room for both columns without scrolling, within the screen."""

@@ -261,7 +261,7 @@ class SignInPage(WizardPage):
         self.body_layout.addWidget(card)
 
         buttons = QHBoxLayout()
-        self.browser_button = QPushButton(self.tr("Sign in with the &browser"), self.body)
+        self.browser_button = QPushButton(self.tr("Sign in &with the browser"), self.body)
         self.browser_button.setDefault(True)
         self.browser_button.setAccessibleDescription(
             self.tr("Opens your web browser at Microsoft's sign-in page.")
@@ -271,7 +271,7 @@ class SignInPage(WizardPage):
         self.code_button.setAccessibleDescription(
             self.tr("Shows a code to enter at Microsoft's sign-in page on any device.")
         )
-        self.sign_out_button = QPushButton(self.tr("Sign &out"), self.body)
+        self.sign_out_button = QPushButton(self.tr("Sign o&ut"), self.body)
         self.sign_out_button.setAutoDefault(False)
         buttons.addWidget(self.browser_button)
         buttons.addWidget(self.code_button)
@@ -474,7 +474,7 @@ class SignInPage(WizardPage):
         self.browser_button.setText(
             self.tr("Sign in with another account")
             if signed_in
-            else self.tr("Sign in with the &browser")
+            else self.tr("Sign in &with the browser")
         )
         self.code_button.setEnabled(not (running and self._flow == "code"))
         self.recheck_button.setVisible(self._refusal() is not None)

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget, QWizard
 
 from wizard import APP_NAME
 from wizard.ui.pages.base import PageId, WizardPage
 from wizard.ui.session import WizardSession
-from wizard.ui.settings import UiSettings, load_ui_settings, save_ui_settings
+from wizard.ui.settings import UiSettings, fit_to_screen, load_ui_settings, save_ui_settings
 from wizard.ui.style import app_stylesheet
 
 __all__ = ["PageId", "RelayWizard"]
@@ -173,13 +173,11 @@ class RelayWizard(QWizard):
     # Size ---------------------------------------------------------------------------
 
     def _apply_size(self, settings: UiSettings) -> None:
-        width, height = settings.width, settings.height
+        size = QSize(settings.width, settings.height)
         screen = self.screen()
         if screen is not None:
-            available = screen.availableGeometry()
-            width = min(width, available.width())
-            height = min(height, available.height())
-        self.resize(max(width, MIN_SIZE[0]), max(height, MIN_SIZE[1]))
+            size = fit_to_screen(size, screen.availableGeometry().size())
+        self.resize(size.expandedTo(QSize(*MIN_SIZE)))
         if settings.maximized:
             self.setWindowState(self.windowState() | Qt.WindowState.WindowMaximized)
 

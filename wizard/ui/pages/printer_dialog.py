@@ -22,6 +22,7 @@ from wizard.core.methods import Tri
 from wizard.core.profile import Printer
 from wizard.core.validation import check_domain, check_email, check_label
 from wizard.core.vendors import GENERIC_VENDOR, OAuthAvailability, OAuthSignIn, Vendor
+from wizard.ui.settings import remember_dialog_size
 from wizard.ui.style import Tone
 from wizard.ui.widgets.choice import TriChoice
 from wizard.ui.widgets.form import Field, add_field
@@ -239,7 +240,7 @@ class PrinterDialog(QDialog):
         self.model.editTextChanged.connect(lambda _t: self._validate())
         self.model.editTextChanged.connect(lambda _t: self._fill_from_catalog())
         self._validate()
-        self.resize(self._comfortable_size())
+        remember_dialog_size(self, "printerDialog", self._comfortable_size())
         # Typing starts in the first field (the focus goes there when the dialog shows).
         self.name.setFocus(Qt.FocusReason.OtherFocusReason)
 

@@ -130,3 +130,43 @@ def remember_dialog_size(dialog: QDialog, name: str, default: QSize) -> None:
         size = fit_to_screen(size, screen.availableGeometry().size())
     dialog.resize(size.expandedTo(dialog.minimumSize()))
     dialog.finished.connect(lambda _result: save_dialog_size(name, dialog.width(), dialog.height()))
+
+
+# Recent site profiles, newest first, for the Welcome page.
+RECENT_LIMIT = 5
+
+
+@dataclass(frozen=True)
+class RecentSite:
+    path: Path
+    name: str
+
+
+def recent_sites(path: Path | None = None) -> list[RecentSite]:
+    """The profiles opened or saved lately that still exist, newest first."""
+    raw = _read(path or settings_path()).get("recent_profiles")
+    found: list[RecentSite] = []
+    for entry in raw if isinstance(raw, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        where, name = entry.get("path"), entry.get("name")
+        if isinstance(where, str) and where and isinstance(name, str):
+            site = RecentSite(Path(where), name)
+            if site.path.is_file() and site not in found:
+                found.append(site)
+    return found[:RECENT_LIMIT]
+
+
+def remember_site(profile_path: Path, name: str, path: Path | None = None) -> None:
+    """Put `profile_path` first in the recent sites (names only: no secrets here)."""
+    path = path or settings_path()
+    data = _read(path)
+    where = str(profile_path.resolve())
+    raw = data.get("recent_profiles")
+    kept = [
+        e
+        for e in (raw if isinstance(raw, list) else [])
+        if isinstance(e, dict) and e.get("path") != where
+    ]
+    data["recent_profiles"] = [{"path": where, "name": name}, *kept][: RECENT_LIMIT * 2]
+    _write(path, data)

@@ -38,6 +38,7 @@ from wizard.services.dns.client import DnsClient
 from wizard.ui.pages.base import PageId, WizardPage
 from wizard.ui.style import Tone, scaled_font
 from wizard.ui.tasks import CancelToken, Task, TaskCancelled
+from wizard.ui.text import plural
 from wizard.ui.widgets.copy import CopyButton
 from wizard.ui.widgets.labels import HintLabel, StatusLine
 from wizard.ui.widgets.values import ValueRows, clear_layout
@@ -344,9 +345,9 @@ class DnsPage(WizardPage):
             self.overall.set_status(
                 TONES[CheckStatus.FAIL if overall is CheckStatus.FAIL else CheckStatus.WARNING],
                 self.tr("Needs attention"),
-                self.tr(
-                    "{0} record(s) to publish at your DNS host. Then press Check again."
-                ).format(fixes),
+                self.tr("{0} to publish at your DNS host. Then press Check again.").format(
+                    plural("DnsPage", "%n record", "%n records", fixes)
+                ),
             )
         elif report.has_errors:
             self.overall.set_status(

@@ -33,7 +33,7 @@ from wizard.ui.messages import UserMessage
 from wizard.ui.pages.base import PageId, WizardPage
 from wizard.ui.server_rows import add_server_rows
 from wizard.ui.style import Tone, scaled_font
-from wizard.ui.text import auth_text, security_text
+from wizard.ui.text import auth_text, plural, security_text
 from wizard.ui.widgets.labels import HintLabel, SectionTitle, StatusBadge, StatusLine
 from wizard.ui.widgets.reflow import Reflow
 from wizard.ui.widgets.values import ValueRows, clear_layout
@@ -121,7 +121,7 @@ class MethodCard(QFrame):
     def _date_line(self, when: str, day: date, what: str, today: date) -> str:
         days = (day - today).days
         if days > 0:
-            left = self.tr("in {n} days").format(n=days)
+            left = plural("MethodPage", "in %n day", "in %n days", days)
         elif days == 0:
             left = self.tr("today")
         else:

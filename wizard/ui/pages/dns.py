@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -40,6 +39,7 @@ from wizard.ui.style import Tone, scaled_font
 from wizard.ui.tasks import CancelToken, Task, TaskCancelled
 from wizard.ui.text import plural
 from wizard.ui.widgets.copy import CopyButton
+from wizard.ui.widgets.details_toggle import DetailsToggle
 from wizard.ui.widgets.labels import HintLabel, StatusLine
 from wizard.ui.widgets.values import ValueRows, clear_layout
 
@@ -103,10 +103,7 @@ class CheckRow(QFrame):
         self.title = QLabel(CHECK_TITLES[check_id], self)
         self.title.setFont(scaled_font(self.title, 1.0, bold=True))
         self.title.setWordWrap(True)
-        self.toggle = QToolButton(self)
-        self.toggle.setText(self.tr("Details"))
-        self.toggle.setCheckable(True)
-        self.toggle.setAccessibleName(self.tr("Show details of {0}").format(CHECK_TITLES[check_id]))
+        self.toggle = DetailsToggle(CHECK_TITLES[check_id], self)
         self.toggle.setEnabled(False)
         top.addWidget(self.status_line, 0)
         top.addWidget(self.title, 1)

@@ -10,6 +10,7 @@ from wizard.core.findings import Finding, FindingsDocument, Section, Severity, T
 from wizard.export import findings_report
 from wizard.export.layout import (
     MARGIN,
+    Fonts,
     KeepWithNext,
     Paper,
     Spacer,
@@ -64,7 +65,7 @@ def test_no_audit_heading_sits_alone_at_the_foot_of_a_page(qapp: QGuiApplication
     paper = Paper.A4
     size = paper.size_pt
     width = content_width(size)
-    fonts = findings_report.Fonts.pick()
+    fonts = Fonts.pick()
     # However many findings come before it, the heading shares its page with the table.
     for count in range(0, 16):
         blocks = findings_report._blocks(_audit(count), fonts)

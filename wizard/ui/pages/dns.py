@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -92,6 +93,9 @@ class CheckRow(QFrame):
         self.check_id = check_id
         self.result: CheckResult | None = None
         self.setObjectName("card")
+        # Never squeezed below what its text needs: a long list scrolls instead of
+        # clipping every card's lines (the page's scroll area gives out the height).
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 8, 10, 8)
         layout.setSpacing(4)

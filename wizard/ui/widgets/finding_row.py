@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -49,6 +50,9 @@ class FindingRow(QFrame):
         self.heading_text = heading
         self.finding: Finding | None = None
         self.setObjectName("card")
+        # Never squeezed below what its text needs: a long list scrolls instead of
+        # clipping every card's lines.
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 8, 10, 8)
         layout.setSpacing(3)

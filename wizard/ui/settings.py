@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSize
+from PySide6.QtCore import QPoint, QSize
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QDialog
 
 from wizard.services.atomic import write_atomic
@@ -41,6 +42,32 @@ class UiSettings:
     width: int = DEFAULT_SIZE[0]
     height: int = DEFAULT_SIZE[1]
     maximized: bool = False
+    # Where the window was (its frame's top left); None: where the system puts it.
+    position: tuple[int, int] | None = None
+
+
+def _position(entry: object) -> tuple[int, int] | None:
+    if not isinstance(entry, dict):
+        return None
+    x, y = entry.get("x"), entry.get("y")
+    if not all(
+        isinstance(v, int) and not isinstance(v, bool) and abs(v) <= 100_000 for v in (x, y)
+    ):
+        return None
+    assert isinstance(x, int) and isinstance(y, int)
+    return x, y
+
+
+def on_a_screen(position: tuple[int, int] | None) -> QPoint | None:
+    """`position` if a screen shows the window's title bar there (a monitor that was
+    unplugged since must not leave the window out of sight), else None."""
+    if position is None:
+        return None
+    point = QPoint(*position)
+    # A point a little inside the title bar: what the user grabs to move it back.
+    if QGuiApplication.screenAt(point + QPoint(40, 12)) is None:
+        return None
+    return point
 
 
 def fit_to_screen(size: QSize, available: QSize) -> QSize:
@@ -90,7 +117,7 @@ def load_ui_settings(path: Path | None = None) -> UiSettings:
     size = _size(window)
     if size is None or not isinstance(window, dict):
         return UiSettings()
-    return UiSettings(size[0], size[1], window.get("maximized") is True)
+    return UiSettings(size[0], size[1], window.get("maximized") is True, _position(window))
 
 
 def save_ui_settings(settings: UiSettings, path: Path | None = None) -> None:
@@ -101,6 +128,8 @@ def save_ui_settings(settings: UiSettings, path: Path | None = None) -> None:
         "height": settings.height,
         "maximized": settings.maximized,
     }
+    if settings.position is not None:
+        data["window"]["x"], data["window"]["y"] = settings.position
     _write(path, data)
 
 
@@ -109,27 +138,50 @@ def load_dialog_size(name: str, path: Path | None = None) -> tuple[int, int] | N
     return _size(dialogs.get(name)) if isinstance(dialogs, dict) else None
 
 
-def save_dialog_size(name: str, width: int, height: int, path: Path | None = None) -> None:
+def load_dialog_position(name: str, path: Path | None = None) -> tuple[int, int] | None:
+    dialogs = _read(path or settings_path()).get("dialogs")
+    return _position(dialogs.get(name)) if isinstance(dialogs, dict) else None
+
+
+def save_dialog_size(
+    name: str,
+    width: int,
+    height: int,
+    path: Path | None = None,
+    *,
+    position: tuple[int, int] | None = None,
+) -> None:
     path = path or settings_path()
     data = _read(path)
     dialogs = data.get("dialogs")
     if not isinstance(dialogs, dict):
         dialogs = {}
-    dialogs[name] = {"width": width, "height": height}
+    entry: dict[str, int] = {"width": width, "height": height}
+    if position is not None:
+        entry["x"], entry["y"] = position
+    dialogs[name] = entry
     data["dialogs"] = dialogs
     _write(path, data)
 
 
 def remember_dialog_size(dialog: QDialog, name: str, default: QSize) -> None:
-    """Open `dialog` at the size it had last time (else `default`), within the screen;
-    keep its size when it closes."""
+    """Open `dialog` at the size and place it had last time (else `default`, centred
+    by the system), within the screen; keep both when it closes."""
     saved = load_dialog_size(name)
     size = QSize(*saved) if saved else default
     screen = dialog.screen()
     if screen is not None:
         size = fit_to_screen(size, screen.availableGeometry().size())
     dialog.resize(size.expandedTo(dialog.minimumSize()))
-    dialog.finished.connect(lambda _result: save_dialog_size(name, dialog.width(), dialog.height()))
+    where = on_a_screen(load_dialog_position(name))
+    if where is not None:
+        dialog.move(where)
+
+    def keep(_result: int) -> None:
+        place = dialog.pos()
+        save_dialog_size(name, dialog.width(), dialog.height(), position=(place.x(), place.y()))
+
+    dialog.finished.connect(keep)
 
 
 # Recent site profiles, newest first, for the Welcome page.

@@ -15,7 +15,13 @@ from PySide6.QtWidgets import QMessageBox, QWidget, QWizard
 from wizard import APP_NAME
 from wizard.ui.pages.base import PageId, WizardPage
 from wizard.ui.session import WizardSession
-from wizard.ui.settings import UiSettings, fit_to_screen, load_ui_settings, save_ui_settings
+from wizard.ui.settings import (
+    UiSettings,
+    fit_to_screen,
+    load_ui_settings,
+    on_a_screen,
+    save_ui_settings,
+)
 from wizard.ui.style import app_stylesheet
 
 __all__ = ["PageId", "RelayWizard"]
@@ -178,13 +184,18 @@ class RelayWizard(QWizard):
         if screen is not None:
             size = fit_to_screen(size, screen.availableGeometry().size())
         self.resize(size.expandedTo(QSize(*MIN_SIZE)))
+        where = on_a_screen(settings.position)
+        if where is not None:
+            self.move(where)
         if settings.maximized:
             self.setWindowState(self.windowState() | Qt.WindowState.WindowMaximized)
 
     def current_settings(self) -> UiSettings:
         maximized = self.isMaximized()
         size = self.normalGeometry().size() if maximized else self.size()
-        return UiSettings(size.width(), size.height(), maximized)
+        # A maximized window's place says nothing about where its normal one goes.
+        place = None if maximized else (self.pos().x(), self.pos().y())
+        return UiSettings(size.width(), size.height(), maximized, place)
 
     # Closing -----------------------------------------------------------------------------
 

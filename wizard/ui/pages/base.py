@@ -86,8 +86,8 @@ class SandboxBanner(QFrame):
             Tone.INFO,
             self.tr("Sandbox tenant"),
             self.tr(
-                "nothing leaves this computer. The tenant, its mail server and DNS are "
-                "simulated on this machine for practice and demonstrations."
+                # One line at 200% too: it is on every page.
+                "nothing leaves this computer; the tenant, its mail and DNS are simulated here."
             ),
             self,
         )

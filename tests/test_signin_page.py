@@ -6,6 +6,7 @@ import threading
 from datetime import date
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -54,10 +55,15 @@ def test_sign_in_goes_on_while_the_browser_command_never_returns(
         qtbot.mouseClick(page.browser_button, Qt.MouseButton.LeftButton)
         assert page.waiting_hint.isVisible()
         assert "If nothing happens" in page.waiting_hint.text()
+        assert "copy the sign-in address" in page.waiting_hint.text()
         assert page.code_button.isEnabled(), "the code is offered while the browser waits"
         browser_window.activateWindow()
         qtbot.waitUntil(lambda: QApplication.activeWindow() is browser_window, timeout=5_000)
         qtbot.waitUntil(lambda: len(urls) == 1, timeout=5_000)
+        # The address to paste into a browser by hand, if no window opened.
+        qtbot.waitUntil(page.copy_address.isVisible, timeout=5_000)
+        page.copy_address.click()
+        assert QGuiApplication.clipboard().text() == urls[0]
         complete_sign_in(urls[0], ADMIN, ca_pem=sandbox.ca_pem)
         # Graph has its own client: a second round in the same browser. It starts
         # only when the first round went on without the first command returning.
@@ -68,6 +74,7 @@ def test_sign_in_goes_on_while_the_browser_command_never_returns(
         assert account is not None and account.upn == ADMIN
         qtbot.waitUntil(lambda: not page.running, timeout=5_000)
         assert not page.waiting_hint.isVisible()
+        assert not page.copy_address.isVisible()
         assert page.isComplete()
         assert QApplication.activeWindow() is wizard, "the wizard comes back to the front"
     finally:

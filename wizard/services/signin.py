@@ -647,8 +647,12 @@ class SignIn:
         cancel: Cancellation | None = None,
         job: AppJob | None = None,
         scopes: Sequence[str] | None = None,
+        on_open: Callable[[str], None] | None = None,
     ) -> SignedIn:
         """Sign in in the system browser; the admin's session unless `mailbox` is given.
+
+        `on_open` gets the sign-in page's address before the browser is asked to open
+        it, so the wizard can offer it for copying when no browser window appears.
 
         With `mailbox`, the person signs in as that mailbox with the mailbox-test app to
         let the wizard send one test message with OAuth (SMTP.Send); the admin stays
@@ -668,6 +672,8 @@ class SignIn:
                 prompt=None if mailbox or login_hint else "select_account",
                 response_mode="form_post",
             )
+            if on_open is not None:
+                on_open(flow["auth_uri"])
             response = self._await_browser(receiver, port, flow, wait, cancel, client_id)
         result = self._call(
             lambda: app.acquire_token_by_auth_code_flow(flow, response, scopes=scopes)
@@ -676,7 +682,11 @@ class SignIn:
         return self._adopt(signed_in, mailbox, job, client_id)
 
     def sign_in_graph(
-        self, *, timeout: float | None = None, cancel: Cancellation | None = None
+        self,
+        *,
+        timeout: float | None = None,
+        cancel: Cancellation | None = None,
+        on_open: Callable[[str], None] | None = None,
     ) -> None:
         """Sign the signed-in admin in to the Graph client too (login_hint: one click in
         a browser that has just signed in). Nothing to do when one app serves both."""
@@ -686,7 +696,11 @@ class SignIn:
         if self.client_for(AppJob.GRAPH_READ) == self.client_for(AppJob.ADMIN_API):
             return
         self.sign_in_browser(
-            login_hint=admin.upn, timeout=timeout, cancel=cancel, job=AppJob.GRAPH_READ
+            login_hint=admin.upn,
+            timeout=timeout,
+            cancel=cancel,
+            job=AppJob.GRAPH_READ,
+            on_open=on_open,
         )
 
     def _await_browser(

@@ -22,6 +22,7 @@ from wizard.services.vendors import load_catalog
 from wizard.ui.crash import CrashDialog
 from wizard.ui.manual_app_dialog import ManualAppSteps
 from wizard.ui.pages.base import PageId
+from wizard.ui.pages.method import MethodPage
 from wizard.ui.pages.printer_dialog import PrinterDialog
 from wizard.ui.pages.registry import PAGES
 from wizard.ui.pages.site import SitePage
@@ -229,6 +230,19 @@ def test_mnemonics_reach_their_fields_the_radio_questions_and_next(qtbot: QtBot)
     # Alt+N is Next's alone (a button's mnemonic clicks it after a short animation).
     qtbot.keyClick(wizard, Qt.Key.Key_N, Qt.KeyboardModifier.AltModifier)
     qtbot.waitUntil(lambda: wizard.current_page_id() is PageId.METHOD, timeout=3000)
+    # The method question: each usable method's title picks it with Alt+its letter.
+    method = wizard.page_for(PageId.METHOD)
+    assert isinstance(method, MethodPage)
+    assert not _clashes([*_mnemonics(method), ("n", "&Next"), ("b", "&Back")])
+    usable = [card for card in method.cards if card.radio.isEnabled()]
+    assert len(usable) >= 2
+    for card in reversed(usable):
+        key = _mnemonic(card.title.text())
+        assert key is not None, card.title.text()
+        qtbot.keyClick(
+            wizard, getattr(Qt.Key, f"Key_{key.upper()}"), Qt.KeyboardModifier.AltModifier
+        )
+        qtbot.waitUntil(card.radio.isChecked, timeout=3000)
     qtbot.keyClick(wizard, Qt.Key.Key_B, Qt.KeyboardModifier.AltModifier)
     qtbot.waitUntil(lambda: wizard.current_page_id() is PageId.SITE, timeout=3000)
 

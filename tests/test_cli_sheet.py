@@ -174,7 +174,7 @@ def test_include_password_reads_the_keyring(
     assert CANARY in texts[0] and CANARY + "-2" in texts[1] and CANARY + "-3" in texts[2]
     # Never in the QR code, even on a sheet that prints the password.
     (code,) = decode_qr(render_pages_image(secret, tmp_path))
-    assert CANARY not in code and json.loads(code)["username"] == "scanner@contoso.com"
+    assert CANARY not in code and "User name: scanner@contoso.com" in code.splitlines()
 
 
 def render_pages_image(pdf: Path, folder: Path) -> QImage:

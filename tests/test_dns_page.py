@@ -72,6 +72,13 @@ def test_demo_page_shows_problems_fixes_and_turns_green(
     qtbot.waitUntil(lambda: all_done(page) and page.overall.word == "All good", timeout=10_000)
     assert all(row.result and row.result.status in GREEN for row in page.rows.values())
     wizard.grab().save(str(output_dir / "dns-page-green.png"))
+    # More cards than fit: the page scrolls, no card is squeezed and clipped, not even
+    # at once when the last result came in (what the screenshot above shows).
+    assert page.scroll_area is not None and page.scroll_area.verticalScrollBar().maximum() > 0
+    for row in page.rows.values():
+        # The height its text needs at its width (wrapped labels).
+        needed = row.heightForWidth(row.width())
+        assert needed > 0 and row.height() >= needed, (row.check_id, row.height(), needed)
 
 
 def test_checking_does_not_block_the_ui(qtbot: QtBot, sandbox: Any) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
 from pathlib import Path
 
@@ -170,22 +169,27 @@ def test_password_is_kept_unless_asked_for() -> None:
     shown = _sheets(_profile(Method.SMTP_AUTH, printer), passwords={"P": CANARY})[0]
     assert shown.row(FieldKey.PASSWORD).value == CANARY and shown.includes_password
     # Never in the QR code, asked for or not.
-    assert CANARY not in shown.qr_payload and 'password":' not in shown.qr_payload
+    assert CANARY not in shown.qr_payload and "Password" not in shown.qr_payload
 
 
-def test_qr_payload_is_the_documented_json() -> None:
+def test_qr_payload_is_readable_settings_text() -> None:
     sheet = _sheets(_profile(Method.SMTP_AUTH))[0]
-    data = json.loads(sheet.qr_payload)
-    assert data == {
-        "relay_wizard": 1,
-        "method": "smtp-auth",
-        "server": "smtp.office365.com",
-        "port": 587,
-        "security": "starttls",
-        "auth": "password",
-        "username": "scanner@contoso.com",
-        "sender": "scanner@contoso.com",
-    }
+    lines = sheet.qr_payload.splitlines()
+    assert lines[0] == "Relay Wizard device settings"
+    assert lines[1].startswith("Device: ")
+    assert lines[2].startswith("Method: ") and lines[2].endswith("(smtp-auth)")
+    assert lines[3:] == [
+        "Server: smtp.office365.com",
+        "Port: 587",
+        "Encryption: STARTTLS",
+        "Sign-in: user name and password",
+        "User name: scanner@contoso.com",
+        "Sender (From): scanner@contoso.com",
+    ]
+    # What a phone shows: text, no JSON braces or quotes.
+    assert not set('{}"') & set(sheet.qr_payload)
+    relay = _sheets(_profile(Method.CONNECTOR))[0].qr_payload
+    assert "User name" not in relay and "Sign-in: none" in relay
 
 
 def test_retirement_note_depends_on_the_day() -> None:
@@ -355,8 +359,7 @@ def test_qr_code_decodes_back_to_the_settings(output_dir: Path) -> None:
     png = render_pages(pdf, output_dir / "sheet-qr", 150)[0]
     decoded = decode_qr(QImage(str(png)))
     assert decoded == [sheets[0].qr_payload]
-    data = json.loads(decoded[0])
-    assert data["server"] == "smtp.office365.com" and data["port"] == 587
+    assert "Server: smtp.office365.com\nPort: 587\n" in decoded[0]
     assert CANARY not in decoded[0]
     # The on-screen preview draws the same code.
     preview = render_sheet_images(sheets[:1], dpi=110)[0]
@@ -456,7 +459,7 @@ def test_relay_sheet_gives_the_relay_not_microsoft() -> None:
     assert sheet.row(FieldKey.PASSWORD).state is RowState.SECRET_HIDDEN
     assert not sheet.includes_password
     assert "smtp.office365.com" not in sheet.qr_payload
-    assert json.loads(sheet.qr_payload)["method"] == "local-relay"
+    assert "(local-relay)" in sheet.qr_payload and "Server: 192.168.1.20" in sheet.qr_payload
     notes = " ".join(sheet.notes)
     assert "AB:CD:EF" in notes and "certificate" in notes  # how to trust the relay
     assert "smtp.office365.com" in notes  # where the relay sends on

@@ -87,6 +87,31 @@ def test_timeout_when_the_browser_never_comes_back(sandbox: Sandbox) -> None:
     assert opened and "response_mode=form_post" in opened[0]
 
 
+def test_a_browser_command_that_never_returns_does_not_hold_the_sign_in(
+    sandbox: Sandbox,
+) -> None:
+    # As webbrowser's generic launcher does: it waits for the browser process, which
+    # stays open after "Authentication complete".
+    browser = StandInBrowser(ADMIN, ca_pem=sandbox.ca_pem)
+    release = threading.Event()
+    returned: list[bool] = []
+
+    def open_and_wait(url: str) -> bool:
+        browser.open(url)
+        release.wait(30)
+        returned.append(True)
+        return True
+
+    signin = SignIn(sandbox.cloud, SignInSettings(), opener=open_and_wait)
+    try:
+        account = signin.sign_in_browser(timeout=20)
+        browser.join(10)
+        assert account.upn == ADMIN
+        assert not returned, "the sign-in waited for the browser command"
+    finally:
+        release.set()
+
+
 def test_cancel_from_the_wizard_while_waiting(sandbox: Sandbox) -> None:
     flag = CancelFlag()
     signin = SignIn(sandbox.cloud, SignInSettings(), opener=lambda url: True)

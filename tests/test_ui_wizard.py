@@ -35,7 +35,7 @@ from wizard.ui.pages.summary import SummaryPage
 from wizard.ui.pages.welcome import StartMode, WelcomePage
 from wizard.ui.selftest import sample_profile
 from wizard.ui.session import WizardSession
-from wizard.ui.settings import load_ui_settings, settings_path
+from wizard.ui.settings import DEFAULT_SIZE, load_ui_settings, settings_path
 from wizard.ui.tasks import CancelToken
 from wizard.ui.wizard import RelayWizard
 
@@ -348,7 +348,7 @@ def test_the_window_remembers_its_size(qtbot: QtBot) -> None:
 def test_a_damaged_settings_file_means_the_default_size(qtbot: QtBot) -> None:
     settings_path().parent.mkdir(parents=True, exist_ok=True)
     settings_path().write_text("{not json", encoding="utf-8")
-    assert load_ui_settings().width == 960
+    assert load_ui_settings().width == DEFAULT_SIZE[0]
 
 
 def test_the_sandbox_is_announced_on_every_page(qtbot: QtBot) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from wizard.core.device_settings import AuthKind, Security
+from wizard.core.methods import Tri
 from wizard.core.vendors import (
     CatalogError,
     FieldKey,
@@ -176,6 +177,29 @@ Mutation = Callable[[dict[str, Any]], object]
         ),
         (lambda d: _vendor(d, "hp").update(pitfalls=[{"auth": ["oauth"]}]), "text"),
         (lambda d: _vendor(d, "hp").update(pitfalls=[42]), "pitfalls[0]"),
+        (
+            lambda d: _vendor(d, "hp")["capabilities"].update({"DeskJet": {"tls12": "yes"}}),
+            "not one of the vendor's families",
+        ),
+        (
+            lambda d: _vendor(d, "hp")["capabilities"].update({"OfficeJet Pro": {"tls12": "1.2"}}),
+            "tls12 must be yes, no or null",
+        ),
+        (
+            lambda d: _vendor(d, "hp")["capabilities"].update({"OfficeJet Pro": {}}),
+            "knows nothing",
+        ),
+        (
+            lambda d: _vendor(d, "hp")["capabilities"].update({"OfficeJet Pro": {"fax": "yes"}}),
+            "names ['fax']",
+        ),
+        (
+            lambda d: (
+                _vendor(d, "sharp")["oauth"].update(availability="no", sign_in=None),
+                _field(d, "sharp", "auth")["choices"].pop("oauth", None),
+            ),
+            "oauth is yes but",
+        ),
     ],
 )
 def test_schema_errors_say_where(mutate: Mutation, message: str) -> None:
@@ -203,3 +227,23 @@ def test_pitfalls_follow_how_the_device_signs_in() -> None:
     assert not any("15 minutes" in p for p in relay)
     # ...while a pitfall without a tag always applies.
     assert any("Negotiate" in p for p in relay) and any("Negotiate" in p for p in oauth)
+
+
+def test_the_catalog_knows_what_a_family_can_do() -> None:
+    hp = vendor_by_id("hp")
+    pro = hp.capabilities_for("LaserJet Pro MFP")
+    assert pro is not None
+    assert (pro.smtp_auth, pro.oauth, pro.tls12) == (Tri.YES, Tri.NO, Tri.UNKNOWN)
+    # A typed model that starts with the family's name; the longest family wins.
+    canon = vendor_by_id("canon")
+    dx = canon.capabilities_for("imageRUNNER  ADVANCE DX C5840i")
+    assert dx is not None and dx.family == "imageRUNNER ADVANCE DX"
+    assert canon.capabilities_for("imageRUNNER ADVANCE C5535i") is not None
+    assert canon.capabilities_for("imageRUNNER ADVANCED") is None
+    assert canon.capabilities_for("") is None
+    # Only what holds for the whole family: OAuth that depends on firmware stays open.
+    assert all(
+        c.oauth is not Tri.YES or v.oauth.offered for v in load_catalog() for c in v.capabilities
+    )
+    assert vendor_by_id("sharp").capabilities_for("BP series") is not None
+    assert not vendor_by_id("generic").capabilities

@@ -19,7 +19,7 @@ from datetime import date, datetime
 from typing import Any
 
 from wizard.core.findings import Finding, FindingsDocument, Section, Severity, Table, at_risk
-from wizard.core.i18n import tr
+from wizard.core.i18n import ntr, tr
 from wizard.core.methods import Tri
 from wizard.core.retirement import (
     BASIC_OFF_BY_DEFAULT,
@@ -554,7 +554,11 @@ class _Audit:
             self.add(
                 "hve",
                 Severity.INFO,
-                tr("{n} High Volume Email account(s)").format(n=len(accounts)),
+                ntr(
+                    "%n High Volume Email account",
+                    "%n High Volume Email accounts",
+                    len(accounts),
+                ),
                 tr(
                     "{names}. They send to your own mailboxes only and may sign in with a "
                     "password until September 2028."

@@ -9,20 +9,26 @@ last test and the Basic-auth retirement note.
 The password is never read here. By default its row says it is kept in the keyring;
 only a caller that was asked to include it for one export passes it in.
 
-QR payload (`qr_payload`), version 1: compact JSON (UTF-8, no spaces) of the
-non-secret settings, never a password or token::
+QR payload (`qr_payload`), version 2: plain text a phone's camera shows as it is,
+one "Label: value" line per non-secret setting, never a password or token (version 1
+was JSON, which phones showed as gibberish)::
 
-    {"relay_wizard":1,"method":"smtp-auth","server":"smtp.office365.com","port":587,
-     "security":"starttls","auth":"password","username":"scan@contoso.com",
-     "sender":"scan@contoso.com"}
+    Relay Wizard device settings
+    Device: Reception scanner
+    Method: Sign in as the device's mailbox with a password (smtp-auth)
+    Server: smtp.office365.com
+    Port: 587
+    Encryption: STARTTLS
+    Sign-in: user name and password
+    User name: scan@contoso.com
+    Sender (From): scan@contoso.com
 
-`method` is one of the CLI's method names; `security` starttls|none; `auth`
-none|password|oauth; `username` is null where the method signs in with nothing.
+The method's CLI name is in brackets; "User name" is left out where the device signs
+in with nothing, "Server" says "see the sheet" where the host is not verified.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -52,7 +58,7 @@ from wizard.core.retirement import (
 from wizard.core.secret_names import password_purpose
 from wizard.core.vendors import FieldKey, OAuthAvailability, OAuthSignIn, Vendor
 
-QR_PAYLOAD_VERSION = 1
+QR_PAYLOAD_VERSION = 2
 
 # Methods whose device signs in with a password (kept in the keyring). The local
 # relay's is the one the relay made for the device, not the mailbox's.
@@ -163,24 +169,35 @@ def relay_note(settings: DeviceSettings) -> str:
     return tr("Unverified guess, not the tenant's value: see the notes.")
 
 
-def qr_payload(settings: DeviceSettings) -> str:
+def qr_payload(settings: DeviceSettings, device: str = "") -> str:
     """The QR code's text: the non-secret settings (format in the module docstring).
 
     A relay host that is only a guess is left out: a phone shows no "unverified".
     """
     relay = settings.relay_host
-    server = "" if relay is not None and not relay.verified else settings.server
-    data = {
-        "relay_wizard": QR_PAYLOAD_VERSION,
-        "method": str(settings.method),
-        "server": server,
-        "port": settings.port,
-        "security": str(settings.security),
-        "auth": str(settings.auth),
-        "username": settings.username,
-        "sender": settings.sender,
-    }
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    server = settings.server
+    if not server or (relay is not None and not relay.verified):
+        server = tr("see the sheet")
+    security = {Security.STARTTLS: "STARTTLS", Security.NONE: tr("none")}[settings.security]
+    sign_in = {
+        AuthKind.NONE: tr("none"),
+        AuthKind.PASSWORD: tr("user name and password"),
+        AuthKind.OAUTH: tr("OAuth 2.0 (sign in with Microsoft)"),
+    }[settings.auth]
+    lines = [tr("Relay Wizard device settings")]
+    if device:
+        lines.append(tr("Device: {0}").format(device))
+    lines += [
+        tr("Method: {0} ({1})").format(METHOD_INFO[settings.method].title, settings.method),
+        tr("Server: {0}").format(server),
+        tr("Port: {0}").format(settings.port),
+        tr("Encryption: {0}").format(security),
+        tr("Sign-in: {0}").format(sign_in),
+    ]
+    if settings.username:
+        lines.append(tr("User name: {0}").format(settings.username))
+    lines.append(tr("Sender (From): {0}").format(settings.sender))
+    return "\n".join(lines)
 
 
 def _limits() -> tuple[str, ...]:
@@ -501,7 +518,7 @@ def build_printer_sheet(
         pitfalls=vendor.pitfalls_for(settings.auth.value),
         last_test=last_test,
         retirement_note=_retirement_note(method, today),
-        qr_payload=qr_payload(settings),
+        qr_payload=qr_payload(settings, printer.name),
         generated=today,
     )
 

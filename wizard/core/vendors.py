@@ -19,6 +19,10 @@ Schema (version 2), one object per vendor:
   manual, listed in `sources`; a sheet says so, or asks for the nearest match.
 - pitfalls: known traps, one sentence each: text, or {text, auth: [...]} for a trap
   that only matters when the device signs in that way (none|password|oauth).
+- capabilities (optional): what a model family can do, by family name: {tls12,
+  smtp_auth, oauth: yes|no|null (not known for the whole family), note}. The device
+  dialog fills these in when the family is picked, marked as from the catalog; a
+  value that depends on model or firmware stays null.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+
+from wizard.core.methods import Tri
 
 CATALOG_SCHEMA_VERSION = 2
 GENERIC_VENDOR = "generic"
@@ -113,6 +119,21 @@ class OAuthInfo:
 
 
 @dataclass(frozen=True)
+class FamilyCapabilities:
+    """What every device of one model family can do; UNKNOWN where it varies."""
+
+    family: str
+    tls12: Tri = Tri.UNKNOWN
+    smtp_auth: Tri = Tri.UNKNOWN
+    oauth: Tri = Tri.UNKNOWN
+    note: str = ""
+
+    @property
+    def known(self) -> bool:
+        return any(v is not Tri.UNKNOWN for v in (self.tls12, self.smtp_auth, self.oauth))
+
+
+@dataclass(frozen=True)
 class Vendor:
     id: str
     name: str
@@ -124,6 +145,21 @@ class Vendor:
     pitfalls: tuple[Pitfall, ...]
     labels_checked: bool = False
     sources: tuple[str, ...] = ()
+    capabilities: tuple[FamilyCapabilities, ...] = ()
+
+    def capabilities_for(self, model: str) -> FamilyCapabilities | None:
+        """The family entry for a picked family or a typed model that starts with a
+        family's name ("imageRUNNER ADVANCE DX C5840i"); the longest name wins."""
+        wanted = " ".join(model.split()).casefold()
+        if not wanted:
+            return None
+        best: FamilyCapabilities | None = None
+        for entry in self.capabilities:
+            name = entry.family.casefold()
+            if wanted == name or wanted.startswith(name + " "):
+                if best is None or len(entry.family) > len(best.family):
+                    best = entry
+        return best
 
     def field(self, key: FieldKey) -> VendorField | None:
         return next((f for f in self.fields if f.key is key), None)
@@ -260,6 +296,46 @@ def _oauth(data: Any, where: str) -> OAuthInfo:
     )
 
 
+_CAPABILITY_KEYS = ("tls12", "smtp_auth", "oauth")
+
+
+def _capabilities(
+    item: Mapping[str, Any], where: str, families: tuple[str, ...], oauth: OAuthInfo
+) -> tuple[FamilyCapabilities, ...]:
+    raw = item.get("capabilities", {})
+    if not isinstance(raw, Mapping):
+        raise CatalogError(f"{where}.capabilities must map a family to what it can do")
+    found: list[FamilyCapabilities] = []
+    for family, entry in raw.items():
+        cwhere = f"{where}.capabilities[{family!r}]"
+        if family not in families:
+            raise CatalogError(f"{cwhere} is not one of the vendor's families")
+        if not isinstance(entry, Mapping):
+            raise CatalogError(f"{cwhere} must be an object")
+        unknown = set(entry) - {*_CAPABILITY_KEYS, "note"}
+        if unknown:
+            raise CatalogError(f"{cwhere} names {sorted(unknown)}")
+        values: dict[str, Tri] = {}
+        for key in _CAPABILITY_KEYS:
+            value = entry.get(key)
+            if value not in (None, Tri.YES.value, Tri.NO.value):
+                raise CatalogError(f"{cwhere}.{key} must be yes, no or null")
+            values[key] = Tri(value) if value is not None else Tri.UNKNOWN
+        if values["oauth"] is Tri.YES and not oauth.offered:
+            raise CatalogError(f"{cwhere}.oauth is yes but the vendor's oauth.availability is no")
+        capability = FamilyCapabilities(
+            family,
+            values["tls12"],
+            values["smtp_auth"],
+            values["oauth"],
+            _optional_text(entry, "note", cwhere),
+        )
+        if not capability.known:
+            raise CatalogError(f"{cwhere} knows nothing; leave the family out instead")
+        found.append(capability)
+    return tuple(found)
+
+
 def _vendor(item: Any, where: str) -> Vendor:
     if not isinstance(item, Mapping):
         raise CatalogError(f"{where} must be an object")
@@ -292,10 +368,11 @@ def _vendor(item: Any, where: str) -> Vendor:
         raise CatalogError(f"{where}: labels_checked needs the manuals it was checked against")
     if not all(s.startswith("https://") or s.startswith("http://") for s in sources):
         raise CatalogError(f"{where}.sources must be web addresses")
+    families = _texts(item, "families", where, required=True)
     return Vendor(
         id=_text(item, "id", where),
         name=_text(item, "name", where),
-        families=_texts(item, "families", where, required=True),
+        families=families,
         menu_path=_menu_path(item, where),
         fields=fields,
         security_options=security,
@@ -303,6 +380,7 @@ def _vendor(item: Any, where: str) -> Vendor:
         pitfalls=_pitfalls(item, where),
         labels_checked=labels_checked,
         sources=sources,
+        capabilities=_capabilities(item, where, families, oauth),
     )
 
 

@@ -35,6 +35,7 @@ from wizard.export.layout import (
     Box,
     Fonts,
     ImageTarget,
+    KeepWithNext,
     PageTarget,
     Paper,
     PdfTarget,
@@ -201,15 +202,21 @@ def _finding(finding: Finding, fonts: Fonts) -> Block:
 
 
 def _section(section: Section, fonts: Fonts) -> list[Block]:
+    # The heading and its intro stay with what they introduce.
     blocks: list[Block] = [
-        _text(
-            f'<p style="font-size:12.5pt;font-weight:bold;color:{ACCENT}">{esc(section.title)}</p>',
-            fonts,
-            after=4,
+        KeepWithNext(
+            _text(
+                f'<p style="font-size:12.5pt;font-weight:bold;color:{ACCENT}">'
+                f"{esc(section.title)}</p>",
+                fonts,
+                after=4,
+            )
         )
     ]
     if section.text:
-        blocks.append(_text(f'<p style="color:{MUTED}">{esc(section.text)}</p>', fonts, after=4))
+        blocks.append(
+            KeepWithNext(_text(f'<p style="color:{MUTED}">{esc(section.text)}</p>', fonts, after=4))
+        )
     blocks.extend(_finding(f, fonts) for f in section.findings)
     if section.table is not None:
         if section.table.rows:

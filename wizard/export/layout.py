@@ -332,6 +332,32 @@ class Aside:
         self._paint_side(painter, side)
 
 
+class KeepWithNext:
+    """A block (a heading, a section's intro) that goes to the next page with the block
+    after it rather than end a page alone."""
+
+    keep_with_next = True
+
+    def __init__(self, inner: Block):
+        self._inner = inner
+
+    def height(self, width: float) -> float:
+        return self._inner.height(width)
+
+    def paint(self, painter: QPainter, x: float, y: float, width: float) -> None:
+        self._inner.paint(painter, x, y, width)
+
+
+def _kept_height(blocks: Sequence[Block], start: int, width: float) -> float:
+    """The height of blocks[start] with the chain of blocks it keeps with."""
+    total = 0.0
+    for block in blocks[start:]:
+        total += block.height(width)
+        if not getattr(block, "keep_with_next", False):
+            break
+    return total
+
+
 @dataclass
 class Placed:
     block: Block
@@ -351,13 +377,19 @@ def flow(
     """Stack blocks down the page; a block that does not fit starts the next page.
 
     A single block taller than an empty page is shrunk to fit: nothing is ever cut.
+    A `KeepWithNext` block starts the next page when the block after it would not
+    follow on this one (no heading alone at the foot of a page).
     """
     pages = [Page([])]
     y = first_top
-    for block in blocks:
+    for index, block in enumerate(blocks):
         h = block.height(width)
         room = bottom - y
-        if h > room and pages[-1].placed:
+        if getattr(block, "keep_with_next", False):
+            needed = _kept_height(blocks, index, width)
+        else:
+            needed = h
+        if needed > room and pages[-1].placed:
             pages.append(Page([]))
             y = top
             room = bottom - y

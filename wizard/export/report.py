@@ -41,6 +41,7 @@ from wizard.export.layout import (
     Box,
     Fonts,
     ImageTarget,
+    KeepWithNext,
     PageTarget,
     Paper,
     PdfTarget,
@@ -83,11 +84,13 @@ def _status(colour: str, mark: str, word: str) -> str:
 
 
 def _heading(title: str) -> Block:
-    return TextBlock(
-        f'<p style="font-size:12.5pt;font-weight:bold;color:{ACCENT}">{esc(title)}</p>',
-        Fonts.pick(),
-        _BODY,
-        space_after=4,
+    return KeepWithNext(
+        TextBlock(
+            f'<p style="font-size:12.5pt;font-weight:bold;color:{ACCENT}">{esc(title)}</p>',
+            Fonts.pick(),
+            _BODY,
+            space_after=4,
+        )
     )
 
 

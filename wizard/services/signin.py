@@ -10,9 +10,11 @@
 The interactive flow is MSAL's auth code flow with PKCE and its own loopback
 receiver (`response_mode=form_post`); the wizard opens the browser itself through an
 injectable `opener`, so it can offer device code when no browser opens and cancel a
-sign-in that waits for the browser. Entra shows some refusals (AADSTS50011: redirect
-URI not registered for the client id) only in the browser and never answers the
-app; the page therefore always offers "Use a code instead" while it waits.
+sign-in that waits for the browser. The opener runs in a thread of its own and is never
+waited for: the redirect ends the sign-in, whatever the browser command does. Entra
+shows some refusals (AADSTS50011: redirect URI not registered for the client id) only in
+the browser and never answers the app; the page therefore always offers "Use a code
+instead" while it waits.
 
 Other services get delegated tokens here too; see `smtp_send_token()` for XOAUTH2.
 """
@@ -645,8 +647,12 @@ class SignIn:
         cancel: Cancellation | None = None,
         job: AppJob | None = None,
         scopes: Sequence[str] | None = None,
+        on_open: Callable[[str], None] | None = None,
     ) -> SignedIn:
         """Sign in in the system browser; the admin's session unless `mailbox` is given.
+
+        `on_open` gets the sign-in page's address before the browser is asked to open
+        it, so the wizard can offer it for copying when no browser window appears.
 
         With `mailbox`, the person signs in as that mailbox with the mailbox-test app to
         let the wizard send one test message with OAuth (SMTP.Send); the admin stays
@@ -666,6 +672,8 @@ class SignIn:
                 prompt=None if mailbox or login_hint else "select_account",
                 response_mode="form_post",
             )
+            if on_open is not None:
+                on_open(flow["auth_uri"])
             response = self._await_browser(receiver, port, flow, wait, cancel, client_id)
         result = self._call(
             lambda: app.acquire_token_by_auth_code_flow(flow, response, scopes=scopes)
@@ -674,7 +682,11 @@ class SignIn:
         return self._adopt(signed_in, mailbox, job, client_id)
 
     def sign_in_graph(
-        self, *, timeout: float | None = None, cancel: Cancellation | None = None
+        self,
+        *,
+        timeout: float | None = None,
+        cancel: Cancellation | None = None,
+        on_open: Callable[[str], None] | None = None,
     ) -> None:
         """Sign the signed-in admin in to the Graph client too (login_hint: one click in
         a browser that has just signed in). Nothing to do when one app serves both."""
@@ -684,7 +696,11 @@ class SignIn:
         if self.client_for(AppJob.GRAPH_READ) == self.client_for(AppJob.ADMIN_API):
             return
         self.sign_in_browser(
-            login_hint=admin.upn, timeout=timeout, cancel=cancel, job=AppJob.GRAPH_READ
+            login_hint=admin.upn,
+            timeout=timeout,
+            cancel=cancel,
+            job=AppJob.GRAPH_READ,
+            on_open=on_open,
         )
 
     def _await_browser(
@@ -715,20 +731,32 @@ class SignIn:
 
         listener = threading.Thread(target=receive, name="sign-in-redirect", daemon=True)
         listener.start()
-        try:
-            opened = bool(self._opener(flow["auth_uri"]))
-        except Exception as exc:  # noqa: BLE001 - any browser failure means "no browser"
-            log.info("the browser could not be opened: %s", exc)
-            opened = False
-        if not opened:
-            self._stop_receiver(port, flow["state"], listener, done)
-            raise UseDeviceCode(
-                tr("No web browser could be opened on this computer."),
-                tr("Signing in with the browser needs one on this computer."),
-                tr("Sign in with a code instead, on any device with a browser."),
-            )
+        # The browser command may not return until the browser window closes
+        # (webbrowser's generic launcher waits for its process, and so do some
+        # xdg-open handlers): it runs in a thread of its own, and the redirect
+        # decides, not the command. Only a command that says "no browser" ends the wait.
+        opener_done = threading.Event()
+        opened: list[bool] = []
+
+        def open_browser() -> None:
+            try:
+                opened.append(bool(self._opener(flow["auth_uri"])))
+            except Exception as exc:  # noqa: BLE001 - any browser failure means "no browser"
+                log.info("the browser could not be opened: %s", exc)
+                opened.append(False)
+            finally:
+                opener_done.set()
+
+        threading.Thread(target=open_browser, name="sign-in-browser", daemon=True).start()
         deadline = time.monotonic() + timeout
         while not done.wait(0.05):
+            if opener_done.is_set() and not all(opened):
+                self._stop_receiver(port, flow["state"], listener, done)
+                raise UseDeviceCode(
+                    tr("No web browser could be opened on this computer."),
+                    tr("Signing in with the browser needs one on this computer."),
+                    tr("Sign in with a code instead, on any device with a browser."),
+                )
             if cancel is not None and cancel.cancelled:
                 self._stop_receiver(port, flow["state"], listener, done)
                 raise Cancelled()

@@ -24,6 +24,7 @@ from wizard import APP_ID, APP_NAME, ORG_NAME, __version__
 from wizard.core.clouds import CLOUDS, CloudId
 from wizard.core.profile import Site, SiteProfile
 from wizard.ui.pages.base import PageId
+from wizard.ui.qt_platform import check_platform_libraries
 
 if TYPE_CHECKING:
     from wizard.sandbox.server import Sandbox
@@ -137,6 +138,13 @@ def _add_pages_in_turns(window: RelayWizard) -> None:
 
 def launch_gui(args: argparse.Namespace) -> int:
     started = time.perf_counter()
+    hint = check_platform_libraries()
+    if hint is not None:
+        # Qt would abort the process with a message that often names the wrong file.
+        log.error("%s", hint)
+        if sys.stderr is not None:
+            print(hint, file=sys.stderr)
+        return 1
     sandbox = _start_sandbox() if getattr(args, "demo", False) else None
     app = create_application()
     _guard_garbage_collection(app)

@@ -8,7 +8,7 @@ User.Read on Microsoft Graph, admin consent in the tenant.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from wizard.core.clouds import Cloud, CloudId
 from wizard.services.app_registration import DISPLAY_NAME
+from wizard.ui.settings import remember_dialog_size
 from wizard.ui.widgets.copy import CopyButton
 from wizard.ui.widgets.labels import HintLabel
 
@@ -100,4 +101,4 @@ class ManualAppSteps(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
-        self.resize(720, self.sizeHint().height())
+        remember_dialog_size(self, "manualAppSteps", QSize(720, self.sizeHint().height()))

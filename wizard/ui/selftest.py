@@ -131,7 +131,7 @@ def _wizard_pages(ctx: SelfTest) -> str:
     from PySide6.QtWidgets import QApplication
 
     from wizard.ui.session import WizardSession
-    from wizard.ui.settings import DEFAULT_SIZE
+    from wizard.ui.settings import UiSettings
     from wizard.ui.wizard import PageId, RelayWizard
 
     app = QApplication.instance()
@@ -144,10 +144,10 @@ def _wizard_pages(ctx: SelfTest) -> str:
     session = WizardSession(
         ctx.sandbox.cloud, sample_profile(state.default_domain, state.site_public_ip)
     )
-    wizard = RelayWizard(session, remember_size=False)
-    # The default size, whatever the (virtual) screen: the screenshots show what a
-    # user sees on first start.
-    wizard.resize(*DEFAULT_SIZE)
+    # The size of a first start on this (virtual) screen, no saved size: the
+    # screenshots show what a user sees then.
+    wizard = RelayWizard(session, settings=UiSettings(), remember_size=False)
+    scrolling: list[str] = []
     try:
         wizard.show()
         wizard.restart()
@@ -171,6 +171,9 @@ def _wizard_pages(ctx: SelfTest) -> str:
                         raise RuntimeError(f"{path.name} does not read back as an image")
                     ctx.screenshots.append(path)
                     visited.append(name)
+                    area = getattr(page, "scroll_area", None)
+                    if area is not None and area.verticalScrollBar().maximum() > 0:
+                        scrolling.append(name)
                 if page.nextId() == -1:
                     return
                 if page_id.name in _COMPLETE_WITH_SAMPLE and not page.isComplete():
@@ -206,7 +209,13 @@ def _wizard_pages(ctx: SelfTest) -> str:
             raise RuntimeError(
                 "pages never reached: " + ", ".join(wizard.page(i).title() for i in sorted(missing))
             )
-        return f"{len(visited)} pages: " + ", ".join(visited)
+        size = wizard.size()
+        return (
+            f"{len(visited)} pages at {size.width()}x{size.height()}: "
+            + ", ".join(visited)
+            + "; scrolling: "
+            + (", ".join(scrolling) or "none")
+        )
     finally:
         # Nothing to discard in a self-test: close without asking.
         session.adopt(session.profile, session.profile_path)

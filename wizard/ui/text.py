@@ -5,11 +5,25 @@ from __future__ import annotations
 from PySide6.QtCore import QCoreApplication
 
 from wizard.core.device_settings import AuthKind, Security
+from wizard.core.i18n import ntr
 from wizard.core.methods import Tri
 
 
 def _tr(text: str) -> str:
     return QCoreApplication.translate("text", text)
+
+
+def plural(context: str, one: str, many: str, n: int) -> str:
+    """A count in words through Qt's numerus translation ("%n" is the count).
+
+    A loaded translation picks the form its language needs for `n`; without one Qt
+    returns the source unchanged, and English's own rule chooses `one` or `many`.
+    """
+    source = many.replace("%n", str(n))
+    translated = QCoreApplication.translate(context, many, None, n)
+    if translated and translated != source:
+        return translated
+    return ntr(one, many, n)
 
 
 def tri_text(value: Tri) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget, QWizard
 
 from wizard import APP_NAME
@@ -19,7 +19,13 @@ from wizard.ui.messages import UserMessage
 from wizard.ui.navigation import PAGE_STEPS, ROUTES, PageId, Route, on_path, step_name
 from wizard.ui.pages.base import WizardPage
 from wizard.ui.session import WizardSession
-from wizard.ui.settings import UiSettings, load_ui_settings, save_ui_settings
+from wizard.ui.settings import (
+    UiSettings,
+    fit_to_screen,
+    load_ui_settings,
+    on_a_screen,
+    save_ui_settings,
+)
 from wizard.ui.style import Tone, app_stylesheet
 from wizard.ui.widgets.step_list import StepList, StepState, StepView
 
@@ -384,20 +390,23 @@ class RelayWizard(QWizard):
     # Size ---------------------------------------------------------------------------
 
     def _apply_size(self, settings: UiSettings) -> None:
-        width, height = settings.width, settings.height
+        size = QSize(settings.width, settings.height)
         screen = self.screen()
         if screen is not None:
-            available = screen.availableGeometry()
-            width = min(width, available.width())
-            height = min(height, available.height())
-        self.resize(max(width, MIN_SIZE[0]), max(height, MIN_SIZE[1]))
+            size = fit_to_screen(size, screen.availableGeometry().size())
+        self.resize(size.expandedTo(QSize(*MIN_SIZE)))
+        where = on_a_screen(settings.position)
+        if where is not None:
+            self.move(where)
         if settings.maximized:
             self.setWindowState(self.windowState() | Qt.WindowState.WindowMaximized)
 
     def current_settings(self) -> UiSettings:
         maximized = self.isMaximized()
         size = self.normalGeometry().size() if maximized else self.size()
-        return UiSettings(size.width(), size.height(), maximized)
+        # A maximized window's place says nothing about where its normal one goes.
+        place = None if maximized else (self.pos().x(), self.pos().y())
+        return UiSettings(size.width(), size.height(), maximized, place)
 
     # Closing -----------------------------------------------------------------------------
 

@@ -45,6 +45,24 @@ from wizard.sandbox.tenant import TenantState
 
 log = logging.getLogger(__name__)
 
+
+class _ChatterAtDebug(logging.Filter):
+    """aiosmtpd logs every connection and command at INFO ("Peer: ...", "EHLO ...") on
+    "mail.log": the sandbox's side of the wire, which filled the user's log (235 of
+    303 lines in one demo). It is kept at DEBUG: in the log with --verbose only.
+    Warnings and errors pass unchanged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.INFO:
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger().isEnabledFor(logging.DEBUG)
+
+
+_aiosmtpd_log = logging.getLogger("mail.log")
+if not any(isinstance(f, _ChatterAtDebug) for f in _aiosmtpd_log.filters):
+    _aiosmtpd_log.addFilter(_ChatterAtDebug())
+
 HOST = "127.0.0.1"
 BACKLOG = 64
 START_TIMEOUT = 10.0

@@ -36,6 +36,7 @@ from wizard.ui.findings_export import FindingsExporter, safe_file_stem
 from wizard.ui.pages.base import PageId, WizardPage
 from wizard.ui.style import Tone
 from wizard.ui.tasks import CancelToken, Task, TaskCancelled
+from wizard.ui.text import plural
 from wizard.ui.widgets.finding_row import FindingRow, finding_tone
 from wizard.ui.widgets.labels import HintLabel, SectionTitle, StatusLine
 from wizard.ui.widgets.values import ValueRows, clear_layout
@@ -276,8 +277,10 @@ class AuditPage(WizardPage):
             self.overall.set_status(
                 finding_tone(top),
                 self.tr("At risk"),
-                self.tr("{0}: {1} finding(s) need action, first: {2}").format(
-                    report.tenant_name, actions, top.title
+                self.tr("{0}: {1} need action, first: {2}").format(
+                    report.tenant_name,
+                    plural("AuditPage", "%n finding", "%n findings", actions),
+                    top.title,
                 ),
             )
         self.table.setRowCount(len(report.mailboxes))

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -60,14 +61,19 @@ class SandboxBanner(QFrame):
             Tone.INFO,
             self.tr("Sandbox tenant"),
             self.tr(
-                "nothing leaves this computer. The tenant, its mail server and DNS are "
-                "simulated on this machine for practice and demonstrations."
+                # One line at 200% too: it is on every page.
+                "nothing leaves this computer; the tenant, its mail and DNS are simulated here."
             ),
             self,
         )
         layout.addWidget(line)
         self.setAccessibleName(line.plain_text())
         self.practice_button: QPushButton | None = None
+        self._session = session
+        # Which faults are planted now, so a screenshot or a class sees the exercise.
+        self.faults_line = StatusLine(Tone.WARNING, self.tr("Practice faults"), "", self)
+        self.faults_line.hide()
+        layout.addWidget(self.faults_line)
         if session.practice is not None:
             row = QHBoxLayout()
             row.addWidget(
@@ -83,12 +89,32 @@ class SandboxBanner(QFrame):
             layout.addLayout(row)
         session.cloudChanged.connect(lambda cloud: self.setVisible(cloud.is_sandbox))
         self.setVisible(session.cloud.is_sandbox)
+        self.show_faults()
+
+    def show_faults(self) -> None:
+        """Name the faults planted now (they change only in the practice dialog)."""
+        practice = self._session.practice
+        if practice is None:
+            return
+        from wizard.sandbox.practice import FAULTS
+
+        active = [info.title for info in FAULTS if practice.is_on(info.fault)]
+        self.faults_line.set_status(
+            Tone.WARNING, self.tr("Practice faults"), "; ".join(active) + "."
+        )
+        self.faults_line.setVisible(bool(active))
+
+    def showEvent(self, event: QShowEvent) -> None:
+        # Each page has its own banner: the one shown now reads the tenant's state.
+        self.show_faults()
+        super().showEvent(event)
 
     def _practise(self, session: WizardSession) -> None:
         from wizard.ui.practice_dialog import PracticeDialog
 
         assert session.practice is not None
         PracticeDialog(session.practice, self.window()).exec()
+        self.show_faults()
 
 
 class WizardPage(QWizardPage):

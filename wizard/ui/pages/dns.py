@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QToolButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -38,7 +38,9 @@ from wizard.services.dns.client import DnsClient
 from wizard.ui.pages.base import PageId, WizardPage
 from wizard.ui.style import Tone, scaled_font
 from wizard.ui.tasks import CancelToken, Task, TaskCancelled
+from wizard.ui.text import plural
 from wizard.ui.widgets.copy import CopyButton
+from wizard.ui.widgets.details_toggle import DetailsToggle
 from wizard.ui.widgets.labels import HintLabel, StatusLine
 from wizard.ui.widgets.values import ValueRows, clear_layout
 
@@ -91,6 +93,9 @@ class CheckRow(QFrame):
         self.check_id = check_id
         self.result: CheckResult | None = None
         self.setObjectName("card")
+        # Never squeezed below what its text needs: a long list scrolls instead of
+        # clipping every card's lines (the page's scroll area gives out the height).
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 8, 10, 8)
         layout.setSpacing(4)
@@ -102,10 +107,7 @@ class CheckRow(QFrame):
         self.title = QLabel(CHECK_TITLES[check_id], self)
         self.title.setFont(scaled_font(self.title, 1.0, bold=True))
         self.title.setWordWrap(True)
-        self.toggle = QToolButton(self)
-        self.toggle.setText(self.tr("Details"))
-        self.toggle.setCheckable(True)
-        self.toggle.setAccessibleName(self.tr("Show details of {0}").format(CHECK_TITLES[check_id]))
+        self.toggle = DetailsToggle(CHECK_TITLES[check_id], self)
         self.toggle.setEnabled(False)
         top.addWidget(self.status_line, 0)
         top.addWidget(self.title, 1)
@@ -373,9 +375,9 @@ class DnsPage(WizardPage):
             self.overall.set_status(
                 TONES[CheckStatus.FAIL if overall is CheckStatus.FAIL else CheckStatus.WARNING],
                 self.tr("Needs attention"),
-                self.tr(
-                    "{0} record(s) to publish at your DNS host. Then press Check again."
-                ).format(fixes),
+                self.tr("{0} to publish at your DNS host. Then press Check again.").format(
+                    plural("DnsPage", "%n record", "%n records", fixes)
+                ),
             )
         elif report.has_errors:
             self.overall.set_status(

@@ -13,6 +13,7 @@ from datetime import date
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QButtonGroup,
     QComboBox,
     QFrame,
@@ -33,7 +34,8 @@ from wizard.ui.messages import UserMessage
 from wizard.ui.pages.base import PageId, WizardPage
 from wizard.ui.server_rows import add_server_rows
 from wizard.ui.style import Tone, scaled_font
-from wizard.ui.text import auth_text, security_text
+from wizard.ui.text import auth_text, plural, security_text
+from wizard.ui.widgets.form import mnemonic_key, with_mnemonic
 from wizard.ui.widgets.labels import HintLabel, SectionTitle, StatusBadge, StatusLine
 from wizard.ui.widgets.reflow import Reflow
 from wizard.ui.widgets.values import ValueRows, clear_layout
@@ -121,7 +123,7 @@ class MethodCard(QFrame):
     def _date_line(self, when: str, day: date, what: str, today: date) -> str:
         days = (day - today).days
         if days > 0:
-            left = self.tr("in {n} days").format(n=days)
+            left = plural("MethodPage", "in %n day", "in %n days", days)
         elif days == 0:
             left = self.tr("today")
         else:
@@ -250,8 +252,16 @@ class MethodPage(WizardPage):
         clear_layout(self._cards)
         self.cards = []
         advice = self.session.advice
+        # Each method gets a mnemonic on its title (its label is the radio's buddy), so
+        # Alt+letter picks it; letters another widget of the page uses are left out.
+        taken = {
+            key
+            for widget in self.findChildren(QAbstractButton)
+            if (key := mnemonic_key(widget.text()))
+        }
         for assessment in advice.ranked:
             card = MethodCard(assessment, advice.today, self._cards_box)
+            card.title.setText(with_mnemonic(card.title.text(), taken))
             self._group.addButton(card.radio)
             self._cards.addWidget(card)
             self.cards.append(card)

@@ -18,9 +18,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from wizard.core.methods import Tri
 from wizard.core.profile import Printer
 from wizard.core.validation import check_domain, check_email, check_label
 from wizard.core.vendors import GENERIC_VENDOR, OAuthAvailability, OAuthSignIn, Vendor
+from wizard.ui.settings import remember_dialog_size
 from wizard.ui.style import Tone
 from wizard.ui.widgets.choice import TriChoice
 from wizard.ui.widgets.form import Field, add_field
@@ -144,8 +146,13 @@ class PrinterDialog(QDialog):
                 body,
             )
         )
+        # What the catalog knows about the picked family fills these in (marked, and
+        # any answer the user gives wins).
+        self.catalog_note = HintLabel("", body)
+        self.catalog_note.hide()
+        right.addWidget(self.catalog_note)
         self.tls12 = TriChoice(self.tr("Supports TLS 1.2"), parent=body)
-        add_field(
+        tls_field = add_field(
             right,
             self.tr("Supports &TLS 1.2 (modern encryption)?"),
             self.tls12,
@@ -153,7 +160,7 @@ class PrinterDialog(QDialog):
             accessible_name=self.tr("Supports TLS 1.2"),
         )
         self.smtp_auth = TriChoice(self.tr("Can sign in to a mail server"), parent=body)
-        add_field(
+        auth_field = add_field(
             right,
             self.tr("Can sign in to a mail server (SMTP &AUTH)?"),
             self.smtp_auth,
@@ -163,11 +170,29 @@ class PrinterDialog(QDialog):
         self.oauth = TriChoice(self.tr("Can sign in with Microsoft"), parent=body)
         self._oauth = add_field(
             right,
-            self.tr("Can sign in with Microsoft (&OAuth 2.0)?"),
+            self.tr("Can sign in &with Microsoft (OAuth 2.0)?"),
             self.oauth,
             " ",
             accessible_name=self.tr("Can sign in with Microsoft (OAuth 2.0)"),
         )
+        self.catalog_marks: dict[str, HintLabel] = {}
+        # Which answers came from the catalog (and may be replaced when the family
+        # changes) and which the user gave (never overwritten).
+        self._from_catalog: set[str] = set()
+        self._user_set: set[str] = set()
+        self._filling = False
+        for key, field, choice in (
+            ("tls12", tls_field, self.tls12),
+            ("smtp_auth", auth_field, self.smtp_auth),
+            ("oauth", self._oauth, self.oauth),
+        ):
+            mark = HintLabel(self.tr("From the catalog; change it if your device differs."), body)
+            mark.hide()
+            box = field.container.layout()
+            if isinstance(box, QVBoxLayout):
+                box.insertWidget(box.indexOf(choice) + 1, mark)
+            self.catalog_marks[key] = mark
+            choice.changed.connect(lambda _v, key=key: self._answered(key))
         self.port_465_only = QCheckBox(self.tr("It only offers port &465 (SSL/TLS)"), body)
         self.port_465_only.setAccessibleName(self.tr("Only offers port 465"))
         port_hint = self.tr(
@@ -213,8 +238,11 @@ class PrinterDialog(QDialog):
             edit.textChanged.connect(lambda _t: self._validate())
             edit.editingFinished.connect(lambda key=key: self._touch(key))
         self.model.editTextChanged.connect(lambda _t: self._validate())
+        self.model.editTextChanged.connect(lambda _t: self._fill_from_catalog())
         self._validate()
-        self.resize(self._comfortable_size())
+        remember_dialog_size(self, "printerDialog", self._comfortable_size())
+        # Typing starts in the first field (the focus goes there when the dialog shows).
+        self.name.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _comfortable_size(self) -> QSize:
         """Room for both columns without scrolling, within the screen."""
@@ -242,6 +270,17 @@ class PrinterDialog(QDialog):
         self.smtp_auth.set_value(printer.smtp_auth)
         self.oauth.set_value(printer.oauth)
         self.port_465_only.setChecked(printer.port_465_only)
+        # A saved device's answers are its own: when its model changes, the catalog
+        # fills in only what is still "Not sure".
+        self._user_set = {
+            key
+            for key, value in (
+                ("tls12", printer.tls12),
+                ("smtp_auth", printer.smtp_auth),
+                ("oauth", printer.oauth),
+            )
+            if value is not Tri.UNKNOWN
+        }
 
     def current_vendor(self) -> Vendor:
         vendor_id = str(self.vendor.currentData())
@@ -303,6 +342,57 @@ class PrinterDialog(QDialog):
         if hint is not None:
             hint.setText(oauth_hint)
         self.oauth.setAccessibleDescription(oauth_hint)
+        self._fill_from_catalog()
+
+    def _choices(self) -> dict[str, TriChoice]:
+        return {"tls12": self.tls12, "smtp_auth": self.smtp_auth, "oauth": self.oauth}
+
+    def _answered(self, key: str) -> None:
+        if self._filling:
+            return
+        self._user_set.add(key)
+        self._from_catalog.discard(key)
+        self.catalog_marks[key].hide()
+
+    def _fill_from_catalog(self) -> None:
+        """Fill in what the catalog knows about the typed or picked model family."""
+        found = self.current_vendor().capabilities_for(self.model.currentText())
+        known = (
+            {"tls12": found.tls12, "smtp_auth": found.smtp_auth, "oauth": found.oauth}
+            if found is not None
+            else {}
+        )
+        self._filling = True
+        try:
+            for key, choice in self._choices().items():
+                if key in self._user_set:
+                    continue
+                value = known.get(key, Tri.UNKNOWN)
+                if value is not Tri.UNKNOWN:
+                    choice.set_value(value)
+                    self._from_catalog.add(key)
+                elif key in self._from_catalog:
+                    # The catalog's answer for the previous family does not hold here.
+                    choice.set_value(Tri.UNKNOWN)
+                    self._from_catalog.discard(key)
+                self.catalog_marks[key].setVisible(key in self._from_catalog)
+        finally:
+            self._filling = False
+        if found is not None and self._from_catalog:
+            note = self.tr("From the catalog for {vendor} {family}.").format(
+                vendor=self.current_vendor().name, family=found.family
+            )
+            if found.note:
+                note += " " + found.note
+            self.catalog_note.setText(note)
+            self.catalog_note.show()
+        else:
+            self.catalog_note.hide()
+
+    @property
+    def from_catalog(self) -> frozenset[str]:
+        """The answers the catalog filled in (tls12, smtp_auth, oauth) and nobody changed."""
+        return frozenset(self._from_catalog)
 
     def _touch(self, key: str) -> None:
         self._touched.add(key)

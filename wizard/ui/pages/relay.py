@@ -187,7 +187,7 @@ class RelayPage(WizardPage):
         self.report_to.setPlaceholderText(self.tr("optional, e.g. it@contoso.com"))
         add_field(
             layout,
-            self.tr("Report &failed messages to"),
+            self.tr("Report failed messa&ges to"),
             self.report_to,
             self.tr("A short note goes there when Microsoft 365 refuses a message for good."),
         )

@@ -144,7 +144,7 @@ class SheetsPage(WizardPage):
         options.addWidget(self.paper)
         options.addSpacing(12)
         self.one_pdf = QRadioButton(self.tr("One P&DF with every sheet"), self.body)
-        self.per_printer = QRadioButton(self.tr("One &file per printer"), self.body)
+        self.per_printer = QRadioButton(self.tr("One file per pr&inter"), self.body)
         self.one_pdf.setChecked(True)
         group = QButtonGroup(self)
         group.addButton(self.one_pdf)

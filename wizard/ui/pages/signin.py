@@ -19,8 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, QUrl
-from PySide6.QtGui import QDesktopServices, QFont
+from PySide6.QtGui import QDesktopServices, QFont, QGuiApplication
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QFrame,
     QHBoxLayout,
@@ -260,7 +261,7 @@ class SignInPage(WizardPage):
         self.body_layout.addWidget(card)
 
         buttons = QHBoxLayout()
-        self.browser_button = QPushButton(self.tr("Sign in with the &browser"), self.body)
+        self.browser_button = QPushButton(self.tr("Sign in &with the browser"), self.body)
         self.browser_button.setDefault(True)
         self.browser_button.setAccessibleDescription(
             self.tr("Opens your web browser at Microsoft's sign-in page.")
@@ -270,7 +271,7 @@ class SignInPage(WizardPage):
         self.code_button.setAccessibleDescription(
             self.tr("Shows a code to enter at Microsoft's sign-in page on any device.")
         )
-        self.sign_out_button = QPushButton(self.tr("Sign &out"), self.body)
+        self.sign_out_button = QPushButton(self.tr("Sign o&ut"), self.body)
         self.sign_out_button.setAutoDefault(False)
         buttons.addWidget(self.browser_button)
         buttons.addWidget(self.code_button)
@@ -279,8 +280,11 @@ class SignInPage(WizardPage):
         self.body_layout.addLayout(buttons)
         self.waiting_hint = HintLabel(
             self.tr(
-                "Finish signing in in the browser window that opened. If no browser opened, "
-                "or it shows an error such as AADSTS50011, use a code instead. If it shows "
+                "Finish signing in in the browser window that opened. When the browser "
+                "says the sign-in is complete, the wizard goes on by itself and you can "
+                "close the browser. If no browser window opened, copy the sign-in address "
+                "into a browser on this computer. If nothing happens, or the browser shows "
+                "an error such as AADSTS50011, press 'Use a code instead'. If it shows "
                 "AADSTS700016, the app is not known in that cloud or tenant: check the "
                 "client id under 'Advanced'."
             ),
@@ -288,6 +292,19 @@ class SignInPage(WizardPage):
         )
         self.waiting_hint.hide()
         self.body_layout.addWidget(self.waiting_hint)
+        # If no browser window appears: the same sign-in, pasted into any browser on
+        # this computer (the answer comes back to this computer's loopback address).
+        self.copy_address = CopyButton(
+            "",
+            self.tr("the sign-in page's address"),
+            self.body,
+            label=self.tr("Copy the sign-in address"),
+        )
+        self.copy_address.hide()
+        address_row = QHBoxLayout()
+        address_row.addWidget(self.copy_address)
+        address_row.addStretch(1)
+        self.body_layout.addLayout(address_row)
         self.code_panel = DeviceCodePanel(self.body)
         self._skip_graph: CancelFlag | None = None
         self.code_panel.skip_graph.clicked.connect(self._skip_graph_code)
@@ -471,7 +488,7 @@ class SignInPage(WizardPage):
         self.browser_button.setText(
             self.tr("Sign in with another account")
             if signed_in
-            else self.tr("Sign in with the &browser")
+            else self.tr("Sign in &with the browser")
         )
         self.code_button.setEnabled(not (running and self._flow == "code"))
         self.recheck_button.setVisible(self._refusal() is not None)
@@ -683,13 +700,13 @@ class SignInPage(WizardPage):
         cloud = self.session.cloud
 
         def work(token: CancelToken) -> _Outcome:
-            account = sign_in.sign_in_browser(cancel=token)
+            account = sign_in.sign_in_browser(cancel=token, on_open=token.report)
             # Graph has its own client (a first-party client may not ask for another
             # first-party resource, AADSTS65002): one more round in the same browser
             # session, normally without a click. Without it Graph reads stay unknown
             # and the tenant check says so.
             try:
-                sign_in.sign_in_graph(cancel=token)
+                sign_in.sign_in_graph(cancel=token, on_open=token.report)
             except Cancelled:
                 raise
             except WizardError as exc:
@@ -699,11 +716,14 @@ class SignInPage(WizardPage):
         self.code_panel.hide()
         self.waiting_hint.show()
         self._flow = "browser"
+        self.copy_address.set_value("")
+        self.copy_address.hide()
         self.task = self.run_task(
             work,
             self._finisher(),
             name="sign in (browser)",
             label=self.tr("Waiting for you to sign in in the browser…"),
+            on_progress=self._address_ready,
         )
         self._refresh()
 
@@ -737,6 +757,7 @@ class SignInPage(WizardPage):
             return _with_identity(cloud, sign_in, account, token)
 
         self.waiting_hint.hide()
+        self.copy_address.hide()
         self.code_panel.hide()
         self._flow = "code"
         self.task = self.run_task(
@@ -747,6 +768,11 @@ class SignInPage(WizardPage):
             on_progress=self._code_ready,
         )
         self._refresh()
+
+    def _address_ready(self, value: object) -> None:
+        if isinstance(value, str) and self._flow == "browser":
+            self.copy_address.set_value(value)
+            self.copy_address.show()
 
     def _skip_graph_code(self) -> None:
         if self._skip_graph is not None:
@@ -777,6 +803,7 @@ class SignInPage(WizardPage):
         self.task = None
         self._flow = ""
         self.waiting_hint.hide()
+        self.copy_address.hide()
         self.code_panel.hide()
         if isinstance(error, (TaskCancelled, Cancelled)):
             self.show_message(UserMessage(Tone.INFO, self.tr("Sign-in stopped.")))
@@ -789,8 +816,22 @@ class SignInPage(WizardPage):
             self._refresh()
             return
         self.status.clear_message()
+        self._come_to_front()
         self.session.signed_in_changed()
         self._identity_read(outcome)
+
+    def _come_to_front(self) -> None:
+        """After the browser had the focus: the wizard is where the work goes on."""
+        window = self.window()
+        if window.isMinimized():
+            window.showNormal()
+        # Screenless platforms (offscreen, minimal) have no stacking order to change.
+        if QGuiApplication.platformName() not in ("offscreen", "minimal"):
+            window.raise_()
+        window.activateWindow()
+        # Where the window system refuses to hand over the focus, at least ask for
+        # attention (a blinking task bar entry).
+        QApplication.alert(window)
 
     def _identity_read(self, outcome: _Outcome) -> None:
         """Exchange's first answer: the tenant, its role check's refusal, or an error."""
@@ -842,6 +883,7 @@ class SignInPage(WizardPage):
         self.task = None
         self._flow = ""
         self.waiting_hint.hide()
+        self.copy_address.hide()
         self.code_panel.hide()
         self._refused = None
         self.session.sign_in.sign_out()

@@ -61,7 +61,7 @@ class SitePage(WizardPage):
         self.site_name.setPlaceholderText(self.tr("e.g. Contoso – main office"))
         self._name = add_field(
             office,
-            self.tr("Site &name"),
+            self.tr("Site na&me"),
             self.site_name,
             self.tr("A name for this office or client; it names the profile and the sheets."),
         )
@@ -137,7 +137,7 @@ class SitePage(WizardPage):
         self.volume.setMaximumWidth(self.fontMetrics().averageCharWidth() * 18)
         self._volume = add_field(
             needs,
-            self.tr("&Messages a day, all devices together"),
+            self.tr("Messa&ges a day, all devices together"),
             self.volume,
             self.tr("A rough number is fine: it decides whether one mailbox's limits are enough."),
             accessible_name=self.tr("Messages a day, all devices together"),
@@ -432,7 +432,9 @@ class SitePage(WizardPage):
             new = dialog.printer()
             self.session.put_printer(new, replacing)
             self.select(new.name)
-            self.table.setFocus()
+            # Not the table: there Enter edits the device. On the (non-default) button
+            # Enter does the page's primary action, Next, and Space adds another.
+            (self.edit_button if replacing else self.add_button).setFocus()
 
         dialog.accepted.connect(saved)
         dialog.finished.connect(lambda _r: self._dialog_closed(dialog))

@@ -29,6 +29,7 @@ from wizard.ui.pages.base import PageId, WizardPage
 from wizard.ui.session import WizardSession
 from wizard.ui.style import Tone, scaled_font
 from wizard.ui.tasks import CancelToken, Task, TaskCancelled
+from wizard.ui.text import plural
 from wizard.ui.widgets.labels import HintLabel, StatusLine
 from wizard.ui.widgets.values import ValueRows
 
@@ -301,16 +302,17 @@ class TenantPage(WizardPage):
             self.overall.set_status(
                 Tone.BAD,
                 self.tr("Problems found"),
-                self.tr("{0} problem(s) and {1} warning(s); each says where it is fixed.").format(
-                    counts[Severity.PROBLEM], counts[Severity.WARNING]
+                self.tr("{0} and {1}; each says where it is fixed.").format(
+                    plural("TenantPage", "%n problem", "%n problems", counts[Severity.PROBLEM]),
+                    plural("TenantPage", "%n warning", "%n warnings", counts[Severity.WARNING]),
                 ),
             )
         elif level is Severity.WARNING:
             self.overall.set_status(
                 Tone.WARNING,
                 self.tr("Needs attention"),
-                self.tr("{0} warning(s); the plan fixes what the wizard can.").format(
-                    counts[Severity.WARNING]
+                self.tr("{0}; the plan fixes what the wizard can.").format(
+                    plural("TenantPage", "%n warning", "%n warnings", counts[Severity.WARNING])
                 ),
             )
         else:

@@ -90,7 +90,7 @@ class TestMessagePage(WizardPage):
         self._from = QLineEdit(self.body)
         self._from_field = add_field(
             left,
-            self.tr("&From (the device's sender address)"),
+            self.tr("Fro&m (the device's sender address)"),
             self._from,
             self.tr("For SMTP AUTH also the mailbox that signs in."),
         )

@@ -31,8 +31,10 @@ from wizard.services.profile_store import load_profile
 from wizard.ui.messages import UserMessage
 from wizard.ui.navigation import METHOD_ONLY, ROUTES, Route
 from wizard.ui.pages.base import PageId, WizardPage
+from wizard.ui.settings import recent_sites, remember_site
 from wizard.ui.style import Tone
 from wizard.ui.tasks import CancelToken
+from wizard.ui.text import plural
 from wizard.ui.widgets.copy import CopyButton
 from wizard.ui.widgets.form import add_field
 from wizard.ui.widgets.labels import HintLabel, SectionTitle
@@ -117,6 +119,12 @@ class WelcomePage(WizardPage):
         self.last_time.setObjectName("lastTime")
         self.last_time.hide()
         open_layout.addWidget(self.last_time)
+        # The sites opened or saved lately: one click (or Tab and Space) opens one.
+        self._recent_box = QWidget(open_box)
+        self._recent_layout = QHBoxLayout(self._recent_box)
+        self._recent_layout.setContentsMargins(0, 0, 0, 0)
+        self._recent_buttons: list[QPushButton] = []
+        open_layout.addWidget(self._recent_box)
         layout.addWidget(_choice(self._open, _indented(open_box)))
         troubleshoot_hint = self.tr(
             "A printer or app stopped sending: check its server, ports 25 and 587, "
@@ -167,6 +175,8 @@ class WelcomePage(WizardPage):
         self._cloud.currentIndexChanged.connect(self._cloud_chosen)
         self.session.profilePathChanged.connect(lambda _p: self._show_opened())
         self.session.profilePathChanged.connect(self._show_last_time)
+        self.session.profilePathChanged.connect(self._remember_recent)
+        self._show_recent()
         self.session.cloudChanged.connect(lambda _c: self._show_cloud())
         self._show_cloud()
         self._show_opened()
@@ -192,6 +202,13 @@ class WelcomePage(WizardPage):
         }
 
     def initializePage(self) -> None:
+        wizard = self.wizard()
+        added = getattr(wizard, "pagesAdded", None)
+        if added is not None and not self._listening:
+            # The window may show before the other pages exist (launch.py): name the
+            # steps once they do.
+            self._listening = True
+            added.connect(self._mode_changed)
         self._mode_changed()
 
     def _mode_changed(self) -> None:
@@ -209,7 +226,8 @@ class WelcomePage(WizardPage):
                 if int(p) in have and p is not self.page_id and p not in METHOD_ONLY
             ]
             steps = " → ".join(t for t in titles if t)
-            self._steps.setText(self.tr("The steps: {steps}.").format(steps=steps))
+            self._steps.setText(self.tr("The steps: {steps}.").format(steps=steps) if steps else "")
+            self._steps.setVisible(bool(steps))
         self.refresh_complete()
 
     def incomplete_reason(self) -> str | None:
@@ -288,6 +306,38 @@ class WelcomePage(WizardPage):
             self.show_message(UserMessage(Tone.INFO, note))
         self.refresh_complete()
 
+    def _remember_recent(self, path: Path | None) -> None:
+        if path is None:
+            return
+        remember_site(path, self.session.profile.site.name or path.stem)
+        self._show_recent()
+
+    def _show_recent(self) -> None:
+        for button in self._recent_buttons:
+            self._recent_layout.removeWidget(button)
+            button.deleteLater()
+        self._recent_buttons = []
+        while self._recent_layout.count():
+            self._recent_layout.takeAt(0)
+        sites = recent_sites()
+        if sites:
+            self._recent_layout.addWidget(QLabel(self.tr("Recent:"), self._recent_box))
+        for site in sites:
+            # The text without "&": a site's name must not become a shortcut.
+            button = QPushButton(site.name.replace("&", "&&"), self._recent_box)
+            button.setAutoDefault(False)
+            button.setToolTip(str(site.path))
+            button.setAccessibleName(self.tr("Open the recent site {name}").format(name=site.name))
+            button.clicked.connect(lambda _c=False, where=site.path: self.open_profile(where))
+            self._recent_layout.addWidget(button)
+            self._recent_buttons.append(button)
+        self._recent_layout.addStretch(1)
+        self._recent_box.setVisible(bool(sites))
+
+    @property
+    def recent_buttons(self) -> list[QPushButton]:
+        return list(self._recent_buttons)
+
     def _path_text(self) -> str:
         return str(self.session.profile_path or "")
 
@@ -298,9 +348,10 @@ class WelcomePage(WizardPage):
         else:
             profile = self.session.profile
             count = len(profile.printers)
+            devices = plural("WelcomePage", "%n device", "%n devices", count)
             self._opened.setText(
-                self.tr("Opened “{site}” ({n} devices) from {path}").format(
-                    site=profile.site.name or path.stem, n=count, path=path
+                self.tr("Opened “{site}” ({devices}) from {path}").format(
+                    site=profile.site.name or path.stem, devices=devices, path=path
                 )
             )
         self._copy_path.setVisible(path is not None)

@@ -6,7 +6,7 @@ is a real answer the advisor handles, not a missing one.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QRadioButton, QWidget
 
 from wizard.core.methods import Tri
@@ -20,6 +20,10 @@ class TriChoice(QWidget):
     ) -> None:
         super().__init__(parent)
         self.setAccessibleName(question)
+        # A label's mnemonic only moves the focus to a buddy that accepts focus; the
+        # focus then goes on to the checked answer (the focus proxy), and Tab skips
+        # this container (Qt leaves widgets with a proxy out of the chain).
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(16)

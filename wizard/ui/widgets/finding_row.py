@@ -2,7 +2,7 @@
 
 Status is icon + word + colour. A finding that needs action (or a check that needs a
 sign-in) offers "Fix in <step>" when that step's page can be reached; the technical
-lines it rests on fold out under "Details" with a copy button.
+lines it rests on fold out under "Show technical details" with a copy button.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QToolButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -24,6 +24,7 @@ from wizard.core.findings import Finding, Severity
 from wizard.core.steps import STEP_TITLES, WizardStep
 from wizard.ui.style import Tone, scaled_font
 from wizard.ui.widgets.copy import CopyButton
+from wizard.ui.widgets.details_toggle import DetailsToggle
 from wizard.ui.widgets.labels import HintLabel, StatusLine
 
 SEVERITY_TONES: dict[Severity, Tone] = {
@@ -49,6 +50,9 @@ class FindingRow(QFrame):
         self.heading_text = heading
         self.finding: Finding | None = None
         self.setObjectName("card")
+        # Never squeezed below what its text needs: a long list scrolls instead of
+        # clipping every card's lines.
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 8, 10, 8)
         layout.setSpacing(3)
@@ -59,12 +63,7 @@ class FindingRow(QFrame):
         self.heading.setFont(scaled_font(self.heading, 1.0, bold=True))
         self.heading.setWordWrap(True)
         self.heading.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.toggle = QToolButton(self)
-        self.toggle.setText(self.tr("Details"))
-        self.toggle.setCheckable(True)
-        self.toggle.setAccessibleName(
-            self.tr("Show the details of {0}").format(heading or self.tr("this finding"))
-        )
+        self.toggle = DetailsToggle(heading or self.tr("this finding"), self, technical=True)
         self.toggle.setEnabled(False)
         top.addWidget(self.status_line, 0, Qt.AlignmentFlag.AlignTop)
         top.addWidget(self.heading, 1)
@@ -121,6 +120,7 @@ class FindingRow(QFrame):
         self.status_line.set_status(finding_tone(finding), finding.word)
         if self.heading_text is None:
             self.heading.setText(finding.title)
+            self.toggle.set_subject(finding.title)
             self.title.hide()
         else:
             self.title.setText(finding.title)

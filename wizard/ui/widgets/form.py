@@ -18,6 +18,37 @@ def strip_mnemonic(text: str) -> str:
     return text.replace("&&", "\0").replace("&", "").replace("\0", "&")
 
 
+# The wizard's own buttons: < &Back, &Next >, &Finish. No page may take their keys.
+WIZARD_KEYS = frozenset("bnf")
+
+
+def mnemonic_key(text: str) -> str | None:
+    """The key of the mnemonic in `text` (lower case), if it has one."""
+    plain = text.replace("&&", "")
+    at = plain.find("&")
+    if at < 0 or at + 1 >= len(plain) or not plain[at + 1].isalnum():
+        return None
+    return plain[at + 1].lower()
+
+
+def with_mnemonic(text: str, taken: set[str]) -> str:
+    """`text` with a mnemonic on its first letter that no other widget here uses (added
+    to `taken`); without a free letter, the text with none. A literal "&" stays one."""
+    out: list[str] = []
+    placed = False
+    for char in text:
+        if char == "&":
+            out.append("&&")
+            continue
+        key = char.lower()
+        if not placed and char.isalpha() and key not in taken and key not in WIZARD_KEYS:
+            taken.add(key)
+            out.append("&")
+            placed = True
+        out.append(char)
+    return "".join(out)
+
+
 @dataclass
 class Field:
     container: QWidget

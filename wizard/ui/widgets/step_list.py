@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QBrush
+from PySide6.QtGui import QBrush, QFont, QFontMetrics
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QLabel,
@@ -74,7 +74,8 @@ class StepList(QWidget):
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.setFocusPolicy(Qt.FocusPolicy.TabFocus)
-        # Wide enough for "Plan and apply" and a mark, at any scaling.
+        # A first width for "Plan and apply" and a mark; set_steps widens it to the
+        # longest step name in bold (the current step's), so none is cut off.
         self.list.setFixedWidth(self.fontMetrics().horizontalAdvance("M") * 13)
         layout.addWidget(self.list, 1)
         self.legend = HintLabel(
@@ -119,6 +120,22 @@ class StepList(QWidget):
                 item.setFont(font)
                 self.list.setCurrentItem(item)
         self.list.blockSignals(False)
+        self._fit_width()
+
+    def _fit_width(self) -> None:
+        bold = QFont(self.list.font())
+        bold.setBold(True)
+        metrics = QFontMetrics(bold)
+        widest = max(
+            (
+                metrics.horizontalAdvance(self.list.item(row).text())
+                for row in range(self.list.count())
+            ),
+            default=0,
+        )
+        # The item's own padding, the frame and a vertical scroll bar should one appear.
+        room = 2 * self.list.frameWidth() + self.list.verticalScrollBar().sizeHint().width() + 12
+        self.list.setFixedWidth(max(self.fontMetrics().horizontalAdvance("M") * 13, widest + room))
 
     def view(self, page_id: PageId) -> StepView | None:
         return next((v for v in self.views if v.page_id is page_id), None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from tests.ui_helpers import FIRST_PAGES
@@ -44,3 +45,19 @@ def test_the_banner_shows_the_active_faults(qtbot: QtBot, sandbox: Sandbox) -> N
     session.practice.set(Fault.SECURITY_DEFAULTS, False)
     wizard.back()
     assert not banner.faults_line.isVisible()
+
+
+def test_enter_on_the_banner_button_is_still_next(qtbot: QtBot, sandbox: Sandbox) -> None:
+    """The banner's button takes the first focus on a page; Enter there goes on (Next),
+    it does not open the practice dialog."""
+    session = WizardSession(sandbox.cloud, sample_profile())
+    session.practice = Practice(sandbox.state)
+    wizard = RelayWizard(session, pages=FIRST_PAGES, remember_size=False)
+    qtbot.addWidget(wizard)
+    wizard.show()
+    qtbot.waitExposed(wizard)
+    button = wizard.page_for(PageId.WELCOME).banner.practice_button
+    assert button is not None and not button.autoDefault()
+    button.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.keyClick(button, Qt.Key.Key_Return)
+    assert wizard.current_page_id() is PageId.SITE

@@ -84,6 +84,9 @@ class SandboxBanner(QFrame):
                 1,
             )
             self.practice_button = QPushButton(self.tr("Practise a fault…"), self)
+            # Not a default button: in a QWizard (a dialog) a focused push button would
+            # take Enter, and Enter is the page's Next.
+            self.practice_button.setAutoDefault(False)
             self.practice_button.clicked.connect(lambda: self._practise(session))
             row.addWidget(self.practice_button)
             layout.addLayout(row)

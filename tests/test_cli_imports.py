@@ -73,7 +73,17 @@ def test_version_imports_no_command_and_no_service(tmp_path: Path) -> None:
     code, out, modules = loaded_modules("--version", home=tmp_path)
     assert code == 0 and out.startswith("relay-wizard ")
     ours = sorted(m for m in modules if m.startswith("wizard"))
-    assert ours == ["wizard", "wizard.app", "wizard.cli", "wizard.core", "wizard.core.errors"]
+    # The excepthook (services.crash_hook, the standard library only) is installed
+    # before anything else, for every command.
+    assert ours == [
+        "wizard",
+        "wizard.app",
+        "wizard.cli",
+        "wizard.core",
+        "wizard.core.errors",
+        "wizard.services",
+        "wizard.services.crash_hook",
+    ]
     assert heavy(modules, ("dns", "logging.handlers", "platformdirs", *NEVER)) == []
 
 
@@ -142,7 +152,8 @@ def test_the_gui_s_arguments_need_no_subcommand_module(tmp_path: Path) -> None:
 def test_the_log_file_opens_with_the_first_record(tmp_path: Path) -> None:
     script = (
         "import logging\n"
-        "from wizard.app import log_file, setup_logging\n"
+        "from wizard.app import setup_logging\n"
+        "from wizard.services.paths import log_file\n"
         "setup_logging()\n"
         "assert not log_file().exists()\n"
         "logging.getLogger('wizard.test').info('first line, password=hunter2')\n"

@@ -6,62 +6,16 @@ import argparse
 import logging
 import os
 import sys
-import threading
-from collections.abc import Callable, Sequence
-from pathlib import Path
-from types import TracebackType
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from wizard import APP_NAME, __version__
 
+if TYPE_CHECKING:
+    from wizard.sandbox.server import Sandbox
+    from wizard.ui.launch import DemoTenant
+
 log = logging.getLogger("wizard")
-
-# The rotating log in the platform's log folder (see setup_logging); the crash dialog
-# and error messages point users at it.
-LOG_FILE_NAME = "relay-wizard.log"
-
-# The GUI registers a function that shows the crash dialog; the CLI and the self-test
-# never do, so a crash there prints a message and exits instead.
-_crash_reporter: Callable[[str], None] | None = None
-
-
-def set_crash_reporter(reporter: Callable[[str], None] | None) -> None:
-    global _crash_reporter
-    _crash_reporter = reporter
-
-
-def _excepthook(
-    exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
-) -> None:
-    if issubclass(exc_type, KeyboardInterrupt):
-        sys.__excepthook__(exc_type, exc, tb)
-        return
-    import traceback
-
-    text = "".join(traceback.format_exception(exc_type, exc, tb))
-    log.critical("Unhandled exception\n%s", text)
-    reporter = _crash_reporter
-    if reporter is not None:
-        try:
-            reporter(text)
-            return
-        except Exception:  # the dialog itself failed: fall back to stderr
-            log.exception("The crash dialog failed")
-    if sys.stderr is not None:
-        print(
-            f"{APP_NAME} stopped because of an internal error. Details are in the log.",
-            file=sys.stderr,
-        )
-        print(text, file=sys.stderr)
-
-
-def _thread_excepthook(args: threading.ExceptHookArgs) -> None:
-    if args.exc_value is not None:
-        _excepthook(args.exc_type, args.exc_value, args.exc_traceback)
-
-
-def install_excepthook() -> None:
-    sys.excepthook = _excepthook
-    threading.excepthook = _thread_excepthook
 
 
 class _RedactingFilter(logging.Filter):
@@ -73,12 +27,6 @@ class _RedactingFilter(logging.Filter):
         if cleaned != message:
             record.msg, record.args = cleaned, None
         return True
-
-
-def log_file() -> Path:
-    from wizard.services.paths import log_dir
-
-    return log_dir() / LOG_FILE_NAME
 
 
 class _LogFileHandler(logging.Handler):
@@ -95,7 +43,7 @@ class _LogFileHandler(logging.Handler):
     def _open(self) -> logging.Handler:
         import logging.handlers
 
-        from wizard.services.paths import log_dir
+        from wizard.services.paths import LOG_FILE_NAME, log_dir
 
         try:
             folder = log_dir()
@@ -161,7 +109,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         description=f"{APP_NAME}: set up devices to send email through Microsoft 365.",
     )
     _add_global_options(parser)
-    cli.add_subcommands(parser, only=only)
+    cli.add_subcommands(parser, only=only, handlers={"self-test": self_test})
     return parser
 
 
@@ -207,6 +155,8 @@ def ensure_std_streams() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     ensure_std_streams()
+    from wizard.services.crash_hook import install_excepthook
+
     install_excepthook()
     arguments = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(only=chosen_command(arguments))
@@ -220,5 +170,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
     from wizard.ui.launch import launch_gui
 
-    status: int = launch_gui(args)
+    status: int = launch_gui(args, start_demo=start_demo)
     return status
+
+
+# The sandbox is wired in here, the composition root, and nowhere in the UI: the
+# window takes a DemoTenant, the self-test a function that starts one.
+
+
+def start_demo() -> DemoTenant:
+    """The sandbox tenant for `--demo`: its servers, the office it starts with, practice."""
+    from wizard.sandbox.practice import Practice
+    from wizard.sandbox.server import Sandbox
+    from wizard.ui.launch import DemoTenant, demo_profile
+
+    sandbox = Sandbox().start()
+    state = sandbox.state
+    return DemoTenant(
+        cloud=sandbox.cloud,
+        profile=demo_profile(state.display_name, state.default_domain, state.site_public_ip),
+        practice=Practice(state),
+        stop=sandbox.stop,
+    )
+
+
+def start_sandbox() -> Sandbox:
+    """A running sandbox tenant, for the self-test."""
+    from wizard.sandbox.server import Sandbox
+
+    return Sandbox().start()
+
+
+def self_test(args: argparse.Namespace) -> int:
+    from wizard.ui.selftest import run_self_test
+
+    result: int = run_self_test(args.out, start_sandbox)
+    return result

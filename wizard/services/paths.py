@@ -39,6 +39,15 @@ def log_dir() -> Path:
     return base / "logs" if base else Path(_dirs().user_log_dir)
 
 
+# The rotating log in the log folder (wizard.app sets it up); the crash dialog and
+# error messages point users at it.
+LOG_FILE_NAME = "relay-wizard.log"
+
+
+def log_file() -> Path:
+    return log_dir() / LOG_FILE_NAME
+
+
 def resources_dir() -> Path:
     """`resources/` beside the package from source, inside the bundle when frozen."""
     frozen_base = getattr(sys, "_MEIPASS", None)

@@ -1,8 +1,9 @@
 """The crash dialog: shown (GUI only) when an error escapes everything else.
 
-`install_crash_reporter(app)` registers it with wizard.app's excepthook. The hook may
-run on any thread; the dialog is always opened on the UI thread. The CLI and the
-self-test never install it, so they never show a dialog.
+`install_crash_reporter(app)` registers it with the excepthook
+(wizard.services.crash_hook). The hook may run on any thread; the dialog is always
+opened on the UI thread. The CLI and the self-test never install it, so they never
+show a dialog.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ from PySide6.QtWidgets import (
 )
 
 from wizard import APP_NAME
-from wizard.app import log_file, set_crash_reporter
 from wizard.core.redact import redact
+from wizard.services.crash_hook import set_crash_reporter
+from wizard.services.paths import log_file
 from wizard.ui.style import Tone
 from wizard.ui.widgets.copy import CopyButton
 from wizard.ui.widgets.labels import HintLabel, StatusLine

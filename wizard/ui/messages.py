@@ -70,7 +70,7 @@ def message_for_error(error: BaseException, *, doing: str) -> UserMessage:
             error.next_step,
             redact(error.detail),
         )
-    from wizard.app import log_file
+    from wizard.services.paths import log_file
 
     return UserMessage(
         Tone.BAD,

@@ -20,6 +20,7 @@ from pytestqt.qtbot import QtBot
 from wizard import app
 from wizard.core.errors import ProfileError
 from wizard.core.methods import Method
+from wizard.services import crash_hook, paths
 from wizard.services.profile_store import save_profile
 from wizard.ui import tasks
 from wizard.ui.crash import CrashDialog, CrashReporter
@@ -51,7 +52,7 @@ def _run(args: argparse.Namespace, check: Callable[[RelayWizard], bool]) -> tupl
         QTimer.singleShot(20, poll)
 
     QTimer.singleShot(0, poll)
-    code = launch_gui(args)
+    code = launch_gui(args, start_demo=app.start_demo)
     assert seen, "the window never reached the expected state"
     return code, seen[0]
 
@@ -66,7 +67,7 @@ def test_the_window_opens_with_every_page_and_closes(qtbot: QtBot) -> None:
     assert window.registered()[0] is PageId.WELCOME
     assert {PageId.SITE, PageId.METHOD} <= set(window.registered())
     assert not window.session.cloud.is_sandbox
-    assert app._crash_reporter is None  # removed again when the GUI ends
+    assert crash_hook._crash_reporter is None  # removed again when the GUI ends
 
 
 def test_profile_argument_opens_the_profile(qtbot: QtBot, tmp_path: Path) -> None:
@@ -96,7 +97,7 @@ def test_a_crash_on_a_worker_thread_shows_the_dialog_on_the_ui_thread(
     qtbot: QtBot, expected_warnings: list[object]
 ) -> None:
     reporter = CrashReporter()
-    app.set_crash_reporter(reporter)
+    crash_hook.set_crash_reporter(reporter)
     try:
 
         def boom() -> None:
@@ -104,7 +105,7 @@ def test_a_crash_on_a_worker_thread_shows_the_dialog_on_the_ui_thread(
             try:
                 raise ValueError("password=hunter2 went wrong")
             except ValueError as exc:
-                app._excepthook(type(exc), exc, exc.__traceback__)
+                crash_hook.excepthook(type(exc), exc, exc.__traceback__)
 
         thread = threading.Thread(target=boom)
         thread.start()
@@ -116,14 +117,14 @@ def test_a_crash_on_a_worker_thread_shows_the_dialog_on_the_ui_thread(
         details = dialog.details.toPlainText()
         assert "ValueError" in details and "hunter2" not in details  # redacted
         labels = " ".join(label.text() for label in dialog.findChildren(QLabel))
-        assert f"Log file: {app.log_file()}" in labels
+        assert f"Log file: {paths.log_file()}" in labels
         # A second crash while it is open goes into the same dialog.
         reporter("Traceback: second\nKeyError: 'x'")
         qtbot.waitUntil(lambda: "KeyError" in dialog.details.toPlainText(), timeout=3000)
         dialog.keep_button.click()
         qtbot.waitUntil(lambda: reporter.dialog is None, timeout=3000)
     finally:
-        app.set_crash_reporter(None)
+        crash_hook.set_crash_reporter(None)
     assert any("Unhandled exception" in str(getattr(r, "msg", "")) for r in expected_warnings)
 
 
@@ -146,6 +147,6 @@ def test_the_message_bridge_logs_and_shows_errors(
     shown = report_error(area, bug, doing="checking DNS")
     assert shown.what == "Something unexpected went wrong while checking DNS."
     assert "fault in Relay Wizard" in shown.why
-    assert str(app.log_file()) in shown.next_step
+    assert str(paths.log_file()) in shown.next_step
     assert "abc123" not in shown.detail
     assert len(expected_warnings) == 1  # logged at error level, with the traceback

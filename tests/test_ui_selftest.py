@@ -18,6 +18,7 @@ from PySide6.QtGui import QGuiApplication, QImage
 from pytestqt.qtbot import QtBot
 
 from wizard import app
+from wizard.services import crash_hook
 from wizard.ui import selftest
 from wizard.ui.pages.base import PageId
 from wizard.ui.pages.registry import PAGES
@@ -78,7 +79,7 @@ def test_self_test_saves_one_readable_screenshot_per_page(
     qtbot: QtBot, tmp_path: Path, output_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     folder = tmp_path / "shots"
-    assert run_self_test(str(folder)) == 0
+    assert run_self_test(str(folder), app.start_sandbox) == 0
     out = capsys.readouterr().out
     assert "Self-test passed" in out
     assert "Keyring: tests.memory_keyring.MemoryKeyring" in out
@@ -87,7 +88,7 @@ def test_self_test_saves_one_readable_screenshot_per_page(
     wanted = fit_to_screen(QSize(*DEFAULT_SIZE), screen)
     _check_screenshots(folder, 1, (wanted.width(), wanted.height()))
     # The self-test never registers the crash dialog.
-    assert app._crash_reporter is None
+    assert crash_hook._crash_reporter is None
 
 
 def test_a_failing_step_makes_the_self_test_fail(
@@ -97,7 +98,7 @@ def test_a_failing_step_makes_the_self_test_fail(
         raise OSError("disk full")
 
     monkeypatch.setattr(selftest, "STEPS", [*selftest.STEPS[:1], Step("Broken step", broken)])
-    assert run_self_test(str(tmp_path)) == 1
+    assert run_self_test(str(tmp_path), app.start_sandbox) == 1
     out = capsys.readouterr().out
     assert "FAILED  Broken step: OSError: disk full" in out
     assert "Self-test FAILED: 1 of 2 steps." in out

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from wizard.core.errors import InvalidInput, NetworkError, WizardError
@@ -51,12 +51,18 @@ COMMANDS: dict[str, str | None] = {
 }
 
 
-def add_subcommands(parser: argparse.ArgumentParser, only: str | None = None) -> None:
+def add_subcommands(
+    parser: argparse.ArgumentParser,
+    only: str | None = None,
+    handlers: Mapping[str, Handler] | None = None,
+) -> None:
     """Every subcommand; with `only`, the others are bare names that take no options.
 
     The bare names keep the parser's shape (the same usage line and errors) while
     their modules stay unimported; `wizard.app` passes `only` once it knows which
-    command runs, and never when the top-level help may list them all.
+    command runs, and never when the top-level help may list them all. `handlers`
+    carries the commands whose work lives above the command line (`self-test` builds
+    the UI), which the launcher wires in: the CLI never imports the UI.
     """
     import importlib
 
@@ -65,14 +71,18 @@ def add_subcommands(parser: argparse.ArgumentParser, only: str | None = None) ->
         if only is not None and name != only:
             sub.add_parser(name, add_help=False)
         elif module_name is None:
-            _add_builtin(sub, name)
+            _add_builtin(sub, name, handlers or {})
         else:
             # Each module declares its options with light imports only; what a command
             # needs to run is imported when it runs, so `--help` stays fast too.
             importlib.import_module(module_name).add_parser(sub)
 
 
-def _add_builtin(sub: argparse._SubParsersAction, name: str) -> None:  # type: ignore[type-arg]
+def _add_builtin(
+    sub: argparse._SubParsersAction,  # type: ignore[type-arg]
+    name: str,
+    handlers: Mapping[str, Handler],
+) -> None:
     if name == "self-test":
         p = sub.add_parser(
             "self-test", help="offscreen: build every page, save screenshots, exit 0/1"
@@ -80,7 +90,7 @@ def _add_builtin(sub: argparse._SubParsersAction, name: str) -> None:  # type: i
         p.add_argument(
             "--out", metavar="DIR", help="folder for the screenshots (default: a temp dir)"
         )
-        p.set_defaults(handler=_self_test)
+        p.set_defaults(handler=handlers.get("self-test", _not_wired))
     elif name == "sandbox":
         p = sub.add_parser(
             "sandbox",
@@ -135,11 +145,9 @@ def print_json(data: dict[str, Any]) -> None:
     sys.stdout.write("\n")
 
 
-def _self_test(args: argparse.Namespace) -> int:
-    from wizard.ui.selftest import run_self_test
-
-    result: int = run_self_test(args.out)
-    return result
+def _not_wired(args: argparse.Namespace) -> int:
+    print(f"error: {args.command} runs only from relay-wizard itself.", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def _sheet(args: argparse.Namespace) -> int:

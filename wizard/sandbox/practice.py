@@ -86,6 +86,11 @@ class Practice:
         mailbox = state.mailbox(self.scanner)
         self._scanner_switch = mailbox.smtp_client_auth_disabled if mailbox else None
 
+    @property
+    def faults(self) -> tuple[FaultInfo, ...]:
+        """Every fault one can plant, in the order the practice dialog lists them."""
+        return FAULTS
+
     def is_on(self, fault: Fault) -> bool:
         s = self.state
         with s.lock:

@@ -13,6 +13,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,8 +28,9 @@ from wizard.ui.pages.base import PageId
 from wizard.ui.qt_platform import check_platform_libraries
 
 if TYPE_CHECKING:
-    from wizard.sandbox.server import Sandbox
+    from wizard.core.clouds import Cloud
     from wizard.ui.pages.base import WizardPage
+    from wizard.ui.practice_dialog import PracticeControls
     from wizard.ui.wizard import RelayWizard
 
 log = logging.getLogger(__name__)
@@ -66,17 +68,21 @@ def demo_profile(name: str, domain: str, public_ip: str | None) -> SiteProfile:
     return SiteProfile(site=Site(name=name, domain=domain, public_ip=public_ip))
 
 
-def _start_sandbox() -> Sandbox:
-    """The demo's sandbox, started before any widget exists.
+@dataclass(frozen=True)
+class DemoTenant:
+    """The sandbox tenant behind --demo, as the window needs it.
 
-    Not overlapped with the window's construction on another thread: importing and
-    starting it while PySide6 builds its first widgets crashed the process now and
-    then (a segmentation fault inside widget constructors), and a demo that starts
-    0.3 s later is better than one that sometimes does not start.
+    The launcher (`wizard.app.start_demo`) starts the sandbox and builds this: the UI
+    never imports the sandbox. It is started before any widget exists: starting it
+    while PySide6 built its first widgets on another thread crashed the process now
+    and then (a segmentation fault inside widget constructors), and a demo that
+    starts 0.3 s later is better than one that sometimes does not start.
     """
-    from wizard.sandbox.server import Sandbox
 
-    return Sandbox().start()
+    cloud: Cloud
+    profile: SiteProfile
+    practice: PracticeControls
+    stop: Callable[[], None]
 
 
 class _FirstPaint(QObject):
@@ -136,7 +142,9 @@ def _add_pages_in_turns(window: RelayWizard) -> None:
     QTimer.singleShot(0, window, step)
 
 
-def launch_gui(args: argparse.Namespace) -> int:
+def launch_gui(args: argparse.Namespace, start_demo: Callable[[], DemoTenant] | None = None) -> int:
+    """The window; with `--demo`, on the tenant `start_demo` starts (wizard.app wires
+    the sandbox in)."""
     started = time.perf_counter()
     hint = check_platform_libraries()
     if hint is not None:
@@ -145,7 +153,11 @@ def launch_gui(args: argparse.Namespace) -> int:
         if sys.stderr is not None:
             print(hint, file=sys.stderr)
         return 1
-    sandbox = _start_sandbox() if getattr(args, "demo", False) else None
+    demo: DemoTenant | None = None
+    if getattr(args, "demo", False):
+        if start_demo is None:
+            raise ValueError("--demo needs the launcher's sandbox (wizard.app.start_demo)")
+        demo = start_demo()
     app = create_application()
     _guard_garbage_collection(app)
     from wizard.ui.crash import install_crash_reporter, uninstall_crash_reporter
@@ -158,16 +170,13 @@ def launch_gui(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as stack:
         cloud = CLOUDS[CloudId.WORLDWIDE]
         profile: SiteProfile | None = None
-        if sandbox is not None:
-            stack.callback(sandbox.stop)
-            cloud = sandbox.cloud
-            state = sandbox.state
-            profile = demo_profile(state.display_name, state.default_domain, state.site_public_ip)
+        if demo is not None:
+            stack.callback(demo.stop)
+            cloud = demo.cloud
+            profile = demo.profile
         session = WizardSession(cloud, profile)
-        if sandbox is not None:
-            from wizard.sandbox.practice import Practice
-
-            session.practice = Practice(sandbox.state)
+        if demo is not None:
+            session.practice = demo.practice
         # The first page only, so the window is there before every page's module is
         # imported; the others follow as soon as the event loop runs.
         window = RelayWizard(session, pages=(WelcomePage,), more_pages_coming=True)

@@ -6,6 +6,9 @@ Only offered while the wizard runs on the built-in sandbox (the session carries 
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
+from typing import Any, Protocol
+
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -17,13 +20,37 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from wizard.sandbox.practice import FAULTS, Fault, Practice
 from wizard.ui.settings import remember_dialog_size
 from wizard.ui.widgets.labels import HintLabel
 
 
+class PracticeFault(Protocol):
+    """One fault the demo tenant can be given (its id, a title and what it does)."""
+
+    @property
+    def fault(self) -> Hashable: ...
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def detail(self) -> str: ...
+
+
+class PracticeControls(Protocol):
+    """What the demo offers for practice. The launcher (wizard.app) hands the sandbox's
+    own `Practice` to the session; the UI never imports the sandbox."""
+
+    @property
+    def faults(self) -> Sequence[PracticeFault]: ...
+
+    def is_on(self, fault: Any) -> bool: ...
+
+    def set(self, fault: Any, on: bool) -> None: ...
+
+
 class PracticeDialog(QDialog):
-    def __init__(self, practice: Practice, parent: QWidget | None = None) -> None:
+    def __init__(self, practice: PracticeControls, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("practiceDialog")
         self.practice = practice
@@ -50,8 +77,8 @@ class PracticeDialog(QDialog):
             body,
         )
         layout.addWidget(intro)
-        self.boxes: dict[Fault, QCheckBox] = {}
-        for info in FAULTS:
+        self.boxes: dict[Hashable, QCheckBox] = {}
+        for info in practice.faults:
             box = QCheckBox(info.title, body)
             box.setChecked(practice.is_on(info.fault))
             box.setAccessibleDescription(info.detail)
@@ -73,5 +100,8 @@ class PracticeDialog(QDialog):
         remember_dialog_size(
             self,
             "practiceDialog",
-            QSize(metrics.averageCharWidth() * 90, metrics.lineSpacing() * (4 + 4 * len(FAULTS))),
+            QSize(
+                metrics.averageCharWidth() * 90,
+                metrics.lineSpacing() * (4 + 4 * len(practice.faults)),
+            ),
         )

@@ -77,7 +77,9 @@ class SelfTest:
     say: Callable[[str], None]
     screenshots: list[Path] = field(default_factory=list)
     app: Any = None
-    # The running sandbox tenant (wizard.sandbox.server.Sandbox) between its steps.
+    # Starts the sandbox tenant (wizard.app.start_sandbox: the UI never imports it)...
+    start_sandbox: Callable[[], Any] | None = None
+    # ...and the running one (wizard.sandbox.server.Sandbox) between its steps.
     sandbox: Any = None
 
 
@@ -244,9 +246,9 @@ def _sample_sheet(ctx: SelfTest) -> str:
 
 
 def _start_sandbox(ctx: SelfTest) -> str:
-    from wizard.sandbox.server import Sandbox
-
-    ctx.sandbox = Sandbox().start()
+    if ctx.start_sandbox is None:
+        raise RuntimeError("no sandbox to start (the launcher wires it in: wizard.app)")
+    ctx.sandbox = ctx.start_sandbox()
     return f"{ctx.sandbox.state.default_domain} on 127.0.0.1"
 
 
@@ -295,7 +297,8 @@ def _say(line: str) -> None:
         print(line, flush=True)
 
 
-def run_self_test(out_dir: str | None) -> int:
+def run_self_test(out_dir: str | None, start_sandbox: Callable[[], Any]) -> int:
+    """Every step; `start_sandbox` starts the sandbox tenant the pages run against."""
     if not os.environ.get("QT_QPA_PLATFORM"):
         # Before any QApplication exists; an empty value is not the same as unset.
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -305,7 +308,7 @@ def run_self_test(out_dir: str | None) -> int:
     except OSError as exc:
         _say(f"FAILED: cannot create the output folder {folder}: {exc.strerror or exc}")
         return 1
-    ctx = SelfTest(folder, _say)
+    ctx = SelfTest(folder, _say, start_sandbox=start_sandbox)
     _say(f"Relay Wizard self-test; screenshots in {folder}")
     failed = 0
     try:

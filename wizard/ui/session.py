@@ -58,13 +58,13 @@ from wizard.ui.tasks import TaskRunner
 if TYPE_CHECKING:
     # Only named in annotations: importing them pulls in msal and requests, which the
     # first page does not need before the window is on screen.
-    from wizard.sandbox.practice import Practice
     from wizard.services.apply import ApplyResult
     from wizard.services.exchange_admin import ExchangeAdmin
     from wizard.services.graph import Graph
     from wizard.services.message_trace import TraceResult
     from wizard.services.signin import SignedIn, SignIn
     from wizard.services.tenant_check import TenantIdentity
+    from wizard.ui.practice_dialog import PracticeControls
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ class WizardSession(QObject):
         # Which device the test page is testing (the journal names it with its test).
         self._test_device = ""
         # Set by the launcher in --demo: lets the user plant faults in the sandbox.
-        self.practice: Practice | None = None
+        self.practice: PracticeControls | None = None
         self._tenant_facts = TenantFacts()
         self._advice: Advice | None = None
         self._test_result: SmtpTestResult | None = None

@@ -99,9 +99,7 @@ class SandboxBanner(QFrame):
         practice = self._session.practice
         if practice is None:
             return
-        from wizard.sandbox.practice import FAULTS
-
-        active = [info.title for info in FAULTS if practice.is_on(info.fault)]
+        active = [info.title for info in practice.faults if practice.is_on(info.fault)]
         self.faults_line.set_status(
             Tone.WARNING, self.tr("Practice faults"), "; ".join(active) + "."
         )

@@ -310,9 +310,20 @@ class _DropAiosmtpdDeprecation(logging.Filter):
         )
 
 
+class _AiosmtpdChatterAtDebug(logging.Filter):
+    """aiosmtpd logs every command line at INFO; the relay's own log says what matters
+    (who signed in, what was queued, refused, delivered) in plain words. Its chatter
+    is kept at DEBUG (logged with --verbose only). A filter, not a level on the logger:
+    the logger is aiosmtpd's, shared with everything else in the process."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.INFO:
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger().isEnabledFor(logging.DEBUG)
+
+
 _aiosmtpd_log = logging.getLogger("mail.log")
-_aiosmtpd_log.addFilter(_DropAiosmtpdDeprecation())
-# aiosmtpd logs every command line at INFO; the relay's own log says what matters
-# (who signed in, what was queued, refused, delivered) in plain words.
-if _aiosmtpd_log.level == logging.NOTSET:
-    _aiosmtpd_log.setLevel(logging.WARNING)
+for _filter in (_DropAiosmtpdDeprecation, _AiosmtpdChatterAtDebug):
+    if not any(isinstance(f, _filter) for f in _aiosmtpd_log.filters):
+        _aiosmtpd_log.addFilter(_filter())

@@ -134,7 +134,7 @@ class AuditPage(WizardPage):
         self._show_signed_in()
         # Audited afresh on every visit: the tenant may have changed since (a fix made
         # from here, a planted fault), and a read takes a moment.
-        if self._can_audit() and not self.running:
+        if self._can_audit() and not self._auditing:
             self.start_audit()
 
     def _can_audit(self) -> bool:
@@ -173,7 +173,11 @@ class AuditPage(WizardPage):
 
     @property
     def running(self) -> bool:
-        return (self.task is not None and self.task.running) or bool(self._unplaced)
+        return self._auditing or bool(self._unplaced)
+
+    @property
+    def _auditing(self) -> bool:
+        return self.task is not None and self.task.running
 
     def _update_buttons(self) -> None:
         self.again_button.setEnabled(self._can_audit() and not self.running)
@@ -184,7 +188,9 @@ class AuditPage(WizardPage):
     # Running --------------------------------------------------------------------------------
 
     def start_audit(self) -> None:
-        if self.running or not self._can_audit():
+        # Rows of an earlier audit still being placed do not stop a new one (it clears
+        # them): coming back from a fix audits again at once.
+        if self._auditing or not self._can_audit():
             return
         account = self.session.signed_in
         assert account is not None

@@ -148,7 +148,11 @@ class TenantPage(WizardPage):
 
     @property
     def running(self) -> bool:
-        return (self.task is not None and self.task.running) or bool(self._unplaced)
+        return self._reading or bool(self._unplaced)
+
+    @property
+    def _reading(self) -> bool:
+        return self.task is not None and self.task.running
 
     def initializePage(self) -> None:
         if self.session.signed_in is None:
@@ -161,7 +165,7 @@ class TenantPage(WizardPage):
 
     def shown(self) -> None:
         # Come back to (Back, a "Fix in" jump): read again, the tenant may have changed.
-        if not self.running and self.session.signed_in is not None:
+        if not self._reading and self.session.signed_in is not None:
             self._show_stale(self.session.tenant_stale)
             self.start_check()
 
@@ -213,7 +217,9 @@ class TenantPage(WizardPage):
     # Checking ------------------------------------------------------------------------------
 
     def start_check(self) -> None:
-        if self.running or self.session.signed_in is None:
+        # Cards of an earlier read still being placed do not stop a new read (it clears
+        # them): a read that answered another question must be asked again at once.
+        if self._reading or self.session.signed_in is None:
             return
         session = self.session
         try:

@@ -11,25 +11,21 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-import secrets
 import smtplib
 import socket
 import ssl
 import struct
 import sys
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from wizard.core.clouds import Cloud
 from wizard.core.device_settings import LocalRelayAccess
-from wizard.core.errors import NetworkError, PermissionDenied, ServiceError, TlsFailure
-from wizard.core.i18n import tr
-from wizard.core.relay import PLAIN_PORT, OnwardTarget, RelayConfig, RelayDevice
+from wizard.core.relay import OnwardTarget, RelayConfig, RelayDevice
 from wizard.core.troubleshoot.relay_checks import RelayHealth, TokenState
 from wizard.services.relay.certs import CA_FILE
 from wizard.services.relay.config_store import data_dir
-from wizard.services.relay.probe import test_message as relay_test_message
+from wizard.services.relay.probe import RelayTestResult, send_through_relay
 from wizard.services.relay.status import RelayStatus, relay_status
 from wizard.services.smtp_test import new_test_token
 
@@ -207,17 +203,6 @@ def relay_health(
     )
 
 
-@dataclass(frozen=True)
-class RelayTestSent:
-    """A test message the relay accepted, with what the message trace finds it by."""
-
-    reply: str  # the relay's 250 line (with its queue id)
-    message_id: str
-    token: str  # also in the Subject
-    sender: str
-    sent_at: datetime
-
-
 def send_traceable_test(
     config: RelayConfig,
     device: RelayDevice,
@@ -227,84 +212,17 @@ def send_traceable_test(
     starttls: bool = True,
     ca_file: str | None = None,
     timeout: float = PROBE_TIMEOUT * 6,
-) -> RelayTestSent:
+) -> RelayTestResult:
     """The relay's test message as the device sends it (STARTTLS, AUTH, its sender),
-    with a Message-ID and a token of ours so the message trace can follow it onward.
-
-    The engine's send_through_relay makes its own Message-ID and does not return it;
-    this sends the same message with one we know.
-    """
-    token = new_test_token()
-    message = relay_test_message(device, to, config.hostname)
-    message_id = f"<{token}.{secrets.token_hex(6)}@{device.sender.rpartition('@')[2]}>"
-    del message["Message-ID"]
-    message["Message-ID"] = message_id
-    subject = str(message["Subject"])
-    del message["Subject"]
-    message["Subject"] = f"{subject} {token}"
-    sent_at = datetime.now(UTC)
-    port = config.submission_port if starttls else (config.plain_port or PLAIN_PORT)
-    host = config.listen_address
-    try:
-        with smtplib.SMTP(host, port, timeout=timeout, local_hostname="relay-test") as smtp:
-            smtp.ehlo()
-            if starttls:
-                context = ssl.create_default_context(cafile=ca_file)
-                if ca_file is None:
-                    # Like most printers: encrypt, but accept the relay's own certificate.
-                    context.check_hostname = False
-                    context.verify_mode = ssl.CERT_NONE
-                smtp.starttls(context=context)
-                smtp.ehlo()
-            smtp.login(device.username, password)
-            code, text = smtp.mail(device.sender)
-            if code != 250:
-                raise smtplib.SMTPSenderRefused(code, text, device.sender)
-            code, text = smtp.rcpt(to)
-            if code not in (250, 251):
-                raise smtplib.SMTPRecipientsRefused({to: (code, text)})
-            code, text = smtp.data(message.as_bytes())
-            if code != 250:
-                raise smtplib.SMTPDataError(code, text)
-            reply = f"{code} {text.decode('utf-8', 'replace')}"[:300]
-    except ssl.SSLError as exc:
-        raise TlsFailure(
-            tr("The relay's certificate was not accepted."),
-            tr("A device that checks certificates needs the relay's CA (relay-ca.pem)."),
-            tr("Install relay-ca.pem on the device, or let it accept the relay's certificate."),
-            detail=f"{type(exc).__name__}: {exc}",
-        ) from None
-    except smtplib.SMTPAuthenticationError as exc:
-        raise PermissionDenied(
-            tr("The relay refused the device's user name or password."),
-            tr("The relay answered: {reply}").format(reply=_reply(exc)),
-            tr("Type the user name and password from the device's sheet again."),
-            detail=_reply(exc),
-        ) from None
-    except smtplib.SMTPRecipientsRefused as exc:
-        replies = "; ".join(
-            f"{r}: {c} {m.decode('utf-8', 'replace')}" for r, (c, m) in exc.recipients.items()
-        )
-        raise ServiceError(
-            tr("The relay refused the recipient."), tr("It answered: {reply}").format(reply=replies)
-        ) from None
-    except smtplib.SMTPResponseException as exc:
-        raise ServiceError(
-            tr("The relay refused the test message."),
-            tr("It answered: {reply}").format(reply=_reply(exc)),
-            detail=_reply(exc),
-        ) from None
-    except (OSError, smtplib.SMTPException) as exc:
-        raise NetworkError(
-            tr("The relay at {host}:{port} cannot be reached.").format(host=host, port=port),
-            tr("It is not running, or a firewall on this computer blocks the port."),
-            tr("Start the relay on the Relay step, and allow the port in the firewall."),
-            detail=f"{type(exc).__name__}: {exc}",
-        ) from None
-    return RelayTestSent(reply, message_id, token, device.sender, sent_at)
-
-
-def _reply(exc: smtplib.SMTPResponseException) -> str:
-    text = exc.smtp_error
-    words = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
-    return f"{exc.smtp_code} {words}"[:300]
+    carrying one of the wizard's RW- tokens so the message trace follows it onward
+    the way it follows the Test step's messages."""
+    return send_through_relay(
+        config,
+        device,
+        password,
+        to=to,
+        starttls=starttls,
+        ca_file=ca_file,
+        timeout=timeout,
+        token=new_test_token(),
+    )

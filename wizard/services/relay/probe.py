@@ -78,16 +78,19 @@ def send_through_relay(
     ca_file: str | None = None,
     source_address: tuple[str, int] | None = None,
     timeout: float = TIMEOUT,
+    token: str | None = None,
 ) -> RelayTestResult:
     """Send one test message through the relay as `device`; returns the relay's 250
     reply, its queue id and the message's id for the trace.
 
     `ca_file` is the relay's CA (relay-ca.pem) to verify the relay as a careful device
     would; the name checked is the address connected to (`host`, by default the
-    listen address, which the relay's certificate carries)."""
+    listen address, which the relay's certificate carries). `token` (default: a short
+    random one) goes into the subject and Message-ID: the wizard passes its RW- token
+    so the message trace finds the message onward."""
     host = host or config.listen_address
     port = port or (config.submission_port if starttls else (config.plain_port or 25))
-    token = secrets.token_hex(4).upper()
+    token = token or secrets.token_hex(4).upper()
     message = test_message(device, to, config.hostname, token)
     message_id = str(message["Message-ID"])
     sent_at = datetime.now(UTC)

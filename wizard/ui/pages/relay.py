@@ -61,9 +61,9 @@ from wizard.services.relay import (
 )
 from wizard.services.relay.config_store import data_dir
 from wizard.services.relay.devices import device_password
+from wizard.services.relay.probe import RelayTestResult
 from wizard.services.relay.tokens import load_refresh_token
 from wizard.services.relay_setup import (
-    RelayTestSent,
     certificate_file,
     certificate_fingerprint,
     local_addresses,
@@ -894,7 +894,7 @@ class RelayPage(WizardPage):
         # The way the device will: the plain LAN port only for a device given it.
         plain = printer is not None and uses_plain_port(config, printer)
 
-        def work(_token: CancelToken) -> RelayTestSent:
+        def work(_token: CancelToken) -> RelayTestResult:
             password = known or device_password(config, SecretStore(), device)
             if not password:
                 raise InvalidInput(
@@ -916,7 +916,7 @@ class RelayPage(WizardPage):
         self._set_busy(True)
         self.run_task(work, self._tested, name="test through relay", label=self.tr("Sending…"))
 
-    def _tested(self, sent: RelayTestSent | None, error: BaseException | None) -> None:
+    def _tested(self, sent: RelayTestResult | None, error: BaseException | None) -> None:
         self._set_busy(False)
         if error is not None or sent is None:
             self.test_accepted = None
@@ -939,7 +939,7 @@ class RelayPage(WizardPage):
 
     # The message trace: did Microsoft 365 deliver what the relay sent on? -------------
 
-    def _start_trace(self, sent: RelayTestSent) -> None:
+    def _start_trace(self, sent: RelayTestResult) -> None:
         account = self.session.signed_in
         if account is None:
             self.trace_line.set_status(

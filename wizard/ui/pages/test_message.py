@@ -49,6 +49,7 @@ from wizard.ui.pages.base import PageId, WizardPage
 from wizard.ui.style import Tone
 from wizard.ui.tasks import CancelToken, Task
 from wizard.ui.text import security_text
+from wizard.ui.trace_status import trace_status
 from wizard.ui.widgets.copy import CopyButton
 from wizard.ui.widgets.form import Field, add_field
 from wizard.ui.widgets.labels import HintLabel, SectionTitle, StatusLine
@@ -597,22 +598,7 @@ class TestMessagePage(WizardPage):
                     error or RuntimeError("no trace"), doing=self.tr("checking the message trace")
                 )
             return
-        tone, word = {
-            TraceState.DELIVERED: (Tone.GOOD, self.tr("Delivered")),
-            TraceState.PENDING: (Tone.INFO, self.tr("Pending")),
-            TraceState.FAILED: (Tone.BAD, self.tr("Failed")),
-            TraceState.QUARANTINED: (Tone.WARNING, self.tr("Quarantined")),
-            TraceState.NOT_FOUND: (Tone.INFO, self.tr("Not traced yet")),
-            TraceState.UNAVAILABLE: (Tone.WARNING, self.tr("Not checked")),
-            TraceState.CANCELLED: (Tone.NEUTRAL, self.tr("Stopped")),
-        }[trace.state]
-        if trace.state is TraceState.DELIVERED:
-            recipients = ", ".join(row.recipient for row in trace.rows)
-            text = self.tr("{title} ({recipients}, according to the message trace).").format(
-                title=trace.title, recipients=recipients
-            )
-        else:
-            text = trace.title + (f". {trace.detail}" if trace.detail else ".")
+        tone, word, text = trace_status(trace)
         self.trace_line.set_status(tone, word, text)
         self.trace_line.show()
         self.session.set_trace_result(trace)

@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     from wizard.services.exchange_admin import ExchangeAdmin
     from wizard.services.graph import Graph
     from wizard.services.message_trace import TraceResult
+    from wizard.services.secrets import SecretStore
     from wizard.services.signin import SignedIn, SignIn
     from wizard.services.tenant_check import TenantIdentity
     from wizard.ui.practice_dialog import PracticeControls
@@ -95,10 +96,14 @@ class WizardSession(QObject):
         profile_path: Path | None = None,
         clock: Callable[[], date] = date.today,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        secrets: SecretStore | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._cloud = cloud
+        # The one way to the OS keyring for every page (made when first used: the
+        # keyring's import is not needed before the window shows).
+        self._secrets = secrets
         start = profile or SiteProfile()
         self._profile = replace(start, site=replace(start.site, cloud=cloud.id))
         # What the profile looked like when it was last loaded, saved or started:
@@ -464,6 +469,15 @@ class WizardSession(QObject):
         return trace_followed(
             test.token, word, outcome, trace.detail, self._now(), self._test_device
         )
+
+    @property
+    def secrets(self) -> SecretStore:
+        """Where the session's passwords and tokens are kept: the OS keyring."""
+        if self._secrets is None:
+            from wizard.services.secrets import SecretStore
+
+            self._secrets = SecretStore()
+        return self._secrets
 
     # The journal ------------------------------------------------------------------
 

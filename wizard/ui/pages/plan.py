@@ -39,7 +39,6 @@ from wizard.services.apply import (
 )
 from wizard.services.cancel import Cancelled
 from wizard.services.exchange_admin import ExchangeAdmin
-from wizard.services.secrets import SecretStore
 from wizard.services.tenant_check import check_site
 from wizard.ui.messages import UserMessage
 from wizard.ui.pages.base import PageId, WizardPage
@@ -595,7 +594,7 @@ class PlanPage(WizardPage):
         self.status.clear_message()
         site = self.session.profile.site
         site_key = site.name.strip() or site.domain.strip() or "default"
-        secrets = keyring_secrets(SecretStore(), site_key)
+        secrets = keyring_secrets(self.session.secrets, site_key)
         self.result = None
         for card in self.cards.values():
             for button in card.choices.values():

@@ -70,7 +70,6 @@ from wizard.services.relay_setup import (
     send_traceable_test,
     suggested_hostname,
 )
-from wizard.services.secrets import SecretStore
 from wizard.services.signin import NeedsSignIn, SignedIn
 from wizard.ui.pages.base import PageId, WizardPage
 from wizard.ui.style import Tone
@@ -338,7 +337,7 @@ class RelayPage(WizardPage):
             if config is None and path.is_file():
                 found = load_config(path, check=False)
                 config = found if found.site == site else None
-            store = SecretStore()
+            store = self.session.secrets
             signed = {m for m in mailboxes if load_refresh_token(store, site, m)}
             fingerprint = (
                 certificate_fingerprint(certificate_file(config, path)) if config else None
@@ -508,7 +507,7 @@ class RelayPage(WizardPage):
         path = self.config_path
 
         def work(_token: CancelToken) -> tuple[RelayConfig, RelayDevice, str, str | None]:
-            store = SecretStore()
+            store = self.session.secrets
             new, device, password = add_device(
                 config,
                 store,
@@ -572,7 +571,7 @@ class RelayPage(WizardPage):
         path = self.config_path
 
         def work(_token: CancelToken) -> RelayConfig:
-            new = remove_device(config, SecretStore(), device.username)
+            new = remove_device(config, self.session.secrets, device.username)
             save_config(new, path)
             return new
 
@@ -664,7 +663,7 @@ class RelayPage(WizardPage):
                     "",
                     self.tr("Sign in as {mailbox} again.").format(mailbox=mailbox),
                 )
-            enroll_mailbox(config, SecretStore(), refresh, mailbox)
+            enroll_mailbox(config, self.session.secrets, refresh, mailbox)
             return mailbox
 
         self.run_task(
@@ -697,7 +696,7 @@ class RelayPage(WizardPage):
         path = self.config_path
 
         def work(_token: CancelToken) -> tuple[RelayServer, str | None]:
-            server = RelayServer(config, secrets=SecretStore(), config_path=path).start()
+            server = RelayServer(config, secrets=self.session.secrets, config_path=path).start()
             # The relay makes its CA and certificate as it starts: now there is a fingerprint.
             return server, certificate_fingerprint(certificate_file(config, path))
 
@@ -895,7 +894,7 @@ class RelayPage(WizardPage):
         plain = printer is not None and uses_plain_port(config, printer)
 
         def work(_token: CancelToken) -> RelayTestResult:
-            password = known or device_password(config, SecretStore(), device)
+            password = known or device_password(config, self.session.secrets, device)
             if not password:
                 raise InvalidInput(
                     self.tr("The keyring holds no relay password for {name}.").format(

@@ -386,9 +386,10 @@ class SheetsPage(WizardPage):
         relay = self.session.relay_host()
         last_tests = self._last_tests()
         access = self.session.local_relay_access()
+        secrets = self.session.secrets
 
         def read(_token: CancelToken) -> tuple[PrinterSheet, ...]:
-            passwords = _read_passwords(profile.site.name, profile.printers, names, access)
+            passwords = _read_passwords(secrets, profile.site.name, profile.printers, names, access)
             return build_site_sheets(
                 profile,
                 cloud,
@@ -589,6 +590,7 @@ class SheetsPage(WizardPage):
 
 
 def _read_passwords(
+    store: SecretStore,
     site: str,
     printers: tuple[Printer, ...],
     names: tuple[str, ...],
@@ -598,7 +600,6 @@ def _read_passwords(
 
     With the local relay, the password the relay made for the device (`relay_access`).
     """
-    store = SecretStore()
     found: dict[str, str] = {}
     for printer in printers:
         if printer.name not in names:

@@ -41,7 +41,6 @@ from wizard.services.message_trace import (
     waiting_text,
 )
 from wizard.services.paths import profiles_dir
-from wizard.services.secrets import SecretStore
 from wizard.services.signin import NeedsSignIn, SignedIn
 from wizard.services.smtp_test import Credentials, SendTestRequest, SmtpTest
 from wizard.ui.messages import UserMessage
@@ -400,7 +399,7 @@ class TestMessagePage(WizardPage):
 
             def look(_token: CancelToken) -> bool:
                 try:
-                    return bool(SecretStore().get(site, password_purpose(username)))
+                    return bool(self.session.secrets.get(site, password_purpose(username)))
                 except SecretStoreError:
                     return False
 
@@ -449,7 +448,7 @@ class TestMessagePage(WizardPage):
         def work(token: CancelToken) -> SmtpTestResult:
             credentials = Credentials()
             if request.auth is AuthKind.PASSWORD:
-                password = typed or SecretStore().get(site, password_purpose(username))
+                password = typed or self.session.secrets.get(site, password_purpose(username))
                 if not password:
                     raise InvalidInput(
                         self.tr("Type the password of {user}.").format(user=username),
@@ -465,7 +464,7 @@ class TestMessagePage(WizardPage):
                 result.stage.CONNECT,
             )
             if typed and remember and signed_in:
-                SecretStore().set(site, password_purpose(username), typed)
+                self.session.secrets.set(site, password_purpose(username), typed)
             return result
 
         self.status.clear_message()

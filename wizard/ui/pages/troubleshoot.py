@@ -52,7 +52,6 @@ from wizard.services.paths import profiles_dir
 from wizard.services.profile_store import load_profile
 from wizard.services.relay import default_config_path, load_config
 from wizard.services.relay_setup import certificate_file, certificate_fingerprint, relay_health
-from wizard.services.secrets import SecretStore
 from wizard.services.signin import SignedIn
 from wizard.services.smtp_test import Credentials
 from wizard.services.troubleshooter import Troubleshooter, TroubleshootOptions
@@ -520,7 +519,7 @@ class TroubleshootPage(WizardPage):
                 password = typed
                 if not password:
                     try:
-                        password = SecretStore().get(site, purpose) or ""
+                        password = self.session.secrets.get(site, purpose) or ""
                     except SecretStoreError:
                         password = ""
                 return Credentials(password=password) if password else None
